@@ -1,0 +1,66 @@
+#include "agent/config.h"
+
+#include <unistd.h>
+
+#include <regex>
+
+namespace reflex::agent {
+namespace {
+
+std::string local_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+Result<AgentConfig> read_agent_config(const YAML::Node& root, const std::string& file) {
+  AgentConfig cfg;
+  config::Errors errors(file);
+  {
+    config::MapReader top(root, "", errors);
+    top.get("id", cfg.id);
+    top.get("hostname", cfg.hostname);
+    top.get("labels", cfg.labels);
+    top.get("heartbeat_interval", cfg.heartbeat_interval);
+    if (cfg.heartbeat_interval.count() < 10) {
+      errors.add(top.take("heartbeat_interval"), "heartbeat_interval", "must be at least 10ms");
+    }
+    {
+      auto hub = top.child("hub");
+      hub.get("endpoints", cfg.hub_endpoints);
+      if (cfg.hub_endpoints.empty()) {
+        errors.add(hub.take("endpoints"), "hub.endpoints", "must name at least one hub");
+      }
+      for (size_t i = 0; i < cfg.hub_endpoints.size(); ++i) {
+        if (!config::is_valid_zmq_endpoint(cfg.hub_endpoints[i])) {
+          errors.add(hub.take("endpoints")[i], "hub.endpoints[" + std::to_string(i) + "]",
+                     "expected a ZeroMQ endpoint like tcp://hub.example:7171, got \"" +
+                         cfg.hub_endpoints[i] + "\"");
+        }
+      }
+    }
+    auto log = top.child("log");
+    read_log_config(log, cfg.log);
+  }
+  if (cfg.hostname.empty()) cfg.hostname = local_hostname();
+  if (cfg.id.empty()) cfg.id = cfg.hostname;
+  static const std::regex id_re("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
+  if (!std::regex_match(cfg.id, id_re)) {
+    errors.add(
+        "id",
+        "\"" + cfg.id + "\" is not a valid agent id (letters, digits, '.', '_', '-'; at most 128)");
+  }
+  if (!errors.empty()) return errors.status();
+  return cfg;
+}
+
+Result<AgentConfig> load_agent_config(const std::string& path) {
+  if (path.empty()) return read_agent_config(YAML::Node(YAML::NodeType::Map), "(defaults)");
+  auto root = config::load_yaml_file(path);
+  if (!root) return root.status();
+  return read_agent_config(*root, path);
+}
+
+}  // namespace reflex::agent

@@ -1,0 +1,111 @@
+#include "hub/agents.h"
+
+#include <spdlog/spdlog.h>
+
+namespace reflex::hub {
+
+bool is_overdue(const AgentRecord& agent, int64_t now_ms, const LivenessPolicy& policy) {
+  const int64_t interval =
+      agent.heartbeat_ms > 0 ? agent.heartbeat_ms : policy.default_heartbeat_ms;
+  return now_ms - agent.last_seen_ms > interval * policy.lost_after_missed;
+}
+
+void AgentRegistry::load(std::vector<AgentRecord> agents) {
+  for (auto& a : agents) agents_[a.id] = std::move(a);
+}
+
+void AgentRegistry::on_hello(const std::string& agent_id, const protocol::Hello& hello,
+                             int64_t now_ms) {
+  auto [it, inserted] = agents_.try_emplace(agent_id);
+  AgentRecord& a = it->second;
+  a.id = agent_id;
+  a.hostname = hello.hostname;
+  a.version = hello.agent_version;
+  a.labels = hello.labels;
+  a.heartbeat_ms = hello.heartbeat_ms;
+  if (inserted) {
+    a.first_seen_ms = now_ms;
+    a.last_seen_ms = now_ms;
+    spdlog::info("agent {} registered from host {} (version {})", agent_id, a.hostname, a.version);
+    change_state(a, AgentState::kAlive, now_ms, "registered");
+  } else {
+    seen(a, now_ms, "hello");
+  }
+  dirty_[agent_id] = true;
+}
+
+bool AgentRegistry::on_heartbeat(const std::string& agent_id, const protocol::Heartbeat& hb,
+                                 int64_t now_ms) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end()) return false;
+  AgentRecord& a = it->second;
+  a.spool_depth = hb.spool_depth;
+  a.open_circuits = hb.open_circuits;
+  seen(a, now_ms, "heartbeat");
+  dirty_[agent_id] = true;
+  return true;
+}
+
+void AgentRegistry::seen(AgentRecord& a, int64_t now_ms, const char* reason) {
+  a.last_seen_ms = now_ms;
+  if (a.state == AgentState::kLost) {
+    spdlog::info("agent {} is alive again", a.id);
+    change_state(a, AgentState::kAlive, now_ms, reason);
+  }
+}
+
+size_t AgentRegistry::check_liveness(int64_t now_ms) {
+  size_t changed = 0;
+  for (auto& [id, a] : agents_) {
+    if (a.state == AgentState::kAlive && is_overdue(a, now_ms, policy_)) {
+      spdlog::warn("agent {} ({}) lost: no heartbeat for {} ms", id, a.hostname,
+                   now_ms - a.last_seen_ms);
+      change_state(a, AgentState::kLost, now_ms,
+                   "missed " + std::to_string(policy_.lost_after_missed) + " heartbeats");
+      dirty_[id] = true;
+      ++changed;
+    }
+  }
+  return changed;
+}
+
+void AgentRegistry::change_state(AgentRecord& a, AgentState to, int64_t now_ms,
+                                 std::string reason) {
+  a.state = to;
+  a.state_since_ms = now_ms;
+  changes_.push_back({a.id, to, now_ms, std::move(reason)});
+}
+
+WriteBatch AgentRegistry::take_batch() {
+  WriteBatch batch;
+  for (const auto& [id, _] : dirty_) batch.agents.push_back(agents_.at(id));
+  dirty_.clear();
+  batch.state_changes.swap(changes_);
+  return batch;
+}
+
+void AgentRegistry::restore_batch(WriteBatch batch) {
+  for (const auto& a : batch.agents) dirty_[a.id] = true;  // rows are rewritten from memory
+  batch.state_changes.insert(batch.state_changes.end(), changes_.begin(), changes_.end());
+  changes_ = std::move(batch.state_changes);
+}
+
+std::vector<AgentRecord> AgentRegistry::snapshot() const {
+  std::vector<AgentRecord> out;
+  out.reserve(agents_.size());
+  for (const auto& [_, a] : agents_) out.push_back(a);
+  return out;
+}
+
+const AgentRecord* AgentRegistry::find(const std::string& id) const {
+  auto it = agents_.find(id);
+  return it == agents_.end() ? nullptr : &it->second;
+}
+
+size_t AgentRegistry::count(AgentState state) const {
+  size_t n = 0;
+  for (const auto& [_, a] : agents_) n += a.state == state;
+  return n;
+}
+
+}  // namespace reflex::hub

@@ -1,0 +1,58 @@
+// The hub's view of its agents: registration, heartbeats and liveness.
+//
+// AgentRegistry lives on the loop thread. It changes in memory and queues what must be
+// written; the hub takes the queued writes as one WriteBatch and commits them together.
+// Whether an agent is lost is decided by the pure function is_overdue().
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hub/store.h"
+#include "protocol/messages.h"
+
+namespace reflex::hub {
+
+struct LivenessPolicy {
+  int64_t lost_after_missed = 3;
+  int64_t default_heartbeat_ms = 5000;
+};
+
+// True when `agent` has missed `lost_after_missed` heartbeats at `now_ms`.
+bool is_overdue(const AgentRecord& agent, int64_t now_ms, const LivenessPolicy& policy);
+
+class AgentRegistry {
+ public:
+  explicit AgentRegistry(LivenessPolicy policy) : policy_(policy) {}
+
+  // Restores the agents recorded before a restart.
+  void load(std::vector<AgentRecord> agents);
+  void set_policy(LivenessPolicy policy) { policy_ = policy; }
+
+  void on_hello(const std::string& agent_id, const protocol::Hello& hello, int64_t now_ms);
+  // False when the agent has not said hello (it must register first).
+  bool on_heartbeat(const std::string& agent_id, const protocol::Heartbeat& hb, int64_t now_ms);
+  // Marks every overdue alive agent lost; returns how many changed.
+  size_t check_liveness(int64_t now_ms);
+
+  // The writes queued since the last call.
+  WriteBatch take_batch();
+  // Puts a batch back after a failed commit, ahead of newer writes.
+  void restore_batch(WriteBatch batch);
+
+  std::vector<AgentRecord> snapshot() const;
+  const AgentRecord* find(const std::string& id) const;
+  size_t count(AgentState state) const;
+
+ private:
+  void seen(AgentRecord& a, int64_t now_ms, const char* reason);
+  void change_state(AgentRecord& a, AgentState to, int64_t now_ms, std::string reason);
+
+  LivenessPolicy policy_;
+  std::map<std::string, AgentRecord> agents_;
+  std::map<std::string, bool> dirty_;  // ordered: deterministic batches
+  std::vector<AgentStateChange> changes_;
+};
+
+}  // namespace reflex::hub

@@ -1,0 +1,73 @@
+#include "hub/config.h"
+
+namespace reflex::hub {
+
+Status parse_host_port(const std::string& text, std::string& host, int& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::error("invalid_value", "expected host:port, got \"" + text + "\"");
+  }
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(p) > 65535) {
+    return Status::error("invalid_value", "invalid port in \"" + text + "\"");
+  }
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  port = std::stoi(p);
+  return Status::ok();
+}
+
+Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file) {
+  HubConfig cfg;
+  config::Errors errors(file);
+  {
+    config::MapReader top(root, "", errors);
+    top.get("listen", cfg.listen);
+    if (!config::is_valid_zmq_endpoint(cfg.listen)) {
+      errors.add(
+          top.take("listen"), "listen",
+          "expected a ZeroMQ endpoint like tcp://127.0.0.1:7171, got \"" + cfg.listen + "\"");
+    }
+    top.get("http", cfg.http);
+    std::string host;
+    int port = 0;
+    if (auto st = parse_host_port(cfg.http, host, port); !st) {
+      errors.add(top.take("http"), "http", st.message());
+    }
+    {
+      auto store = top.child("store");
+      store.get_enum("backend", cfg.store.backend, {"sqlite"});
+      store.get("path", cfg.store.path);
+      if (cfg.store.path.empty()) errors.add(store.take("path"), "store.path", "must not be empty");
+    }
+    {
+      auto agents = top.child("agents");
+      agents.get("lost_after_missed", cfg.agents.lost_after_missed, 1, 1000);
+      agents.get("default_heartbeat", cfg.agents.default_heartbeat);
+      agents.get("check_interval", cfg.agents.check_interval);
+      if (cfg.agents.default_heartbeat.count() < 10) {
+        errors.add(agents.take("default_heartbeat"), "agents.default_heartbeat",
+                   "must be at least 10ms");
+      }
+      if (cfg.agents.check_interval.count() < 10) {
+        errors.add(agents.take("check_interval"), "agents.check_interval", "must be at least 10ms");
+      }
+    }
+    auto log = top.child("log");
+    read_log_config(log, cfg.log);
+  }
+  if (!errors.empty()) return errors.status();
+  return cfg;
+}
+
+Result<HubConfig> load_hub_config(const std::string& path) {
+  if (path.empty()) return HubConfig{};
+  auto root = config::load_yaml_file(path);
+  if (!root) return root.status();
+  return read_hub_config(*root, path);
+}
+
+}  // namespace reflex::hub

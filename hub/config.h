@@ -1,0 +1,42 @@
+// hub.yaml: what the hub listens on, where it stores, and how it judges agents.
+//
+// Every key has an embedded default, so a hub with no config file runs on loopback with
+// a SQLite file in the working directory.
+#pragma once
+
+#include <string>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace reflex::hub {
+
+struct StoreConfig {
+  std::string backend = "sqlite";
+  std::string path = "reflex-hub.db";
+};
+
+struct AgentsPolicyConfig {
+  int64_t lost_after_missed = 3;            // heartbeats missed before an agent is lost
+  Millis default_heartbeat = Millis(5000);  // when an agent's hello does not say
+  Millis check_interval = Millis(1000);     // how often liveness is evaluated
+};
+
+struct HubConfig {
+  std::string listen = "tcp://127.0.0.1:7171";  // ZeroMQ ROUTER for agents
+  std::string http = "127.0.0.1:7180";          // HTTP API, dashboard, /metrics
+  StoreConfig store;
+  AgentsPolicyConfig agents;
+  LogConfig log;
+};
+
+// Reads a parsed hub.yaml; every problem is reported with its file, line and key path.
+Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file);
+// Loads and validates a file; an empty path means the embedded defaults.
+Result<HubConfig> load_hub_config(const std::string& path);
+
+// Splits "host:port" (port 0 = any free port).
+Status parse_host_port(const std::string& text, std::string& host, int& port);
+
+}  // namespace reflex::hub

@@ -1,0 +1,15 @@
+// Renders the hub's agents document as the table `reflexctl agents` prints.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace reflex::ctl {
+
+// Columns: ID, HOSTNAME, STATE, LAST SEEN (relative), VERSION, LABELS.
+std::string agents_table(const nlohmann::json& doc);
+
+// "3s ago", "5m ago", "2h ago", "4d ago".
+std::string relative_age(int64_t ago_ms);
+
+}  // namespace reflex::ctl

@@ -1,0 +1,48 @@
+#include "hub/ctl/hub_client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+namespace reflex::ctl {
+namespace {
+
+size_t append(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+HubClient::HubClient(std::string base_url, std::string token, long timeout_ms)
+    : base_url_(std::move(base_url)), token_(std::move(token)), timeout_ms_(timeout_ms) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+Result<HttpResponse> HubClient::get(const std::string& path) const {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) return Status::error("io", "cannot initialise libcurl");
+  const std::string url = base_url_ + path;
+  HttpResponse res;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (!token_.empty()) {
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
+  }
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms_);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &res.body);
+  CURLcode rc = curl_easy_perform(curl.get());
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    return Status::error("unreachable",
+                         "cannot reach the hub at " + url + ": " + curl_easy_strerror(rc));
+  }
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &res.status);
+  return res;
+}
+
+}  // namespace reflex::ctl

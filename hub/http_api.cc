@@ -1,0 +1,115 @@
+#include "hub/http_api.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hub/config.h"
+
+namespace reflex::hub {
+namespace {
+
+constexpr auto kLoopAnswerTimeout = std::chrono::seconds(2);
+
+void json_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+}
+
+}  // namespace
+
+std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& a : agents) {
+    list.push_back({{"id", a.id},
+                    {"hostname", a.hostname},
+                    {"version", a.version},
+                    {"labels", a.labels},
+                    {"state", agent_state_name(a.state)},
+                    {"state_since_ms", a.state_since_ms},
+                    {"first_seen_ms", a.first_seen_ms},
+                    {"last_seen_ms", a.last_seen_ms},
+                    {"last_seen_ago_ms", now_ms - a.last_seen_ms},
+                    {"heartbeat_ms", a.heartbeat_ms},
+                    {"spool_depth", a.spool_depth},
+                    {"open_circuits", a.open_circuits}});
+  }
+  return nlohmann::json{{"agents", list}, {"now_ms", now_ms}}.dump();
+}
+
+HttpApi::HttpApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
+                 const metrics::Registry& metrics)
+    : door_(door),
+      clock_(clock),
+      registry_(registry),
+      metrics_(metrics),
+      server_(std::make_unique<httplib::Server>()) {
+  routes();
+}
+
+HttpApi::~HttpApi() {
+  stop();
+}
+
+void HttpApi::routes() {
+  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    auto alive = door_.call([] { return true; });
+    if (alive.wait_for(kLoopAnswerTimeout) != std::future_status::ready) {
+      res.status = 503;
+      res.set_content("event loop not answering\n", "text/plain");
+      return;
+    }
+    res.set_content("ok\n", "text/plain");
+  });
+  server_->Get("/api/v1/agents", [this](const httplib::Request&, httplib::Response& res) {
+    auto answer = door_.call([this] { return agents_json(registry_.snapshot(), clock_.now_ms()); });
+    if (answer.wait_for(kLoopAnswerTimeout) != std::future_status::ready) {
+      return json_error(res, 503, "the hub's event loop did not answer in time");
+    }
+    res.set_content(answer.get(), "application/json");
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.render(), std::string(metrics::kContentType));
+  });
+  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) {
+      json_error(res, res.status, "no route for " + req.method + " " + req.path);
+    }
+  });
+  server_->set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("HTTP {} {} failed: {}", req.method, req.path, what);
+        json_error(res, 500, "internal error");
+      });
+}
+
+Status HttpApi::listen(const std::string& host_port) {
+  std::string host;
+  int port = 0;
+  REFLEX_RETURN_IF_ERROR(parse_host_port(host_port, host, port));
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+  } else {
+    port_ = server_->bind_to_port(host, port) ? port : -1;
+  }
+  if (port_ <= 0) return Status::error("io", "cannot listen for HTTP on " + host_port);
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return Status::ok();
+}
+
+void HttpApi::stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace reflex::hub

@@ -1,0 +1,53 @@
+// The hub's HTTP API (cpp-httplib on its own threads). Handlers never touch loop state
+// directly: they hand work to the loop through the LoopDoor and wait for the answer.
+//
+//   GET /healthz          200 "ok" while the loop answers, 503 otherwise
+//   GET /api/v1/agents    every agent as JSON
+//   GET /metrics          the hub's own health, Prometheus text format
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/loop.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "hub/agents.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace reflex::hub {
+
+class HttpApi {
+ public:
+  // `registry` is read on the loop thread only (through `door`). All must outlive this.
+  HttpApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
+          const metrics::Registry& metrics);
+  ~HttpApi();
+
+  // Binds host:port (port 0 = any free port) and starts serving.
+  Status listen(const std::string& host_port);
+  int port() const { return port_; }
+  // Stops accepting, finishes requests in progress, joins the server thread.
+  void stop();
+
+ private:
+  void routes();
+
+  LoopDoor& door_;
+  const Clock& clock_;
+  const AgentRegistry& registry_;
+  const metrics::Registry& metrics_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// The JSON document GET /api/v1/agents returns.
+std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms);
+
+}  // namespace reflex::hub

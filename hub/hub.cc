@@ -1,0 +1,114 @@
+#include "hub/hub.h"
+
+#include <spdlog/spdlog.h>
+
+namespace reflex::hub {
+namespace {
+
+LivenessPolicy policy_of(const HubConfig& cfg) {
+  return {cfg.agents.lost_after_missed, cfg.agents.default_heartbeat.count()};
+}
+
+}  // namespace
+
+Hub::Hub(EventLoop& loop, const Clock& clock, Timers& timers)
+    : loop_(loop),
+      clock_(clock),
+      timers_(timers),
+      metrics_(metrics_registry_),
+      registry_(LivenessPolicy{}),
+      zmq_(1),
+      door_(loop) {}
+
+Hub::~Hub() {
+  stop();
+}
+
+Status Hub::start(const HubConfig& cfg) {
+  cfg_ = cfg;
+  registry_.set_policy(policy_of(cfg));
+  auto store = open_store(cfg.store);
+  if (!store) return store.status().with_context("store " + cfg.store.path);
+  store_ = std::move(store).value();
+  auto known = store_->load_agents();
+  if (!known) return known.status().with_context("store " + cfg.store.path);
+  registry_.load(std::move(known).value());
+
+  ingest_ =
+      std::make_unique<Ingest>(loop_, zmq_, clock_, registry_, metrics_, [this] { commit(); });
+  REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen));
+  http_ = std::make_unique<HttpApi>(door_, clock_, registry_, metrics_registry_);
+  REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
+
+  liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
+                                  [this] { check_liveness(); });
+  update_gauges();
+  spdlog::info("hub listening for agents on {}, HTTP on port {}, store {}", ingest_->endpoint(),
+               http_->port(), cfg.store.path);
+  return Status::ok();
+}
+
+Status Hub::reload(const HubConfig& cfg) {
+  if (cfg.listen != cfg_.listen || cfg.http != cfg_.http || cfg.store.path != cfg_.store.path ||
+      cfg.store.backend != cfg_.store.backend) {
+    spdlog::warn("reload: listen, http and store changes take effect after a restart");
+  }
+  registry_.set_policy(policy_of(cfg));
+  if (cfg.agents.check_interval != cfg_.agents.check_interval) {
+    timers_.cancel(liveness_timer_);
+    liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
+                                    [this] { check_liveness(); });
+  }
+  HubConfig applied = cfg;
+  applied.listen = cfg_.listen;
+  applied.http = cfg_.http;
+  applied.store = cfg_.store;
+  cfg_ = applied;
+  spdlog::info("configuration reloaded");
+  return Status::ok();
+}
+
+void Hub::reload_from_file(const std::string& path) {
+  auto next = load_hub_config(path);
+  Status st = next ? setup_logging(next->log, "reflex-hub") : next.status();
+  if (st) st = reload(*next);
+  metrics_.config_reloads->with({st ? "ok" : "rejected"}).inc();
+  metrics_.config_last_reload_ok->set(st ? 1 : 0);
+  if (!st) spdlog::error("reload refused, the running configuration stays:\n{}", st.message());
+}
+
+void Hub::stop() {
+  if (stopped_ || !store_) return;
+  stopped_ = true;
+  if (http_) http_->stop();
+  if (liveness_timer_) timers_.cancel(liveness_timer_);
+  ingest_.reset();
+  commit();
+}
+
+void Hub::commit() {
+  WriteBatch batch = registry_.take_batch();
+  if (batch.empty()) return;
+  auto started = std::chrono::steady_clock::now();
+  Status st = store_->write_batch(batch);
+  metrics_.commit_seconds->observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (!st) {
+    // Nothing is lost: the rows stay queued and go with the next commit.
+    metrics_.commit_failures->inc();
+    spdlog::error("store commit failed, will retry: {}", st.to_string());
+    registry_.restore_batch(std::move(batch));
+  }
+  update_gauges();
+}
+
+void Hub::check_liveness() {
+  if (registry_.check_liveness(clock_.now_ms()) > 0) commit();
+}
+
+void Hub::update_gauges() {
+  metrics_.agents->with({"alive"}).set(static_cast<double>(registry_.count(AgentState::kAlive)));
+  metrics_.agents->with({"lost"}).set(static_cast<double>(registry_.count(AgentState::kLost)));
+}
+
+}  // namespace reflex::hub

@@ -1,0 +1,175 @@
+#include "hub/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/codec.h"
+
+namespace reflex::hub {
+namespace {
+
+constexpr int kMaxFramesPerWake = 256;
+constexpr int64_t kRejectLogEveryMs = 10'000;
+
+std::string printable_peer(const std::string& peer) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : peer) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+Ingest::Ingest(EventLoop& loop, zmq::context_t& zmq, const Clock& clock, AgentRegistry& registry,
+               HubMetrics& metrics, std::function<void()> on_batch)
+    : loop_(loop),
+      clock_(clock),
+      registry_(registry),
+      metrics_(metrics),
+      on_batch_(std::move(on_batch)),
+      socket_(zmq, zmq::socket_type::router) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(protocol::kDefaultMaxFrameBytes));
+  socket_.set(zmq::sockopt::router_handover, 1);
+}
+
+Ingest::~Ingest() {
+  watcher_.reset();
+}
+
+Status Ingest::bind(const std::string& endpoint) {
+  std::string ep = endpoint;
+  if (ep.size() > 2 && ep.compare(ep.size() - 2, 2, ":0") == 0) ep.replace(ep.size() - 1, 1, "*");
+  try {
+    socket_.bind(ep);
+  } catch (const zmq::error_t& e) {
+    return Status::error("io", "cannot listen on " + endpoint + ": " + e.what());
+  }
+  endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  watcher_ = std::make_unique<ZmqWatcher>(loop_, socket_, [this] { on_readable(); });
+  return Status::ok();
+}
+
+void Ingest::on_readable() {
+  int frames = 0;
+  for (; frames < kMaxFramesPerWake; ++frames) {
+    zmq::message_t identity;
+    if (!socket_.recv(identity, zmq::recv_flags::dontwait)) break;
+    std::string peer = identity.to_string();
+    // A ROUTER delivers [identity, payload...]; anything but exactly one payload is malformed.
+    std::vector<zmq::message_t> parts;
+    while (socket_.get(zmq::sockopt::rcvmore)) {
+      zmq::message_t part;
+      if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+      parts.push_back(std::move(part));
+    }
+    metrics_.frames_received->inc();
+    if (parts.size() != 1) {
+      reject(peer,
+             Status::error("malformed",
+                           "expected one frame per message, got " + std::to_string(parts.size())),
+             0);
+      continue;
+    }
+    handle(peer, std::string_view(static_cast<const char*>(parts[0].data()), parts[0].size()));
+  }
+  if (frames > 0 && on_batch_) on_batch_();
+}
+
+void Ingest::handle(const std::string& peer, std::string_view frame) {
+  auto decoded = protocol::decode(frame);
+  if (!decoded) {
+    reject(peer, decoded.status(), 0);
+    return;
+  }
+  const protocol::Envelope& env = *decoded;
+  const int64_t now = clock_.now_ms();
+  switch (env.type()) {
+    case protocol::MessageType::kHello: {
+      const auto& hello = std::get<protocol::Hello>(env.body);
+      if (env.agent_id.empty()) {
+        reject(peer, Status::error("invalid_value", "hello without an agent id"), env.seq);
+        return;
+      }
+      auto version = protocol::negotiate_version(hello.proto_min, hello.proto_max);
+      if (!version) {
+        reject(peer,
+               Status::error("unsupported_version",
+                             "agent speaks protocol " + std::to_string(hello.proto_min) + ".." +
+                                 std::to_string(hello.proto_max) + ", hub speaks " +
+                                 std::to_string(protocol::kMinVersion) + ".." +
+                                 std::to_string(protocol::kMaxVersion)),
+               env.seq);
+        return;
+      }
+      // A reconnecting agent comes back under a new ROUTER identity.
+      if (auto old = agent_peer_.find(env.agent_id); old != agent_peer_.end()) {
+        peer_agent_.erase(old->second);
+      }
+      peer_agent_[peer] = env.agent_id;
+      agent_peer_[env.agent_id] = peer;
+      registry_.on_hello(env.agent_id, hello, now);
+      metrics_.frames_accepted->inc();
+      protocol::Envelope reply;
+      reply.agent_id = env.agent_id;
+      reply.ts_ms = static_cast<uint64_t>(now);
+      reply.body = protocol::Ack{0, *version, 0};
+      send(peer, reply);
+      return;
+    }
+    case protocol::MessageType::kHeartbeat: {
+      auto it = peer_agent_.find(peer);
+      if (it == peer_agent_.end() || it->second != env.agent_id ||
+          !registry_.on_heartbeat(env.agent_id, std::get<protocol::Heartbeat>(env.body), now)) {
+        reject(peer, Status::error("hello_required", "say hello before sending heartbeats"),
+               env.seq);
+        return;
+      }
+      metrics_.frames_accepted->inc();
+      return;
+    }
+    default:
+      reject(peer,
+             Status::error("unexpected_type", std::string("this hub does not accept ") +
+                                                  protocol::type_name(env.type()) +
+                                                  " frames from agents"),
+             env.seq);
+      return;
+  }
+}
+
+void Ingest::reject(const std::string& peer, const Status& why, uint64_t seq) {
+  metrics_.rejected(why.code()).inc();
+  const int64_t now = clock_.monotonic_ms();
+  auto& last = last_reject_log_[why.code()];
+  if (last == 0 || now - last >= kRejectLogEveryMs) {
+    last = now;
+    spdlog::warn(
+        "dropped a frame from peer {}: {} (further '{}' drops are counted, logged at "
+        "most every {} s)",
+        printable_peer(peer), why.to_string(), why.code(), kRejectLogEveryMs / 1000);
+  }
+  protocol::Envelope reply;
+  auto known = peer_agent_.find(peer);
+  reply.agent_id = known != peer_agent_.end() ? known->second : "";
+  reply.ts_ms = static_cast<uint64_t>(clock_.now_ms());
+  reply.body = protocol::Error{why.code(), why.message(), seq};
+  send(peer, reply);
+}
+
+void Ingest::send(const std::string& peer, const protocol::Envelope& env) {
+  std::string payload = protocol::encode(env);
+  try {
+    // Unroutable peers (gone) and full queues drop the reply: agents resend what matters.
+    if (socket_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      (void)socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    }
+  } catch (const zmq::error_t& e) {
+    spdlog::debug("reply to peer {} dropped: {}", printable_peer(peer), e.what());
+  }
+  if (watcher_) watcher_->kick();
+}
+
+}  // namespace reflex::hub

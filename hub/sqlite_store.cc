@@ -1,0 +1,151 @@
+// HubStore on one SQLite file (WAL, synchronous=FULL: an acknowledged write survives a
+// power cut, which is the promise the hub makes to agents).
+#include <nlohmann/json.hpp>
+
+#include "common/sqlite.h"
+#include "hub/store.h"
+
+namespace reflex::hub {
+namespace {
+
+constexpr sqlite::Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  version TEXT NOT NULL,
+  labels TEXT NOT NULL,            -- JSON object
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  state TEXT NOT NULL,             -- alive | lost
+  state_since_ms INTEGER NOT NULL,
+  heartbeat_ms INTEGER NOT NULL,
+  spool_depth INTEGER NOT NULL DEFAULT 0,
+  open_circuits INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE agent_state_changes (
+  agent_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL
+) STRICT;
+CREATE INDEX agent_state_changes_by_agent ON agent_state_changes(agent_id, at_ms);
+)sql"},
+};
+
+AgentState parse_state(std::string_view s) {
+  return s == "lost" ? AgentState::kLost : AgentState::kAlive;
+}
+
+class SqliteHubStore final : public HubStore {
+ public:
+  explicit SqliteHubStore(sqlite::Database db) : db_(std::move(db)) {}
+
+  Status prepare_statements() {
+    auto upsert = db_.prepare(R"sql(
+INSERT INTO agents (id, hostname, version, labels, first_seen_ms, last_seen_ms, state,
+                    state_since_ms, heartbeat_ms, spool_depth, open_circuits)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_seen_ms = ?6,
+  state = ?7, state_since_ms = ?8, heartbeat_ms = ?9, spool_depth = ?10, open_circuits = ?11)sql");
+    if (!upsert) return upsert.status();
+    upsert_ = std::make_unique<sqlite::Statement>(std::move(upsert).value());
+    auto change = db_.prepare(
+        "INSERT INTO agent_state_changes (agent_id, state, at_ms, reason) VALUES (?, ?, ?, ?)");
+    if (!change) return change.status();
+    change_ = std::make_unique<sqlite::Statement>(std::move(change).value());
+    return Status::ok();
+  }
+
+  Status write_batch(const WriteBatch& batch) override {
+    if (batch.empty()) return Status::ok();
+    auto tx = sqlite::Transaction::begin(db_);
+    if (!tx) return tx.status();
+    for (const auto& a : batch.agents) {
+      REFLEX_RETURN_IF_ERROR(upsert_->bind_all(
+          a.id, a.hostname, a.version, nlohmann::json(a.labels).dump(), a.first_seen_ms,
+          a.last_seen_ms, std::string(agent_state_name(a.state)), a.state_since_ms, a.heartbeat_ms,
+          static_cast<int64_t>(a.spool_depth), static_cast<int64_t>(a.open_circuits)));
+      REFLEX_RETURN_IF_ERROR(upsert_->run());
+    }
+    for (const auto& c : batch.state_changes) {
+      REFLEX_RETURN_IF_ERROR(
+          change_->bind_all(c.agent_id, std::string(agent_state_name(c.state)), c.at_ms, c.reason));
+      REFLEX_RETURN_IF_ERROR(change_->run());
+    }
+    return tx->commit();
+  }
+
+  Result<std::vector<AgentRecord>> load_agents() override {
+    auto st = db_.prepare(
+        "SELECT id, hostname, version, labels, first_seen_ms, last_seen_ms, state, "
+        "state_since_ms, heartbeat_ms, spool_depth, open_circuits FROM agents ORDER BY id");
+    if (!st) return st.status();
+    std::vector<AgentRecord> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.status();
+      if (!*row) break;
+      AgentRecord a;
+      a.id = st->column_text(0);
+      a.hostname = st->column_text(1);
+      a.version = st->column_text(2);
+      auto labels = nlohmann::json::parse(st->column_text_view(3), nullptr, false);
+      if (labels.is_object()) {
+        for (auto& [k, v] : labels.items()) {
+          if (v.is_string()) a.labels[k] = v.get<std::string>();
+        }
+      }
+      a.first_seen_ms = st->column_int64(4);
+      a.last_seen_ms = st->column_int64(5);
+      a.state = parse_state(st->column_text_view(6));
+      a.state_since_ms = st->column_int64(7);
+      a.heartbeat_ms = st->column_int64(8);
+      a.spool_depth = static_cast<uint64_t>(st->column_int64(9));
+      a.open_circuits = static_cast<uint32_t>(st->column_int64(10));
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) override {
+    auto st = db_.prepare(
+        "SELECT state, at_ms, reason FROM agent_state_changes WHERE agent_id = ? "
+        "ORDER BY at_ms, rowid");
+    if (!st) return st.status();
+    REFLEX_RETURN_IF_ERROR(st->bind_all(agent_id));
+    std::vector<AgentStateChange> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.status();
+      if (!*row) break;
+      out.push_back({agent_id, parse_state(st->column_text_view(0)), st->column_int64(1),
+                     st->column_text(2)});
+    }
+    return out;
+  }
+
+ private:
+  sqlite::Database db_;
+  std::unique_ptr<sqlite::Statement> upsert_;
+  std::unique_ptr<sqlite::Statement> change_;
+};
+
+}  // namespace
+
+const char* agent_state_name(AgentState s) {
+  return s == AgentState::kLost ? "lost" : "alive";
+}
+
+Result<std::unique_ptr<HubStore>> open_store(const StoreConfig& cfg) {
+  sqlite::OpenOptions options;
+  options.synchronous = sqlite::Synchronous::kFull;
+  auto db = sqlite::Database::open(cfg.path, options);
+  if (!db) return db.status();
+  REFLEX_RETURN_IF_ERROR(sqlite::migrate(*db, kMigrations));
+  auto store = std::make_unique<SqliteHubStore>(std::move(db).value());
+  REFLEX_RETURN_IF_ERROR(store->prepare_statements());
+  return std::unique_ptr<HubStore>(std::move(store));
+}
+
+}  // namespace reflex::hub

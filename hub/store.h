@@ -1,0 +1,63 @@
+// The hub's system of record, behind one interface.
+//
+// SQLite (one file) is the embedded default; other backends implement the same
+// interface. A store is used from the hub's loop thread only. Writes that belong
+// together go through write_batch(), one transaction, so the hub commits in groups.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "hub/config.h"
+#include "protocol/messages.h"
+
+namespace reflex::hub {
+
+enum class AgentState { kAlive, kLost };
+const char* agent_state_name(AgentState s);
+
+struct AgentRecord {
+  std::string id;
+  std::string hostname;
+  std::string version;
+  protocol::Labels labels;
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  AgentState state = AgentState::kAlive;
+  int64_t state_since_ms = 0;
+  int64_t heartbeat_ms = 0;
+  uint64_t spool_depth = 0;
+  uint32_t open_circuits = 0;
+};
+
+struct AgentStateChange {
+  std::string agent_id;
+  AgentState state;
+  int64_t at_ms;
+  std::string reason;  // "registered", "missed 3 heartbeats", "heartbeat", ...
+};
+
+// What one group commit writes.
+struct WriteBatch {
+  std::vector<AgentRecord> agents;  // upserts, full rows
+  std::vector<AgentStateChange> state_changes;
+  bool empty() const { return agents.empty() && state_changes.empty(); }
+};
+
+class HubStore {
+ public:
+  virtual ~HubStore() = default;
+  // Applies the whole batch atomically, or nothing.
+  virtual Status write_batch(const WriteBatch& batch) = 0;
+  virtual Result<std::vector<AgentRecord>> load_agents() = 0;
+  // Oldest first.
+  virtual Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) = 0;
+};
+
+// Opens the store `cfg` names, applying schema migrations.
+Result<std::unique_ptr<HubStore>> open_store(const StoreConfig& cfg);
+
+}  // namespace reflex::hub

@@ -1,0 +1,123 @@
+// Every binary's command line: --help, --version, check-config, bad arguments, and the
+// daemons' signals (SIGHUP reload, SIGTERM stop).
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/e2e/hub_fixture.h"
+
+using namespace reflex::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The value of an unlabelled or labelled sample in Prometheus text, or -1.
+double metric(const std::string& text, const std::string& sample) {
+  auto pos = text.find("\n" + sample + " ");
+  if (pos == std::string::npos) return -1;
+  return std::stod(text.substr(pos + sample.size() + 2));
+}
+
+std::string fetch_metrics(const HubProcess& hub) {
+  return run({"/usr/bin/curl", "-fsS", hub.url() + "/metrics"}).out;
+}
+
+}  // namespace
+
+TEST_CASE("every binary answers --version and --help", "[e2e][cli]") {
+  for (const auto& bin : {hub_binary(), agent_binary(), ctl_binary()}) {
+    auto v = run({bin, "--version"});
+    CHECK(v.exit_code == 0);
+    CHECK(contains(v.out, REFLEX_VERSION));
+    auto h = run({bin, "--help"});
+    CHECK(h.exit_code == 0);
+    CHECK(contains(h.out, "check-config"));
+  }
+}
+
+TEST_CASE("unknown arguments are refused with a message", "[e2e][cli]") {
+  for (const auto& bin : {hub_binary(), agent_binary(), ctl_binary()}) {
+    auto out = run({bin, "--no-such-flag"});
+    CHECK(out.exit_code != 0);
+    CHECK(contains(out.err + out.out, "--no-such-flag"));
+  }
+}
+
+TEST_CASE("check-config accepts a valid file and lists every error of a bad one", "[e2e][cli]") {
+  TempDir dir;
+  auto good_hub =
+      dir.write("hub.yaml", "listen: tcp://127.0.0.1:7171\nagents: {lost_after_missed: 5}\n");
+  auto bad_hub = dir.write("bad-hub.yaml",
+                           "listen: nowhere\n"
+                           "agents:\n"
+                           "  lost_after_missed: zero\n"
+                           "  lost_after: 3\n");
+  auto good_agent = dir.write("agent.yaml", "id: web-1\nheartbeat_interval: 2s\n");
+  auto bad_agent = dir.write("bad-agent.yaml", "id: web-1\nheartbeat_interval: 2\n");
+
+  CHECK(run({hub_binary(), "check-config", good_hub}).exit_code == 0);
+  auto bad = run({hub_binary(), "check-config", bad_hub});
+  CHECK(bad.exit_code == 1);
+  CHECK(contains(bad.err, "bad-hub.yaml:1: listen:"));
+  CHECK(contains(bad.err, "bad-hub.yaml:3: agents.lost_after_missed: expected a whole number"));
+  CHECK(contains(bad.err, "bad-hub.yaml:4: agents.lost_after: unknown key"));
+
+  CHECK(run({agent_binary(), "check-config", good_agent}).exit_code == 0);
+  auto bad_a = run({agent_binary(), "check-config", bad_agent});
+  CHECK(bad_a.exit_code == 1);
+  CHECK(contains(bad_a.err, "bad-agent.yaml:2: heartbeat_interval: invalid duration \"2\""));
+
+  // reflexctl tells the kinds apart, or takes --kind.
+  CHECK(run({ctl_binary(), "check-config", good_hub}).exit_code == 0);
+  CHECK(run({ctl_binary(), "check-config", good_agent}).exit_code == 0);
+  CHECK(run({ctl_binary(), "check-config", "--kind", "hub", bad_hub}).exit_code == 1);
+  CHECK(run({hub_binary(), "check-config", dir.file("missing.yaml")}).exit_code == 1);
+}
+
+TEST_CASE("a daemon with an invalid config does not start", "[e2e][cli]") {
+  TempDir dir;
+  auto bad = dir.write("hub.yaml", "store: {backend: oracle}\n");
+  auto out = run({hub_binary(), "--config", bad});
+  CHECK(out.exit_code == 1);
+  CHECK(contains(out.err, "store.backend: must be one of sqlite"));
+}
+
+TEST_CASE("SIGHUP applies a valid config and refuses an invalid one without stopping",
+          "[e2e][cli]") {
+  HubProcess hub;
+  const std::string original = read_file(hub.config_path());
+
+  // Invalid: refused, counted, and the hub keeps serving.
+  hub.dir().write("hub.yaml", original + "surprise: 1\n");
+  hub.child().signal(SIGHUP);
+  REQUIRE(wait_until([&] {
+    return metric(fetch_metrics(hub), "reflex_hub_config_reloads_total{result=\"rejected\"}") == 1;
+  }));
+  CHECK(metric(fetch_metrics(hub), "reflex_hub_config_last_reload_successful") == 0);
+  CHECK(hub.child().running());
+
+  // Valid: applied.
+  hub.dir().write("hub.yaml", original);
+  hub.child().signal(SIGHUP);
+  REQUIRE(wait_until([&] {
+    return metric(fetch_metrics(hub), "reflex_hub_config_reloads_total{result=\"ok\"}") == 1;
+  }));
+  CHECK(metric(fetch_metrics(hub), "reflex_hub_config_last_reload_successful") == 1);
+
+  hub.child().signal(SIGTERM);
+  CHECK(hub.child().wait() == 0);
+}
+
+TEST_CASE("SIGTERM and SIGINT stop the agent gracefully", "[e2e][cli]") {
+  HubProcess hub;
+  for (int sig : {SIGTERM, SIGINT}) {
+    auto agent = hub.start_agent("web-1");
+    REQUIRE(wait_until([&] { return hub.states()["web-1"] == "alive"; }));
+    agent->signal(sig);
+    CHECK(agent->wait() == 0);
+  }
+}

@@ -1,0 +1,74 @@
+#include "tests/e2e/hub_fixture.h"
+
+#include <signal.h>
+
+#include <stdexcept>
+
+namespace reflex::testing {
+
+HubProcess::HubProcess(const std::string& extra_yaml) {
+  dir_.write("hub.yaml",
+             "listen: tcp://127.0.0.1:0\n"
+             "http: 127.0.0.1:0\n"
+             "store: {path: " +
+                 dir_.file("hub.db") +
+                 "}\n"
+                 "agents: {lost_after_missed: 3, check_interval: 50ms}\n" +
+                 extra_yaml);
+  launch();
+}
+
+void HubProcess::restart() {
+  child_->signal(SIGTERM);
+  if (child_->wait() != 0) throw std::runtime_error("hub did not stop cleanly:\n" + log());
+  // Same ports as before, so running agents find the new process.
+  std::string cfg = read_file(config_path());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    cfg.replace(cfg.find(from), from.size(), to);
+  };
+  replace("listen: tcp://127.0.0.1:0", "listen: " + ingest_);
+  replace("http: 127.0.0.1:0", "http: 127.0.0.1:" + std::to_string(http_port_));
+  dir_.write("hub.yaml", cfg);
+  launch();
+}
+
+void HubProcess::launch() {
+  const std::string ready = dir_.file("hub.ready");
+  std::filesystem::remove(ready);
+  child_ = std::make_unique<Child>(
+      std::vector<std::string>{hub_binary(), "--config", config_path(), "--ready-file", ready},
+      dir_.file("hub.log"), dir_.path().string());
+  if (!wait_until([&] { return std::filesystem::exists(ready); })) {
+    throw std::runtime_error("hub did not become ready:\n" + log());
+  }
+  auto doc = nlohmann::json::parse(read_file(ready));
+  ingest_ = doc["ingest"];
+  http_port_ = doc["http_port"];
+}
+
+std::unique_ptr<Child> HubProcess::start_agent(const std::string& id,
+                                               const std::string& heartbeat) {
+  const std::string cfg =
+      dir_.write(id + ".yaml", "id: " + id +
+                                   "\nlabels: {service: checkout}\n"
+                                   "heartbeat_interval: " +
+                                   heartbeat + "\nhub: {endpoints: [" + ingest_ + "]}\n");
+  return std::make_unique<Child>(std::vector<std::string>{agent_binary(), "--config", cfg},
+                                 dir_.file(id + ".log"));
+}
+
+nlohmann::json HubProcess::agents() const {
+  auto out = run({ctl_binary(), "--hub", url(), "agents", "--json"});
+  if (out.exit_code != 0) return nlohmann::json::object();
+  return nlohmann::json::parse(out.out, nullptr, false);
+}
+
+std::map<std::string, std::string> HubProcess::states() const {
+  std::map<std::string, std::string> out;
+  auto doc = agents();
+  if (!doc.is_object() || !doc.contains("agents")) return out;
+  for (const auto& a : doc["agents"]) out[a["id"]] = a["state"];
+  return out;
+}
+
+}  // namespace reflex::testing

@@ -1,0 +1,70 @@
+#include "hub/config.h"
+
+#include <catch2/catch.hpp>
+
+using namespace reflex;
+using namespace reflex::hub;
+
+namespace {
+
+Result<HubConfig> parse(const std::string& yaml) {
+  auto root = config::parse_yaml(yaml, "hub.yaml");
+  if (!root) return root.status();
+  return read_hub_config(*root, "hub.yaml");
+}
+
+}  // namespace
+
+TEST_CASE("the embedded default hub listens on loopback with a local SQLite file", "[hub-config]") {
+  auto cfg = load_hub_config("");
+  REQUIRE(cfg);
+  CHECK(cfg->listen == "tcp://127.0.0.1:7171");
+  CHECK(cfg->http == "127.0.0.1:7180");
+  CHECK(cfg->store.backend == "sqlite");
+  CHECK(cfg->store.path == "reflex-hub.db");
+  CHECK(cfg->agents.lost_after_missed == 3);
+}
+
+TEST_CASE("a full hub config is read", "[hub-config]") {
+  auto cfg = parse(
+      "listen: tcp://0.0.0.0:9000\n"
+      "http: '[::1]:9001'\n"
+      "store: {backend: sqlite, path: /var/lib/reflex/hub.db}\n"
+      "agents: {lost_after_missed: 5, default_heartbeat: 10s, check_interval: 500ms}\n"
+      "log: {level: debug, format: json}\n");
+  REQUIRE(cfg);
+  CHECK(cfg->listen == "tcp://0.0.0.0:9000");
+  CHECK(cfg->store.path == "/var/lib/reflex/hub.db");
+  CHECK(cfg->agents.lost_after_missed == 5);
+  CHECK(cfg->agents.default_heartbeat == Millis(10'000));
+  CHECK(cfg->agents.check_interval == Millis(500));
+  CHECK(cfg->log.format == "json");
+}
+
+TEST_CASE("hub config errors name each key path", "[hub-config]") {
+  auto cfg = parse(
+      "listen: 127.0.0.1:7171\n"
+      "http: localhost\n"
+      "agents: {lost_after_missed: 0, check_interval: 1ms}\n"
+      "log: {level: loud}\n"
+      "stroe: {}\n");
+  REQUIRE_FALSE(cfg);
+  const std::string m = cfg.status().message();
+  CHECK(m.find("hub.yaml:1: listen: expected a ZeroMQ endpoint") != std::string::npos);
+  CHECK(m.find("hub.yaml:2: http: expected host:port") != std::string::npos);
+  CHECK(m.find("agents.lost_after_missed: must be between 1 and 1000, got 0") != std::string::npos);
+  CHECK(m.find("agents.check_interval: must be at least 10ms") != std::string::npos);
+  CHECK(m.find("log.level: must be one of") != std::string::npos);
+  CHECK(m.find("hub.yaml:5: stroe: unknown key") != std::string::npos);
+}
+
+TEST_CASE("host:port parsing takes bracketed IPv6 and refuses bad ports", "[hub-config]") {
+  std::string host;
+  int port = -1;
+  REQUIRE(parse_host_port("[::1]:80", host, port));
+  CHECK(host == "::1");
+  CHECK(port == 80);
+  CHECK_FALSE(parse_host_port("host:65536", host, port));
+  CHECK_FALSE(parse_host_port("host:", host, port));
+  CHECK_FALSE(parse_host_port(":80", host, port));
+}

@@ -1,0 +1,71 @@
+// Test support: temporary directories, real child processes and waiting for conditions
+// (never for fixed times).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace reflex::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Writes `text` to `name` inside the directory and returns its path.
+  std::string write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A child process with stdout and stderr appended to `log_path`. Killed (SIGKILL) and
+// reaped on destruction if still running.
+class Child {
+ public:
+  Child(std::vector<std::string> argv, const std::string& log_path, const std::string& cwd = "");
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const;
+  // Waits for the exit and returns the exit code (128+signal when killed).
+  int wait();
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+struct Output {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs a program to completion, capturing its output.
+Output run(const std::vector<std::string>& argv);
+
+// Polls `cond` every 20 ms until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& cond,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+std::string read_file(const std::string& path);
+
+// Paths of the built binaries.
+std::string hub_binary();
+std::string agent_binary();
+std::string ctl_binary();
+
+}  // namespace reflex::testing
