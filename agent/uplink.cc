@@ -70,7 +70,9 @@ void Uplink::send_hello() {
 
 void Uplink::send(protocol::Body body) {
   protocol::Envelope env;
-  env.version = negotiated_version_ ? negotiated_version_ : protocol::kMaxVersion;
+  // Until a version is agreed, frames (the hello) use the oldest version we speak, so
+  // an older hub can still read them and answer unsupported_version if it must.
+  env.version = negotiated_version_ ? negotiated_version_ : protocol::kMinVersion;
   env.agent_id = cfg_.id;
   env.ts_ms = static_cast<uint64_t>(clock_.now_ms());
   env.body = std::move(body);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <new>
+#include <string>
 
 #include <msgpack.hpp>
 
