@@ -30,6 +30,15 @@ Result<AgentConfig> read_agent_config(const YAML::Node& root, const std::string&
     {
       auto hub = top.child("hub");
       hub.get("endpoints", cfg.hub_endpoints);
+      int64_t window = static_cast<int64_t>(cfg.uplink.window);
+      hub.get("window", window, 1, 100'000);
+      cfg.uplink.window = static_cast<uint64_t>(window);
+      hub.get("ack_timeout", cfg.uplink.ack_timeout);
+      if (cfg.uplink.ack_timeout.count() < 10) {
+        errors.add(hub.take("ack_timeout"), "hub.ack_timeout", "must be at least 10ms");
+      }
+      hub.get("failover_after", cfg.uplink.failover_after, 1, 1000);
+      hub.get("failback_after", cfg.uplink.failback_after);
       if (cfg.hub_endpoints.empty()) {
         errors.add(hub.take("endpoints"), "hub.endpoints", "must name at least one hub");
       }
@@ -40,6 +49,23 @@ Result<AgentConfig> read_agent_config(const YAML::Node& root, const std::string&
                          cfg.hub_endpoints[i] + "\"");
         }
       }
+    }
+    {
+      auto sp = top.child("spool");
+      sp.get("path", cfg.spool.path);
+      if (cfg.spool.path.empty()) errors.add(sp.take("path"), "spool.path", "must not be empty");
+      int64_t max_events = static_cast<int64_t>(cfg.spool.limits.max_events);
+      sp.get("max_events", max_events, 100, 1'000'000'000);
+      cfg.spool.limits.max_events = static_cast<uint64_t>(max_events);
+      int64_t max_mib = static_cast<int64_t>(cfg.spool.limits.max_bytes >> 20);
+      sp.get("max_mib", max_mib, 1, 1'000'000);
+      cfg.spool.limits.max_bytes = static_cast<uint64_t>(max_mib) << 20;
+      sp.get("max_age", cfg.spool.limits.max_age);
+    }
+    {
+      auto lt = top.child("load_test");
+      lt.get("events", cfg.load_test.events, 0, 1'000'000'000);
+      lt.get("rate", cfg.load_test.rate, 1, 10'000'000);
     }
     auto log = top.child("log");
     read_log_config(log, cfg.log);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/spool.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -14,12 +15,34 @@
 
 namespace reflex::agent {
 
+struct UplinkConfig {
+  uint64_t window = 1000;                   // events in flight without acknowledgement
+  Millis ack_timeout = Millis(5000);        // no progress for this long: resend / fail over
+  int64_t failover_after = 3;               // failed attempts before the next endpoint
+  Millis failback_after = Millis(300'000);  // then try the first endpoint again
+};
+
+struct SpoolConfig {
+  std::string path = "reflex-agent-spool.db";
+  SpoolLimits limits;
+};
+
+// Generates `events` metrics events at `rate` per second: for load tests and benchmarks
+// of the delivery path. Off (0) by default.
+struct LoadTestConfig {
+  int64_t events = 0;
+  int64_t rate = 1000;
+};
+
 struct AgentConfig {
   std::string id;        // default: the hostname
   std::string hostname;  // default: gethostname()
   protocol::Labels labels;
   std::vector<std::string> hub_endpoints = {"tcp://127.0.0.1:7171"};
   Millis heartbeat_interval = Millis(5000);
+  UplinkConfig uplink;
+  SpoolConfig spool;
+  LoadTestConfig load_test;
   LogConfig log;
 };
 

@@ -1,17 +1,23 @@
-// Uplink: the agent's DEALER connection to the hub.
+// Uplink: the agent's DEALER connection to the hub, and the reliable delivery of the
+// spool over it.
 //
-// Registers with `hello` on every (re)connection, then sends a `heartbeat` every
-// interval. The hub answers hello with an `ack` carrying the negotiated protocol
-// version; an `error` saying hello_required (the hub restarted or lost track of this
-// peer) makes the uplink register again. Loop thread only.
+// On every (re)connection the uplink registers with `hello`; the hub's answer carries
+// the negotiated protocol version and the highest sequence it has committed for this
+// agent, and the uplink resends everything after it, in order. At most `window` events
+// are in flight; the spool is trimmed only when the hub acknowledges. No acknowledgement
+// progress within `ack_timeout` means the connection is not working: rewind and resend,
+// and after repeated failures move to the next hub endpoint (and later back to the
+// first), with backoff and jitter. Loop thread only.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <zmq.hpp>
 
 #include "agent/config.h"
+#include "agent/spool.h"
 #include "common/clock.h"
 #include "common/loop.h"
 #include "protocol/messages.h"
@@ -21,36 +27,52 @@ namespace reflex::agent {
 class Uplink {
  public:
   // `status` fills the heartbeat body. Everything passed must outlive the Uplink.
-  Uplink(EventLoop& loop, zmq::context_t& zmq, const Clock& clock, Timers& timers,
+  Uplink(EventLoop& loop, zmq::context_t& zmq, const Clock& clock, Timers& timers, Spool& spool,
          std::function<protocol::Heartbeat()> status);
   ~Uplink();
 
   // Connects and registers with `cfg`. Calling again (reload) re-registers with the new
-  // identity, labels and interval; a changed hub endpoint reconnects.
+  // identity, labels and intervals; a changed endpoint list reconnects.
   Status start(const AgentConfig& cfg);
+
+  // New events are in the spool: send what the window allows.
+  void pump();
 
   bool registered() const { return negotiated_version_ != 0; }
   uint32_t negotiated_version() const { return negotiated_version_; }
   const std::string& endpoint() const { return endpoint_; }
+  uint64_t in_flight() const { return sent_seq_ - spool_.acked_seq(); }
 
  private:
-  void connect(const std::string& endpoint);
+  void connect(size_t endpoint_index);
   void tick();
+  void on_ack(const protocol::Ack& ack);
+  void on_error(const protocol::Error& err);
+  void failed_attempt(const char* why);
   void send_hello();
-  void send(protocol::Body body);
+  bool send_control(protocol::Body body);
   void on_readable();
 
   EventLoop& loop_;
   zmq::context_t& zmq_;
   const Clock& clock_;
   Timers& timers_;
+  Spool& spool_;
   std::function<protocol::Heartbeat()> status_;
   AgentConfig cfg_;
   std::unique_ptr<zmq::socket_t> socket_;
   std::unique_ptr<ZmqWatcher> watcher_;
   std::string endpoint_;
+  size_t endpoint_index_ = 0;
   TimerId heartbeat_timer_ = 0;
+  TimerId reconnect_timer_ = 0;
   uint32_t negotiated_version_ = 0;
+  uint64_t sent_seq_ = 0;             // highest sequence sent on this connection
+  int64_t last_progress_ms_ = 0;      // monotonic: last ack progress (or registration)
+  int64_t hello_sent_ms_ = 0;         // monotonic: when the unanswered hello went out
+  int failures_ = 0;                  // consecutive failed attempts on this endpoint
+  int64_t on_fallback_since_ms_ = 0;  // monotonic: when we left the first endpoint
+  std::mt19937 rng_;
 };
 
 }  // namespace reflex::agent

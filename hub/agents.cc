@@ -46,6 +46,21 @@ bool AgentRegistry::on_heartbeat(const std::string& agent_id, const protocol::He
   return true;
 }
 
+void AgentRegistry::on_event(const std::string& agent_id, uint64_t seq, int64_t now_ms) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end()) return;
+  it->second.acked_seq = seq;
+  seen(it->second, now_ms, "event");
+  dirty_[agent_id] = true;
+}
+
+void AgentRegistry::reset_mark(const std::string& agent_id, uint64_t seq) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end()) return;
+  it->second.acked_seq = seq;
+  dirty_[agent_id] = true;
+}
+
 void AgentRegistry::seen(AgentRecord& a, int64_t now_ms, const char* reason) {
   a.last_seen_ms = now_ms;
   if (a.state == AgentState::kLost) {

@@ -33,6 +33,12 @@ class AgentRegistry {
   void on_hello(const std::string& agent_id, const protocol::Hello& hello, int64_t now_ms);
   // False when the agent has not said hello (it must register first).
   bool on_heartbeat(const std::string& agent_id, const protocol::Heartbeat& hb, int64_t now_ms);
+  // An event with sequence `seq` was accepted for `agent_id` (registered): its mark is
+  // written with the next commit, in the same transaction as the event.
+  void on_event(const std::string& agent_id, uint64_t seq, int64_t now_ms);
+  // Puts the sequence mark back after a failed commit discarded the events above it.
+  void reset_mark(const std::string& agent_id, uint64_t seq);
+
   // Marks every overdue alive agent lost; returns how many changed.
   size_t check_liveness(int64_t now_ms);
 

@@ -82,21 +82,31 @@ void Hub::stop() {
   stopped_ = true;
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
+  commit();  // what was accepted is made durable and acknowledged before the socket closes
   ingest_.reset();
-  commit();
 }
 
 void Hub::commit() {
   WriteBatch batch = registry_.take_batch();
-  if (batch.empty()) return;
+  if (ingest_) batch.events = ingest_->take_events();
+  if (batch.empty()) {
+    if (ingest_) ingest_->committed();  // acks owed for redeliveries
+    return;
+  }
   auto started = std::chrono::steady_clock::now();
   Status st = store_->write_batch(batch);
   metrics_.commit_seconds->observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (!st) {
-    // Nothing is lost: the rows stay queued and go with the next commit.
+  if (st) {
+    metrics_.events_committed->inc(batch.events.size());
+    if (ingest_) ingest_->committed();  // only now may the agents trim their spools
+  } else {
+    // Nothing acknowledged is lost: agent rows go with the next commit, and the events
+    // were never acknowledged, so their agents send them again.
     metrics_.commit_failures->inc();
     spdlog::error("store commit failed, will retry: {}", st.to_string());
+    if (ingest_) ingest_->commit_failed();
+    batch.events.clear();
     registry_.restore_batch(std::move(batch));
   }
   update_gauges();

@@ -16,6 +16,9 @@ struct HubMetrics {
 
   metrics::Counter* frames_received;
   metrics::Counter* frames_accepted;
+  metrics::Counter* events_duplicate;
+  metrics::Counter* events_committed;
+  metrics::Counter* events_skipped;
   metrics::CounterFamily* rejected_family;
   metrics::GaugeFamily* agents;  // label: state
   metrics::Histogram* commit_seconds;
@@ -29,6 +32,13 @@ inline HubMetrics::HubMetrics(metrics::Registry& r)
                                  "Frames received on the agent port, valid or not.")),
       frames_accepted(
           &r.counter("reflex_hub_frames_accepted_total", "Frames decoded, validated and applied.")),
+      events_duplicate(&r.counter("reflex_hub_events_duplicate_total",
+                                  "Redelivered events dropped because they were already here.")),
+      events_committed(&r.counter("reflex_hub_events_committed_total",
+                                  "Sequenced events committed to the store.")),
+      events_skipped(
+          &r.counter("reflex_hub_events_skipped_total",
+                     "Sequence numbers an agent's spool dropped (see its gap records).")),
       rejected_family(&r.counter_family("reflex_hub_frames_rejected_total",
                                         "Frames dropped, by reason.", {"reason"})),
       agents(&r.gauge_family("reflex_hub_agents", "Known agents by state.", {"state"})),

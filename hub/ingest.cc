@@ -7,7 +7,7 @@
 namespace reflex::hub {
 namespace {
 
-constexpr int kMaxFramesPerWake = 256;
+constexpr int kMaxFramesPerWake = 1024;
 constexpr int64_t kRejectLogEveryMs = 10'000;
 
 std::string printable_peer(const std::string& peer) {
@@ -115,7 +115,9 @@ void Ingest::handle(const std::string& peer, std::string_view frame) {
       protocol::Envelope reply;
       reply.agent_id = env.agent_id;
       reply.ts_ms = static_cast<uint64_t>(now);
-      reply.body = protocol::Ack{0, *version, 0};
+      // The answer tells the agent where to resume: everything up to the committed mark
+      // is safe here, everything after it must be (re)sent.
+      reply.body = protocol::Ack{marks(env.agent_id).committed, *version, 0};
       send(peer, reply);
       return;
     }
@@ -130,6 +132,13 @@ void Ingest::handle(const std::string& peer, std::string_view frame) {
       metrics_.frames_accepted->inc();
       return;
     }
+    case protocol::MessageType::kMetrics:
+    case protocol::MessageType::kAlert:
+    case protocol::MessageType::kRemediation:
+    case protocol::MessageType::kCommandResult:
+    case protocol::MessageType::kGap:
+      handle_event(peer, env, frame, now);
+      return;
     default:
       reject(peer,
              Status::error("unexpected_type", std::string("this hub does not accept ") +
@@ -138,6 +147,77 @@ void Ingest::handle(const std::string& peer, std::string_view frame) {
              env.seq);
       return;
   }
+}
+
+Ingest::Marks& Ingest::marks(const std::string& agent_id) {
+  auto [it, inserted] = marks_.try_emplace(agent_id);
+  if (inserted) {
+    const AgentRecord* a = registry_.find(agent_id);
+    it->second.committed = it->second.received = a ? a->acked_seq : 0;
+  }
+  return it->second;
+}
+
+void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env,
+                          std::string_view frame, int64_t now) {
+  auto known = peer_agent_.find(peer);
+  if (known == peer_agent_.end() || known->second != env.agent_id) {
+    reject(peer, Status::error("hello_required", "say hello before sending events"), env.seq);
+    return;
+  }
+  if (env.seq == 0) {
+    reject(peer, Status::error("invalid_value", "a sequenced event with seq 0"), env.seq);
+    return;
+  }
+  Marks& m = marks(env.agent_id);
+  if (env.seq <= m.received) {
+    // A redelivery: already here. Acknowledge (again) once it is durable; never store twice.
+    metrics_.events_duplicate->inc();
+    ack_due_[env.agent_id] = true;
+    return;
+  }
+  // Numbers the agent's spool dropped never arrive; its gap record says so. Within one
+  // connection frames arrive in order, and a new connection must say hello first, which
+  // rewinds the agent to the committed mark, so a jump here is never a loss in transit.
+  if (env.seq != m.received + 1) metrics_.events_skipped->inc(env.seq - m.received - 1);
+  m.received = env.seq;
+  events_.push_back(StoredEvent{env.agent_id, env.seq, env.type(), static_cast<int64_t>(env.ts_ms),
+                                now, std::string(frame)});
+  registry_.on_event(env.agent_id, env.seq, now);
+  ack_due_[env.agent_id] = true;
+  metrics_.frames_accepted->inc();
+}
+
+std::vector<StoredEvent> Ingest::take_events() {
+  std::vector<StoredEvent> out;
+  out.swap(events_);
+  return out;
+}
+
+void Ingest::committed() {
+  for (auto& [agent_id, m] : marks_) m.committed = m.received;
+  for (const auto& [agent_id, _] : ack_due_) send_ack(agent_id, marks_[agent_id].committed);
+  ack_due_.clear();
+}
+
+void Ingest::commit_failed() {
+  for (auto& [agent_id, m] : marks_) {
+    if (m.received != m.committed) {
+      m.received = m.committed;
+      registry_.reset_mark(agent_id, m.committed);
+    }
+  }
+  ack_due_.clear();
+}
+
+void Ingest::send_ack(const std::string& agent_id, uint64_t upto) {
+  auto peer = agent_peer_.find(agent_id);
+  if (peer == agent_peer_.end()) return;
+  protocol::Envelope reply;
+  reply.agent_id = agent_id;
+  reply.ts_ms = static_cast<uint64_t>(clock_.now_ms());
+  reply.body = protocol::Ack{upto, 0, 0};
+  send(peer->second, reply);
 }
 
 void Ingest::reject(const std::string& peer, const Status& why, uint64_t seq) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "common/clock.h"
@@ -33,9 +34,25 @@ class Ingest {
   // The endpoint actually bound, e.g. tcp://127.0.0.1:40123.
   const std::string& endpoint() const { return endpoint_; }
 
+  // The events accepted since the last call, in arrival order, for the group commit.
+  std::vector<StoredEvent> take_events();
+  // The last group commit is durable: acknowledge it to each agent.
+  void committed();
+  // The last group commit failed and its events are gone: forget them, unacknowledged,
+  // so each agent's resend is accepted again.
+  void commit_failed();
+
  private:
+  struct Marks {
+    uint64_t committed = 0;  // durable at the hub: what acks say
+    uint64_t received = 0;   // accepted, maybe not yet committed
+  };
   void on_readable();
   void handle(const std::string& peer, std::string_view frame);
+  void handle_event(const std::string& peer, const protocol::Envelope& env, std::string_view frame,
+                    int64_t now);
+  Marks& marks(const std::string& agent_id);
+  void send_ack(const std::string& agent_id, uint64_t upto);
   void reject(const std::string& peer, const Status& why, uint64_t seq);
   void send(const std::string& peer, const protocol::Envelope& env);
 
@@ -50,6 +67,9 @@ class Ingest {
   std::map<std::string, std::string> peer_agent_;   // ROUTER identity -> agent id
   std::map<std::string, std::string> agent_peer_;   // agent id -> ROUTER identity
   std::map<std::string, int64_t> last_reject_log_;  // reason -> monotonic ms
+  std::map<std::string, Marks> marks_;              // agent id -> sequence marks
+  std::vector<StoredEvent> events_;                 // accepted, not yet taken
+  std::map<std::string, bool> ack_due_;             // agents owed an ack after this burst
 };
 
 }  // namespace reflex::hub

@@ -4,6 +4,7 @@
 
 #include "common/sqlite.h"
 #include "hub/store.h"
+#include "protocol/codec.h"
 
 namespace reflex::hub {
 namespace {
@@ -31,6 +32,20 @@ CREATE TABLE agent_state_changes (
 ) STRICT;
 CREATE INDEX agent_state_changes_by_agent ON agent_state_changes(agent_id, at_ms);
 )sql"},
+    {2, R"sql(
+ALTER TABLE agents ADD COLUMN acked_seq INTEGER NOT NULL DEFAULT 0;
+-- One row per sequenced event. The primary key is the only index: ingest is
+-- storage-bound, so rows stay lean and the frame is kept as received.
+CREATE TABLE events (
+  agent_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  frame BLOB NOT NULL,
+  PRIMARY KEY (agent_id, seq)
+) STRICT, WITHOUT ROWID;
+)sql"},
 };
 
 AgentState parse_state(std::string_view s) {
@@ -44,16 +59,22 @@ class SqliteHubStore final : public HubStore {
   Status prepare_statements() {
     auto upsert = db_.prepare(R"sql(
 INSERT INTO agents (id, hostname, version, labels, first_seen_ms, last_seen_ms, state,
-                    state_since_ms, heartbeat_ms, spool_depth, open_circuits)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                    state_since_ms, heartbeat_ms, spool_depth, open_circuits, acked_seq)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_seen_ms = ?6,
-  state = ?7, state_since_ms = ?8, heartbeat_ms = ?9, spool_depth = ?10, open_circuits = ?11)sql");
+  state = ?7, state_since_ms = ?8, heartbeat_ms = ?9, spool_depth = ?10, open_circuits = ?11,
+  acked_seq = ?12)sql");
     if (!upsert) return upsert.status();
     upsert_ = std::make_unique<sqlite::Statement>(std::move(upsert).value());
     auto change = db_.prepare(
         "INSERT INTO agent_state_changes (agent_id, state, at_ms, reason) VALUES (?, ?, ?, ?)");
     if (!change) return change.status();
     change_ = std::make_unique<sqlite::Statement>(std::move(change).value());
+    auto event = db_.prepare(
+        "INSERT INTO events (agent_id, seq, type, ts_ms, received_ms, frame) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    if (!event) return event.status();
+    event_ = std::make_unique<sqlite::Statement>(std::move(event).value());
     return Status::ok();
   }
 
@@ -65,8 +86,17 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       REFLEX_RETURN_IF_ERROR(upsert_->bind_all(
           a.id, a.hostname, a.version, nlohmann::json(a.labels).dump(), a.first_seen_ms,
           a.last_seen_ms, std::string(agent_state_name(a.state)), a.state_since_ms, a.heartbeat_ms,
-          static_cast<int64_t>(a.spool_depth), static_cast<int64_t>(a.open_circuits)));
+          static_cast<int64_t>(a.spool_depth), static_cast<int64_t>(a.open_circuits),
+          static_cast<int64_t>(a.acked_seq)));
       REFLEX_RETURN_IF_ERROR(upsert_->run());
+    }
+    for (const auto& e : batch.events) {
+      REFLEX_RETURN_IF_ERROR(
+          event_->bind_all(e.agent_id, static_cast<int64_t>(e.seq),
+                           std::string_view(protocol::type_name(e.type)), e.ts_ms, e.received_ms,
+                           std::span<const uint8_t>(
+                               reinterpret_cast<const uint8_t*>(e.frame.data()), e.frame.size())));
+      REFLEX_RETURN_IF_ERROR(event_->run());
     }
     for (const auto& c : batch.state_changes) {
       REFLEX_RETURN_IF_ERROR(
@@ -79,7 +109,8 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   Result<std::vector<AgentRecord>> load_agents() override {
     auto st = db_.prepare(
         "SELECT id, hostname, version, labels, first_seen_ms, last_seen_ms, state, "
-        "state_since_ms, heartbeat_ms, spool_depth, open_circuits FROM agents ORDER BY id");
+        "state_since_ms, heartbeat_ms, spool_depth, open_circuits, acked_seq FROM agents "
+        "ORDER BY id");
     if (!st) return st.status();
     std::vector<AgentRecord> out;
     for (;;) {
@@ -103,6 +134,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       a.heartbeat_ms = st->column_int64(8);
       a.spool_depth = static_cast<uint64_t>(st->column_int64(9));
       a.open_circuits = static_cast<uint32_t>(st->column_int64(10));
+      a.acked_seq = static_cast<uint64_t>(st->column_int64(11));
       out.push_back(std::move(a));
     }
     return out;
@@ -125,10 +157,37 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     return out;
   }
 
+  Result<std::vector<StoredEvent>> events_after(const std::string& agent_id, uint64_t after,
+                                                size_t max) override {
+    auto st = db_.prepare(
+        "SELECT seq, ts_ms, received_ms, frame FROM events WHERE agent_id = ? AND seq > ? "
+        "ORDER BY seq LIMIT ?");
+    if (!st) return st.status();
+    REFLEX_RETURN_IF_ERROR(
+        st->bind_all(agent_id, static_cast<int64_t>(after), static_cast<int64_t>(max)));
+    std::vector<StoredEvent> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.status();
+      if (!*row) break;
+      StoredEvent e;
+      e.agent_id = agent_id;
+      e.seq = static_cast<uint64_t>(st->column_int64(0));
+      e.ts_ms = st->column_int64(1);
+      e.received_ms = st->column_int64(2);
+      auto blob = st->column_blob(3);
+      e.frame.assign(blob.begin(), blob.end());
+      if (auto env = protocol::decode(e.frame)) e.type = env->type();
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
  private:
   sqlite::Database db_;
   std::unique_ptr<sqlite::Statement> upsert_;
   std::unique_ptr<sqlite::Statement> change_;
+  std::unique_ptr<sqlite::Statement> event_;
 };
 
 }  // namespace

@@ -31,6 +31,17 @@ struct AgentRecord {
   int64_t heartbeat_ms = 0;
   uint64_t spool_depth = 0;
   uint32_t open_circuits = 0;
+  uint64_t acked_seq = 0;  // highest event sequence committed for this agent
+};
+
+// One sequenced event as received: the frame is kept verbatim.
+struct StoredEvent {
+  std::string agent_id;
+  uint64_t seq = 0;
+  protocol::MessageType type = protocol::MessageType::kMetrics;
+  int64_t ts_ms = 0;        // the agent's clock
+  int64_t received_ms = 0;  // the hub's clock
+  std::string frame;
 };
 
 struct AgentStateChange {
@@ -44,7 +55,8 @@ struct AgentStateChange {
 struct WriteBatch {
   std::vector<AgentRecord> agents;  // upserts, full rows
   std::vector<AgentStateChange> state_changes;
-  bool empty() const { return agents.empty() && state_changes.empty(); }
+  std::vector<StoredEvent> events;
+  bool empty() const { return agents.empty() && state_changes.empty() && events.empty(); }
 };
 
 class HubStore {
@@ -55,6 +67,9 @@ class HubStore {
   virtual Result<std::vector<AgentRecord>> load_agents() = 0;
   // Oldest first.
   virtual Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) = 0;
+  // Events of one agent with seq > after, in sequence order, at most `max`.
+  virtual Result<std::vector<StoredEvent>> events_after(const std::string& agent_id, uint64_t after,
+                                                        size_t max) = 0;
 };
 
 // Opens the store `cfg` names, applying schema migrations.

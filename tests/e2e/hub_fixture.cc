@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "common/sqlite.h"
+
 namespace reflex::testing {
 
 HubProcess::HubProcess(const std::string& extra_yaml) {
@@ -19,17 +21,56 @@ HubProcess::HubProcess(const std::string& extra_yaml) {
 }
 
 void HubProcess::restart() {
-  child_->signal(SIGTERM);
-  if (child_->wait() != 0) throw std::runtime_error("hub did not stop cleanly:\n" + log());
+  stop(SIGTERM);
+  start();
+}
+
+void HubProcess::stop(int sig) {
+  child_->signal(sig);
+  const int code = child_->wait();
+  if (sig == SIGTERM && code != 0) throw std::runtime_error("hub did not stop cleanly:\n" + log());
+}
+
+void HubProcess::start() {
   // Same ports as before, so running agents find the new process.
   std::string cfg = read_file(config_path());
   auto replace = [&](const std::string& from, const std::string& to) {
-    cfg.replace(cfg.find(from), from.size(), to);
+    auto pos = cfg.find(from);
+    if (pos != std::string::npos) cfg.replace(pos, from.size(), to);
   };
   replace("listen: tcp://127.0.0.1:0", "listen: " + ingest_);
   replace("http: 127.0.0.1:0", "http: 127.0.0.1:" + std::to_string(http_port_));
   dir_.write("hub.yaml", cfg);
   launch();
+}
+
+std::vector<uint64_t> HubProcess::stored_seqs(const std::string& agent_id) const {
+  std::vector<uint64_t> out;
+  auto db = sqlite::Database::open(dir_.file("hub.db"));
+  if (!db) return out;
+  auto st = db->prepare("SELECT seq FROM events WHERE agent_id = ? ORDER BY received_ms, seq");
+  if (!st || !st->bind_all(agent_id)) return out;
+  while (true) {
+    auto row = st->step();
+    if (!row || !*row) break;
+    out.push_back(static_cast<uint64_t>(st->column_int64(0)));
+  }
+  return out;
+}
+
+std::vector<std::string> HubProcess::stored_frames(const std::string& agent_id) const {
+  std::vector<std::string> out;
+  auto db = sqlite::Database::open(dir_.file("hub.db"));
+  if (!db) return out;
+  auto st = db->prepare("SELECT frame FROM events WHERE agent_id = ? ORDER BY seq");
+  if (!st || !st->bind_all(agent_id)) return out;
+  while (true) {
+    auto row = st->step();
+    if (!row || !*row) break;
+    auto blob = st->column_blob(0);
+    out.emplace_back(blob.begin(), blob.end());
+  }
+  return out;
 }
 
 void HubProcess::launch() {
@@ -46,13 +87,15 @@ void HubProcess::launch() {
   http_port_ = doc["http_port"];
 }
 
-std::unique_ptr<Child> HubProcess::start_agent(const std::string& id,
-                                               const std::string& heartbeat) {
+std::unique_ptr<Child> HubProcess::start_agent(const std::string& id, const std::string& heartbeat,
+                                               const std::string& extra_yaml,
+                                               const std::string& spool_yaml) {
   const std::string cfg =
-      dir_.write(id + ".yaml", "id: " + id +
-                                   "\nlabels: {service: checkout}\n"
-                                   "heartbeat_interval: " +
-                                   heartbeat + "\nhub: {endpoints: [" + ingest_ + "]}\n");
+      dir_.write(id + ".yaml",
+                 "id: " + id + "\nlabels: {service: checkout}\nheartbeat_interval: " + heartbeat +
+                     "\nhub: {endpoints: [" + ingest_ +
+                     "], ack_timeout: 1s}\nspool: {path: " + dir_.file(id + "-spool.db") +
+                     (spool_yaml.empty() ? "" : ", " + spool_yaml) + "}\n" + extra_yaml);
   return std::make_unique<Child>(std::vector<std::string>{agent_binary(), "--config", cfg},
                                  dir_.file(id + ".log"));
 }

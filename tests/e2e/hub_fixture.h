@@ -25,9 +25,21 @@ class HubProcess {
 
   // Stops the hub (SIGTERM) and starts it again on the same ports and store.
   void restart();
+  // Stops the hub with `sig` (SIGKILL: a crash) and waits for it to exit.
+  void stop(int sig);
+  // Starts a stopped hub again on the same ports and store.
+  void start();
 
-  // Starts an agent with its own config; heartbeat every `heartbeat`.
-  std::unique_ptr<Child> start_agent(const std::string& id, const std::string& heartbeat = "200ms");
+  // Starts an agent with its own config (spool in the test directory); heartbeat every
+  // `heartbeat`; `extra_yaml` is appended to its config.
+  std::unique_ptr<Child> start_agent(const std::string& id, const std::string& heartbeat = "200ms",
+                                     const std::string& extra_yaml = "",
+                                     const std::string& spool_yaml = "");
+
+  // The sequence numbers of `agent_id`'s events in the hub's store, in arrival order.
+  std::vector<uint64_t> stored_seqs(const std::string& agent_id) const;
+  // The frames of `agent_id`'s stored events, in sequence order.
+  std::vector<std::string> stored_frames(const std::string& agent_id) const;
 
   // reflexctl agents --json, parsed; empty object when it fails.
   nlohmann::json agents() const;
