@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include "common/curve_keys.h"
+
 namespace reflex::agent {
 namespace {
 
@@ -39,6 +41,17 @@ Result<AgentConfig> read_agent_config(const YAML::Node& root, const std::string&
       }
       hub.get("failover_after", cfg.uplink.failover_after, 1, 1000);
       hub.get("failback_after", cfg.uplink.failback_after);
+      hub.get("server_key", cfg.uplink.server_key);
+      hub.get("secret_key_file", cfg.uplink.secret_key_file);
+      if (!cfg.uplink.server_key.empty() && !curve::is_z85_key(cfg.uplink.server_key)) {
+        errors.add(hub.take("server_key"), "hub.server_key",
+                   "expected the hub's 40-character Z85 public key");
+      }
+      if (cfg.uplink.server_key.empty() != cfg.uplink.secret_key_file.empty()) {
+        errors.add(hub.take(cfg.uplink.server_key.empty() ? "secret_key_file" : "server_key"),
+                   cfg.uplink.server_key.empty() ? "hub.server_key" : "hub.secret_key_file",
+                   "server_key and secret_key_file go together (CurveZMQ)");
+      }
       if (cfg.hub_endpoints.empty()) {
         errors.add(hub.take("endpoints"), "hub.endpoints", "must name at least one hub");
       }

@@ -16,6 +16,8 @@
 namespace reflex::agent {
 
 struct UplinkConfig {
+  std::string server_key;                   // the hub's CURVE public key (Z85); empty: plaintext
+  std::string secret_key_file;              // this agent's CURVE secret key (NAME.key_secret)
   uint64_t window = 1000;                   // events in flight without acknowledgement
   Millis ack_timeout = Millis(5000);        // no progress for this long: resend / fail over
   int64_t failover_after = 3;               // failed attempts before the next endpoint

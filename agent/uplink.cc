@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/curve_keys.h"
 #include "protocol/codec.h"
 
 namespace reflex::agent {
@@ -31,9 +32,17 @@ Uplink::~Uplink() {
 
 Status Uplink::start(const AgentConfig& cfg) {
   const bool endpoints_changed = cfg.hub_endpoints != cfg_.hub_endpoints;
+  const bool keys_changed = cfg.uplink.server_key != cfg_.uplink.server_key ||
+                            cfg.uplink.secret_key_file != cfg_.uplink.secret_key_file;
   cfg_ = cfg;
   if (cfg.hub_endpoints.empty()) return Status::error("config", "no hub endpoint configured");
-  if (!socket_ || endpoints_changed) {
+  keys_ = {};
+  if (!cfg.uplink.server_key.empty()) {
+    auto keys = curve::load_keypair(cfg.uplink.secret_key_file);
+    if (!keys) return keys.status().with_context("hub.secret_key_file");
+    keys_ = *keys;
+  }
+  if (!socket_ || endpoints_changed || keys_changed) {
     try {
       connect(0);
     } catch (const zmq::error_t& e) {
@@ -62,6 +71,11 @@ void Uplink::connect(size_t endpoint_index) {
   socket_->set(zmq::sockopt::reconnect_ivl_max, 5000);
   socket_->set(zmq::sockopt::sndhwm, static_cast<int>(cfg_.uplink.window) + 100);
   socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(protocol::kDefaultMaxFrameBytes));
+  if (!keys_.secret_key.empty()) {
+    socket_->set(zmq::sockopt::curve_serverkey, cfg_.uplink.server_key);
+    socket_->set(zmq::sockopt::curve_publickey, keys_.public_key);
+    socket_->set(zmq::sockopt::curve_secretkey, keys_.secret_key);
+  }
   socket_->connect(endpoint_);
   negotiated_version_ = 0;
   sent_seq_ = spool_.acked_seq();
@@ -86,8 +100,11 @@ void Uplink::tick() {
     return;
   }
   if (!registered()) {
-    if (now - hello_sent_ms_ >= timeout) failed_attempt("no answer to hello");
-    if (socket_) send_hello();
+    // The hub has not answered: it may be down, restarting, or refusing our key.
+    if (now - hello_sent_ms_ >= timeout) {
+      failed_attempt("no answer to hello");
+      send_hello();
+    }
     return;
   }
   send_control(status_());
@@ -103,7 +120,9 @@ void Uplink::failed_attempt(const char* why) {
   ++failures_;
   spdlog::warn("hub {}: {} within {} ms (attempt {})", endpoint_, why,
                cfg_.uplink.ack_timeout.count(), failures_);
-  if (cfg_.hub_endpoints.size() < 2 || failures_ < cfg_.uplink.failover_after) return;
+  // A connection the hub refused (an unknown key) is never retried by ZeroMQ itself, so a
+  // fresh socket is made even when there is only one endpoint.
+  if (failures_ < cfg_.uplink.failover_after) return;
   if (reconnect_timer_) return;  // a move is already scheduled
   // Exponential backoff with jitter, so a fleet does not stampede the next hub together.
   const int64_t base = std::min<int64_t>(100LL << std::min(failures_, 6), 5000);

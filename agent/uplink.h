@@ -19,6 +19,7 @@
 #include "agent/config.h"
 #include "agent/spool.h"
 #include "common/clock.h"
+#include "common/curve_keys.h"
 #include "common/loop.h"
 #include "protocol/messages.h"
 
@@ -73,6 +74,7 @@ class Uplink {
   int failures_ = 0;                  // consecutive failed attempts on this endpoint
   int64_t on_fallback_since_ms_ = 0;  // monotonic: when we left the first endpoint
   std::mt19937 rng_;
+  curve::Keypair keys_;  // empty: plaintext
 };
 
 }  // namespace reflex::agent

@@ -234,7 +234,8 @@ Result<YAML::Node> load_yaml_file(const std::string& path) {
 }
 
 bool is_valid_zmq_endpoint(const std::string& endpoint) {
-  static const std::regex re(R"(^(tcp://[^:\s]+:(\*|[0-9]{1,5})|ipc://\S+|inproc://\S+)$)");
+  static const std::regex re(
+      R"(^(tcp://(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):(\*|[0-9]{1,5})|ipc://\S+|inproc://\S+)$)");
   return std::regex_match(endpoint, re);
 }
 

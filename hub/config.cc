@@ -20,6 +20,14 @@ Status parse_host_port(const std::string& text, std::string& host, int& port) {
   return Status::ok();
 }
 
+bool is_loopback_endpoint(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;
+  if (endpoint.rfind("tcp://", 0) != 0) return false;
+  std::string host = endpoint.substr(6, endpoint.rfind(':') - 6);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file) {
   HubConfig cfg;
   config::Errors errors(file);
@@ -54,6 +62,26 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
       }
       if (cfg.agents.check_interval.count() < 10) {
         errors.add(agents.take("check_interval"), "agents.check_interval", "must be at least 10ms");
+      }
+    }
+    {
+      auto sec = top.child("security");
+      sec.get("secret_key_file", cfg.security.secret_key_file);
+      sec.get("allowlist", cfg.security.allowlist);
+      sec.get("insecure_plaintext", cfg.security.insecure_plaintext);
+      if (cfg.security.curve() && cfg.security.allowlist.empty()) {
+        errors.add(sec.take("secret_key_file"), "security.allowlist",
+                   "required with secret_key_file: which agent keys may connect");
+      }
+      if (!cfg.security.curve() && !cfg.security.allowlist.empty()) {
+        errors.add(sec.take("allowlist"), "security.secret_key_file",
+                   "required with allowlist: the hub's own CURVE key");
+      }
+      if (!cfg.security.curve() && !cfg.security.insecure_plaintext &&
+          !is_loopback_endpoint(cfg.listen)) {
+        errors.add(top.take("listen"), "listen",
+                   "a non-loopback address needs security.secret_key_file (CurveZMQ) or "
+                   "security.insecure_plaintext: true");
       }
     }
     auto log = top.child("log");

@@ -23,13 +23,27 @@ struct AgentsPolicyConfig {
   Millis check_interval = Millis(1000);     // how often liveness is evaluated
 };
 
+// CurveZMQ on the agent port. With a secret key, every agent must present a key listed
+// in the allowlist; without one, only plaintext from loopback is accepted unless
+// insecure_plaintext says otherwise. A non-loopback listen address needs one or the other.
+struct SecurityConfig {
+  std::string secret_key_file;  // the hub's CURVE secret key (NAME.key_secret)
+  std::string allowlist;        // file of "AGENT_ID KEY" lines or a directory of AGENT_ID.key
+  bool insecure_plaintext = false;
+  bool curve() const { return !secret_key_file.empty(); }
+};
+
 struct HubConfig {
   std::string listen = "tcp://127.0.0.1:7171";  // ZeroMQ ROUTER for agents
   std::string http = "127.0.0.1:7180";          // HTTP API, dashboard, /metrics
   StoreConfig store;
   AgentsPolicyConfig agents;
+  SecurityConfig security;
   LogConfig log;
 };
+
+// True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).
+bool is_loopback_endpoint(const std::string& endpoint);
 
 // Reads a parsed hub.yaml; every problem is reported with its file, line and key path.
 Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/curve_keys.h"
+
 namespace reflex::hub {
 namespace {
 
@@ -34,9 +36,11 @@ Status Hub::start(const HubConfig& cfg) {
   if (!known) return known.status().with_context("store " + cfg.store.path);
   registry_.load(std::move(known).value());
 
+  std::string secret_key;
+  REFLEX_RETURN_IF_ERROR(start_security(cfg.security, secret_key));
   ingest_ =
       std::make_unique<Ingest>(loop_, zmq_, clock_, registry_, metrics_, [this] { commit(); });
-  REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen));
+  REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen, secret_key, ZapAuthenticator::kDomain));
   http_ = std::make_unique<HttpApi>(door_, clock_, registry_, metrics_registry_);
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
@@ -48,7 +52,53 @@ Status Hub::start(const HubConfig& cfg) {
   return Status::ok();
 }
 
+Status Hub::start_security(const SecurityConfig& security, std::string& secret_key) {
+  zap_ = std::make_unique<ZapAuthenticator>(
+      loop_, zmq_,
+      security.insecure_plaintext ? PlaintextPolicy::kAllowAll : PlaintextPolicy::kLoopbackOnly);
+  REFLEX_RETURN_IF_ERROR(zap_->start());
+  zap_->on_refused([this](const Refusal& r) {
+    metrics_.connections_refused->inc();
+    const int64_t now = clock_.monotonic_ms();
+    if (now - last_refusal_log_ms_ >= 10'000 || last_refusal_log_ms_ == 0) {
+      last_refusal_log_ms_ = now;
+      spdlog::warn(
+          "refused a {} connection from {}{}: {} (further refusals are counted in "
+          "reflex_hub_connections_refused_total, logged at most every 10 s)",
+          r.mechanism, r.address, r.public_key.empty() ? "" : " with key " + r.public_key,
+          r.reason);
+    }
+  });
+  if (!security.curve()) {
+    if (security.insecure_plaintext) {
+      spdlog::warn(
+          "security.insecure_plaintext is set: agents connect without encryption or "
+          "authentication, from any address");
+    } else {
+      spdlog::warn(
+          "no CurveZMQ key configured: accepting plaintext agents from loopback only; "
+          "set security.secret_key_file and security.allowlist to accept remote agents");
+    }
+    return Status::ok();
+  }
+  auto keys = curve::load_keypair(security.secret_key_file);
+  if (!keys) return keys.status().with_context("security.secret_key_file");
+  secret_key = keys->secret_key;
+  REFLEX_RETURN_IF_ERROR(zap_->load(security.allowlist).with_context("security.allowlist"));
+  spdlog::info("CurveZMQ on; hub public key {}; {} agents enrolled", keys->public_key,
+               zap_->enrolled());
+  return Status::ok();
+}
+
 Status Hub::reload(const HubConfig& cfg) {
+  if (cfg.security.curve() && zap_) {
+    // A bad allowlist refuses the whole reload: the old list keeps working.
+    REFLEX_RETURN_IF_ERROR(zap_->load(cfg.security.allowlist).with_context("security.allowlist"));
+  }
+  if (cfg.security.secret_key_file != cfg_.security.secret_key_file ||
+      cfg.security.insecure_plaintext != cfg_.security.insecure_plaintext) {
+    spdlog::warn("reload: security key and plaintext changes take effect after a restart");
+  }
   if (cfg.listen != cfg_.listen || cfg.http != cfg_.http || cfg.store.path != cfg_.store.path ||
       cfg.store.backend != cfg_.store.backend) {
     spdlog::warn("reload: listen, http and store changes take effect after a restart");
@@ -63,6 +113,8 @@ Status Hub::reload(const HubConfig& cfg) {
   applied.listen = cfg_.listen;
   applied.http = cfg_.http;
   applied.store = cfg_.store;
+  applied.security.secret_key_file = cfg_.security.secret_key_file;
+  applied.security.insecure_plaintext = cfg_.security.insecure_plaintext;
   cfg_ = applied;
   spdlog::info("configuration reloaded");
   return Status::ok();

@@ -18,6 +18,7 @@
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
 #include "hub/store.h"
+#include "hub/zap_authenticator.h"
 
 namespace reflex::hub {
 
@@ -44,6 +45,7 @@ class Hub {
   void commit();
   void check_liveness();
   void update_gauges();
+  Status start_security(const SecurityConfig& security, std::string& secret_key);
 
   EventLoop& loop_;
   const Clock& clock_;
@@ -54,10 +56,12 @@ class Hub {
   AgentRegistry registry_;
   zmq::context_t zmq_;
   LoopDoor door_;
+  std::unique_ptr<ZapAuthenticator> zap_;  // before ingest_: outlives the socket it guards
   std::unique_ptr<HubStore> store_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
+  int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;
 };
 

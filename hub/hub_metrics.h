@@ -20,6 +20,8 @@ struct HubMetrics {
   metrics::Counter* events_committed;
   metrics::Counter* events_skipped;
   metrics::CounterFamily* rejected_family;
+  metrics::Counter* connections_refused;
+  metrics::Counter* connections_closed;
   metrics::GaugeFamily* agents;  // label: state
   metrics::Histogram* commit_seconds;
   metrics::Counter* commit_failures;
@@ -41,6 +43,12 @@ inline HubMetrics::HubMetrics(metrics::Registry& r)
                      "Sequence numbers an agent's spool dropped (see its gap records).")),
       rejected_family(&r.counter_family("reflex_hub_frames_rejected_total",
                                         "Frames dropped, by reason.", {"reason"})),
+      connections_refused(&r.counter("reflex_hub_connections_refused_total",
+                                     "Agent connections refused by authentication.")),
+      connections_closed(&r.counter(
+          "reflex_hub_connections_closed_total",
+          "Agent connections closed: protocol errors, frames over the size limit, refused "
+          "keys and agents leaving.")),
       agents(&r.gauge_family("reflex_hub_agents", "Known agents by state.", {"state"})),
       commit_seconds(&r.histogram("reflex_hub_store_commit_seconds",
                                   "Latency of one group commit to the store.",

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
+#include "hub/zap_authenticator.h"
 #include "protocol/codec.h"
 
 namespace reflex::hub {
@@ -29,7 +32,8 @@ Ingest::Ingest(EventLoop& loop, zmq::context_t& zmq, const Clock& clock, AgentRe
       registry_(registry),
       metrics_(metrics),
       on_batch_(std::move(on_batch)),
-      socket_(zmq, zmq::socket_type::router) {
+      socket_(zmq, zmq::socket_type::router),
+      monitor_(zmq, zmq::socket_type::pair) {
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(protocol::kDefaultMaxFrameBytes));
   socket_.set(zmq::sockopt::router_handover, 1);
@@ -39,8 +43,14 @@ Ingest::~Ingest() {
   watcher_.reset();
 }
 
-Status Ingest::bind(const std::string& endpoint) {
+Status Ingest::bind(const std::string& endpoint, const std::string& curve_secret_key,
+                    const std::string& zap_domain) {
   std::string ep = endpoint;
+  if (!curve_secret_key.empty()) {
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, curve_secret_key);
+  }
+  socket_.set(zmq::sockopt::zap_domain, zap_domain);
   if (ep.size() > 2 && ep.compare(ep.size() - 2, 2, ":0") == 0) ep.replace(ep.size() - 1, 1, "*");
   try {
     socket_.bind(ep);
@@ -48,8 +58,36 @@ Status Ingest::bind(const std::string& endpoint) {
     return Status::error("io", "cannot listen on " + endpoint + ": " + e.what());
   }
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  const std::string monitor_ep =
+      "inproc://reflex-ingest-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  if (zmq_socket_monitor(socket_.handle(), monitor_ep.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) == 0) {
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_ep);
+    monitor_watcher_ =
+        std::make_unique<ZmqWatcher>(loop_, monitor_, [this] { on_monitor_event(); });
+  }
   watcher_ = std::make_unique<ZmqWatcher>(loop_, socket_, [this] { on_readable(); });
   return Status::ok();
+}
+
+void Ingest::on_monitor_event() {
+  zmq::message_t event, address;
+  if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return;
+  (void)monitor_.recv(address, zmq::recv_flags::dontwait);
+  if (event.size() < 6) return;
+  uint16_t id = 0;
+  uint32_t value = 0;
+  std::memcpy(&id, event.data(), sizeof id);
+  std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+  spdlog::debug("ingest socket event {:#x} ({}) from {}", id, value, address.to_string());
+  // libzmq reports garbage, frames over the size limit, refused keys and departures
+  // alike as a closed connection; refusals are also counted by the authenticator.
+  if (id == ZMQ_EVENT_DISCONNECTED) metrics_.connections_closed->inc();
+  if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+    reject_connection("handshake", "ZMTP handshake failed (code " + std::to_string(value) + ")");
+  }
 }
 
 void Ingest::on_readable() {
@@ -73,12 +111,12 @@ void Ingest::on_readable() {
              0);
       continue;
     }
-    handle(peer, std::string_view(static_cast<const char*>(parts[0].data()), parts[0].size()));
+    handle(peer, ZapAuthenticator::user_id(parts[0]), parts[0].to_string_view());
   }
   if (frames > 0 && on_batch_) on_batch_();
 }
 
-void Ingest::handle(const std::string& peer, std::string_view frame) {
+void Ingest::handle(const std::string& peer, const std::string& user_id, std::string_view frame) {
   auto decoded = protocol::decode(frame);
   if (!decoded) {
     reject(peer, decoded.status(), 0);
@@ -91,6 +129,13 @@ void Ingest::handle(const std::string& peer, std::string_view frame) {
       const auto& hello = std::get<protocol::Hello>(env.body);
       if (env.agent_id.empty()) {
         reject(peer, Status::error("invalid_value", "hello without an agent id"), env.seq);
+        return;
+      }
+      if (!user_id.empty() && user_id != env.agent_id) {
+        reject(peer,
+               Status::error("unauthorized", "this key is enrolled for agent " + user_id +
+                                                 ", not for " + env.agent_id),
+               env.seq);
         return;
       }
       auto version = protocol::negotiate_version(hello.proto_min, hello.proto_max);
@@ -220,17 +265,25 @@ void Ingest::send_ack(const std::string& agent_id, uint64_t upto) {
   send(peer->second, reply);
 }
 
-void Ingest::reject(const std::string& peer, const Status& why, uint64_t seq) {
-  metrics_.rejected(why.code()).inc();
+void Ingest::reject_connection(const std::string& reason, const std::string& detail) {
+  metrics_.rejected(reason).inc();
+  log_rejection(reason, "dropped a connection: " + detail);
+}
+
+void Ingest::log_rejection(const std::string& reason, const std::string& text) {
   const int64_t now = clock_.monotonic_ms();
-  auto& last = last_reject_log_[why.code()];
+  auto& last = last_reject_log_[reason];
   if (last == 0 || now - last >= kRejectLogEveryMs) {
     last = now;
-    spdlog::warn(
-        "dropped a frame from peer {}: {} (further '{}' drops are counted, logged at "
-        "most every {} s)",
-        printable_peer(peer), why.to_string(), why.code(), kRejectLogEveryMs / 1000);
+    spdlog::warn("{} (further '{}' drops are counted, logged at most every {} s)", text, reason,
+                 kRejectLogEveryMs / 1000);
   }
+}
+
+void Ingest::reject(const std::string& peer, const Status& why, uint64_t seq) {
+  metrics_.rejected(why.code()).inc();
+  log_rejection(why.code(),
+                "dropped a frame from peer " + printable_peer(peer) + ": " + why.to_string());
   protocol::Envelope reply;
   auto known = peer_agent_.find(peer);
   reply.agent_id = known != peer_agent_.end() ? known->second : "";

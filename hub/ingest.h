@@ -29,8 +29,11 @@ class Ingest {
          HubMetrics& metrics, std::function<void()> on_batch);
   ~Ingest();
 
-  // Binds the ROUTER; port 0 or * picks a free port.
-  Status bind(const std::string& endpoint);
+  // Binds the ROUTER; port 0 or * picks a free port. With `curve_secret_key` (Z85) the
+  // socket is a CurveZMQ server. Either way every connection is put to the ZAP handler,
+  // which must already run in the same ZeroMQ context.
+  Status bind(const std::string& endpoint, const std::string& curve_secret_key,
+              const std::string& zap_domain);
   // The endpoint actually bound, e.g. tcp://127.0.0.1:40123.
   const std::string& endpoint() const { return endpoint_; }
 
@@ -48,12 +51,17 @@ class Ingest {
     uint64_t received = 0;   // accepted, maybe not yet committed
   };
   void on_readable();
-  void handle(const std::string& peer, std::string_view frame);
+  void on_monitor_event();
+  // `user_id`: the agent id the ZAP handler enrolled this connection's key under
+  // (empty for plaintext peers).
+  void handle(const std::string& peer, const std::string& user_id, std::string_view frame);
   void handle_event(const std::string& peer, const protocol::Envelope& env, std::string_view frame,
                     int64_t now);
   Marks& marks(const std::string& agent_id);
   void send_ack(const std::string& agent_id, uint64_t upto);
   void reject(const std::string& peer, const Status& why, uint64_t seq);
+  void reject_connection(const std::string& reason, const std::string& detail);
+  void log_rejection(const std::string& reason, const std::string& text);
   void send(const std::string& peer, const protocol::Envelope& env);
 
   EventLoop& loop_;
@@ -63,6 +71,10 @@ class Ingest {
   std::function<void()> on_batch_;
   zmq::socket_t socket_;
   std::unique_ptr<ZmqWatcher> watcher_;
+  // Connection-level failures (bad handshakes, oversized frames) never reach recv():
+  // the socket monitor reports them so they are counted too.
+  zmq::socket_t monitor_;
+  std::unique_ptr<ZmqWatcher> monitor_watcher_;
   std::string endpoint_;
   std::map<std::string, std::string> peer_agent_;   // ROUTER identity -> agent id
   std::map<std::string, std::string> agent_peer_;   // agent id -> ROUTER identity

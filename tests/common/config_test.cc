@@ -120,6 +120,8 @@ TEST_CASE("ZeroMQ endpoints are checked", "[config]") {
   CHECK(is_valid_zmq_endpoint("tcp://127.0.0.1:7171"));
   CHECK(is_valid_zmq_endpoint("tcp://hub.example.com:*"));
   CHECK(is_valid_zmq_endpoint("ipc:///run/reflex.sock"));
+  CHECK(is_valid_zmq_endpoint("tcp://[::1]:7171"));
+  CHECK_FALSE(is_valid_zmq_endpoint("tcp://::1:7171"));
   CHECK_FALSE(is_valid_zmq_endpoint("127.0.0.1:7171"));
   CHECK_FALSE(is_valid_zmq_endpoint("tcp://127.0.0.1"));
   CHECK_FALSE(is_valid_zmq_endpoint("http://127.0.0.1:80"));

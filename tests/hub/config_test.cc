@@ -30,6 +30,7 @@ TEST_CASE("a full hub config is read", "[hub-config]") {
       "listen: tcp://0.0.0.0:9000\n"
       "http: '[::1]:9001'\n"
       "store: {backend: sqlite, path: /var/lib/reflex/hub.db}\n"
+      "security: {secret_key_file: /etc/reflex/hub.key_secret, allowlist: /etc/reflex/agents}\n"
       "agents: {lost_after_missed: 5, default_heartbeat: 10s, check_interval: 500ms}\n"
       "log: {level: debug, format: json}\n");
   REQUIRE(cfg);
@@ -39,6 +40,23 @@ TEST_CASE("a full hub config is read", "[hub-config]") {
   CHECK(cfg->agents.default_heartbeat == Millis(10'000));
   CHECK(cfg->agents.check_interval == Millis(500));
   CHECK(cfg->log.format == "json");
+  CHECK(cfg->security.curve());
+  CHECK(cfg->security.allowlist == "/etc/reflex/agents");
+}
+
+TEST_CASE("a hub listening beyond loopback needs CurveZMQ keys or insecure_plaintext",
+          "[hub-config]") {
+  auto open = parse("listen: tcp://0.0.0.0:7171\n");
+  REQUIRE_FALSE(open);
+  CHECK(open.status().message().find("hub.yaml:1: listen: a non-loopback address needs") !=
+        std::string::npos);
+  CHECK(parse("listen: tcp://0.0.0.0:7171\nsecurity: {insecure_plaintext: true}\n"));
+  CHECK(parse("listen: tcp://127.0.0.2:7171\n"));
+  CHECK(parse("listen: 'tcp://[::1]:7171'\n"));
+  auto half = parse("security: {secret_key_file: /k}\n");
+  REQUIRE_FALSE(half);
+  CHECK(half.status().message().find("security.allowlist: required with secret_key_file") !=
+        std::string::npos);
 }
 
 TEST_CASE("hub config errors name each key path", "[hub-config]") {
