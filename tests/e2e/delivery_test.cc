@@ -143,3 +143,20 @@ TEST_CASE("a full spool drops metrics and a gap record says exactly how many", "
   auto seqs = hub.stored_seqs("web-1");
   CHECK(std::adjacent_find(seqs.begin(), seqs.end(), std::greater_equal<>()) == seqs.end());
 }
+
+TEST_CASE("an agent whose first hub is down moves to the next endpoint and delivers there",
+          "[e2e][delivery]") {
+  HubProcess hub;
+  // A port nothing listens on, then the real hub.
+  const std::string cfg =
+      hub.dir().write("web-1.yaml",
+                      "id: web-1\nheartbeat_interval: 100ms\n"
+                      "hub: {endpoints: ['tcp://127.0.0.1:1', " +
+                          hub.ingest() +
+                          "], ack_timeout: 300ms, failover_after: 2}\n"
+                          "spool: {path: " +
+                          hub.dir().file("web-1-spool.db") + "}\n" + load(500, 5'000));
+  Child agent({agent_binary(), "--config", cfg}, hub.dir().file("web-1.log"));
+  REQUIRE(stored(hub, "web-1", 500, 30s));
+  CHECK(hub.stored_seqs("web-1") == one_to(500));
+}
