@@ -34,7 +34,8 @@ TEST_CASE("a killed agent is marked lost within the window and alive again when 
   // heartbeat. The wait is generous so a loaded machine does not fail the test; the
   // hub's own record proves it waited for the missed heartbeats and no longer.
   REQUIRE(wait_until([&] { return hub.states()["web-2"] == "lost"; }, 5s));
-  for (const auto& a : hub.agents()["agents"]) {
+  const auto after = hub.agents();
+  for (const auto& a : after["agents"]) {
     if (a["id"] != "web-2") continue;
     const int64_t silent_for =
         a["state_since_ms"].get<int64_t>() - a["last_seen_ms"].get<int64_t>();

@@ -161,9 +161,10 @@ TEST_CASE("random bytes, truncated frames and a 100 MiB frame are dropped and co
   const int64_t seen = hub.agents()["agents"][0]["last_seen_ms"];
   CHECK(wait_until([&] { return hub.agents()["agents"][0]["last_seen_ms"] > seen; }));
   CHECK(hub.child().running());
-  // Its peak memory shows the 100 MiB frame was never held.
+  // Its peak memory shows the 100 MiB frame was never held (the bound leaves room for
+  // AddressSanitizer's shadow memory).
   const std::string status = read_file("/proc/" + std::to_string(hub.child().pid()) + "/status");
   const auto hwm = status.find("VmHWM:");
   REQUIRE(hwm != std::string::npos);
-  CHECK(std::stol(status.substr(hwm + 6)) < 64 * 1024);  // kB
+  CHECK(std::stol(status.substr(hwm + 6)) < 96 * 1024);  // kB
 }
