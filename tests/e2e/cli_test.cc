@@ -15,17 +15,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// The value of an unlabelled or labelled sample in Prometheus text, or -1.
-double metric(const std::string& text, const std::string& sample) {
-  auto pos = text.find("\n" + sample + " ");
-  if (pos == std::string::npos) return -1;
-  return std::stod(text.substr(pos + sample.size() + 2));
-}
-
-std::string fetch_metrics(const HubProcess& hub) {
-  return run({"/usr/bin/curl", "-fsS", hub.url() + "/metrics"}).out;
-}
-
 }  // namespace
 
 TEST_CASE("every binary answers --version and --help", "[e2e][cli]") {
@@ -94,19 +83,17 @@ TEST_CASE("SIGHUP applies a valid config and refuses an invalid one without stop
   // Invalid: refused, counted, and the hub keeps serving.
   hub.dir().write("hub.yaml", original + "surprise: 1\n");
   hub.child().signal(SIGHUP);
-  REQUIRE(wait_until([&] {
-    return metric(fetch_metrics(hub), "reflex_hub_config_reloads_total{result=\"rejected\"}") == 1;
-  }));
-  CHECK(metric(fetch_metrics(hub), "reflex_hub_config_last_reload_successful") == 0);
+  REQUIRE(wait_until(
+      [&] { return hub.metric("reflex_hub_config_reloads_total{result=\"rejected\"}") == 1; }));
+  CHECK(hub.metric("reflex_hub_config_last_reload_successful") == 0);
   CHECK(hub.child().running());
 
   // Valid: applied.
   hub.dir().write("hub.yaml", original);
   hub.child().signal(SIGHUP);
-  REQUIRE(wait_until([&] {
-    return metric(fetch_metrics(hub), "reflex_hub_config_reloads_total{result=\"ok\"}") == 1;
-  }));
-  CHECK(metric(fetch_metrics(hub), "reflex_hub_config_last_reload_successful") == 1);
+  REQUIRE(wait_until(
+      [&] { return hub.metric("reflex_hub_config_reloads_total{result=\"ok\"}") == 1; }));
+  CHECK(hub.metric("reflex_hub_config_last_reload_successful") == 1);
 
   hub.child().signal(SIGTERM);
   CHECK(hub.child().wait() == 0);

@@ -106,6 +106,13 @@ nlohmann::json HubProcess::agents() const {
   return nlohmann::json::parse(out.out, nullptr, false);
 }
 
+double HubProcess::metric(const std::string& sample) const {
+  const std::string text = run({"/usr/bin/curl", "-fsS", url() + "/metrics"}).out;
+  const auto pos = text.find("\n" + sample + " ");
+  if (pos == std::string::npos) return 0;
+  return std::stod(text.substr(pos + sample.size() + 2));
+}
+
 std::map<std::string, std::string> HubProcess::states() const {
   std::map<std::string, std::string> out;
   auto doc = agents();

@@ -43,6 +43,9 @@ class HubProcess {
 
   // reflexctl agents --json, parsed; empty object when it fails.
   nlohmann::json agents() const;
+  // The value of one sample of the hub's /metrics, e.g.
+  // `reflex_hub_frames_rejected_total{reason="truncated"}`; 0 when absent.
+  double metric(const std::string& sample) const;
   // id -> state ("alive", "lost"), from reflexctl.
   std::map<std::string, std::string> states() const;
 

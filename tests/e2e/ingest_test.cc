@@ -14,13 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-double metric(const HubProcess& hub, const std::string& sample) {
-  std::string text = run({"/usr/bin/curl", "-fsS", hub.url() + "/metrics"}).out;
-  auto pos = text.find("\n" + sample + " ");
-  if (pos == std::string::npos) return 0;
-  return std::stod(text.substr(pos + sample.size() + 2));
-}
-
 class RawPeer {
  public:
   explicit RawPeer(const std::string& endpoint) : socket_(ctx_, zmq::socket_type::dealer) {
@@ -97,10 +90,10 @@ TEST_CASE("garbage, truncated and unexpected frames are dropped, counted and ans
   answer = peer.receive();
   CHECK(std::get<protocol::Error>(answer.body).code == "unexpected_type");
 
-  CHECK(metric(hub, "reflex_hub_frames_rejected_total{reason=\"malformed\"}") == 1);
-  CHECK(metric(hub, "reflex_hub_frames_rejected_total{reason=\"truncated\"}") == 1);
-  CHECK(metric(hub, "reflex_hub_frames_rejected_total{reason=\"hello_required\"}") == 1);
-  CHECK(metric(hub, "reflex_hub_frames_rejected_total{reason=\"unexpected_type\"}") == 1);
+  CHECK(hub.metric("reflex_hub_frames_rejected_total{reason=\"malformed\"}") == 1);
+  CHECK(hub.metric("reflex_hub_frames_rejected_total{reason=\"truncated\"}") == 1);
+  CHECK(hub.metric("reflex_hub_frames_rejected_total{reason=\"hello_required\"}") == 1);
+  CHECK(hub.metric("reflex_hub_frames_rejected_total{reason=\"unexpected_type\"}") == 1);
 
   // Nothing of it registered an agent, and the real agent still reports.
   auto states = hub.states();

@@ -22,13 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-double metric(const HubProcess& hub, const std::string& sample) {
-  std::string text = run({"/usr/bin/curl", "-fsS", hub.url() + "/metrics"}).out;
-  auto pos = text.find("\n" + sample + " ");
-  if (pos == std::string::npos) return 0;
-  return std::stod(text.substr(pos + sample.size() + 2));
-}
-
 // Keys for the hub and the agents, made with `reflexctl keygen` as an operator would.
 struct Keys {
   explicit Keys(const TempDir& dir) : dir(dir) {
@@ -76,7 +69,7 @@ TEST_CASE("only enrolled agent keys get in, and a reload enrols a new one", "[e2
   auto web1 = start_curve_agent(hub, keys, "web-1", "web-1");
   auto rogue = start_curve_agent(hub, keys, "rogue", "rogue");
   REQUIRE(wait_until([&] { return hub.states()["web-1"] == "alive"; }));
-  REQUIRE(wait_until([&] { return metric(hub, "reflex_hub_connections_refused_total") >= 1; }));
+  REQUIRE(wait_until([&] { return hub.metric("reflex_hub_connections_refused_total") >= 1; }));
   CHECK(hub.states().count("rogue") == 0);
 
   // The enrolled agent is unaffected: it keeps reporting.
@@ -95,7 +88,7 @@ TEST_CASE("an enrolled key cannot speak for another agent id", "[e2e][security]"
   HubProcess hub(keys.hub_yaml());
   auto impostor = start_curve_agent(hub, keys, "web-2", "web-1");  // web-1's key, web-2's id
   REQUIRE(wait_until([&] {
-    return metric(hub, "reflex_hub_frames_rejected_total{reason=\"unauthorized\"}") >= 1;
+    return hub.metric("reflex_hub_frames_rejected_total{reason=\"unauthorized\"}") >= 1;
   }));
   CHECK(hub.states().empty());
 }
@@ -120,9 +113,9 @@ TEST_CASE("random bytes, truncated frames and a 100 MiB frame are dropped and co
   std::string noise(4096, '\0');
   for (auto& c : noise) c = static_cast<char>(rng());
   // libzmq closes such a connection without a word to the application; the hub counts it.
-  const double closed = metric(hub, "reflex_hub_connections_closed_total");
+  const double closed = hub.metric("reflex_hub_connections_closed_total");
   (void)::write(fd, noise.data(), noise.size());
-  REQUIRE(wait_until([&] { return metric(hub, "reflex_hub_connections_closed_total") > closed; }));
+  REQUIRE(wait_until([&] { return hub.metric("reflex_hub_connections_closed_total") > closed; }));
   ::close(fd);
 
   // An enrolled peer (web-2's key, enrolled for this) sends a truncated frame, then
@@ -130,7 +123,7 @@ TEST_CASE("random bytes, truncated frames and a 100 MiB frame are dropped and co
   keys.enrol("web-2");
   hub.child().signal(SIGHUP);
   REQUIRE(wait_until(
-      [&] { return metric(hub, "reflex_hub_config_reloads_total{result=\"ok\"}") >= 1; }));
+      [&] { return hub.metric("reflex_hub_config_reloads_total{result=\"ok\"}") >= 1; }));
   auto web2_keys = curve::load_keypair(keys.dir.file("keys/web-2.key_secret"));
   REQUIRE(web2_keys);
   zmq::context_t ctx(1);
@@ -146,16 +139,16 @@ TEST_CASE("random bytes, truncated frames and a 100 MiB frame are dropped and co
   std::string frame = protocol::encode(hb);
   peer.send(zmq::buffer(frame.substr(0, frame.size() - 3)), zmq::send_flags::none);
   REQUIRE(wait_until(
-      [&] { return metric(hub, "reflex_hub_frames_rejected_total{reason=\"truncated\"}") >= 1; }));
+      [&] { return hub.metric("reflex_hub_frames_rejected_total{reason=\"truncated\"}") >= 1; }));
   // Over the 1 MiB frame limit: libzmq refuses it from its size header and closes the
   // connection, so the hub never buffers it.
-  const double closed_before_huge = metric(hub, "reflex_hub_connections_closed_total");
+  const double closed_before_huge = hub.metric("reflex_hub_connections_closed_total");
   std::string huge(100u << 20, 'x');
   peer.send(zmq::buffer(huge), zmq::send_flags::none);
   huge.clear();
   huge.shrink_to_fit();
   REQUIRE(wait_until(
-      [&] { return metric(hub, "reflex_hub_connections_closed_total") > closed_before_huge; }));
+      [&] { return hub.metric("reflex_hub_connections_closed_total") > closed_before_huge; }));
 
   // The hub kept serving the enrolled agent throughout.
   const int64_t seen = hub.agents()["agents"][0]["last_seen_ms"];

@@ -1,0 +1,244 @@
+// The configuration reference, the example configs and the binaries must agree on which
+// keys exist: a key added to the code but not documented, documented but missing from
+// the examples, or left in the docs after it was removed fails here.
+//
+// The key lists below are the contract. docs/CONFIGURATION.md must document exactly
+// these (one reference-table row each), README.md must name each one,
+// examples/*.yaml must set exactly these, and the binaries must accept exactly these
+// (read from the "known here" list of check-config's unknown-key error).
+#include <yaml-cpp/yaml.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+using namespace reflex::testing;
+
+namespace {
+
+const std::set<std::string> kHubKeys = {
+    "listen",
+    "http",
+    "store.backend",
+    "store.path",
+    "agents.lost_after_missed",
+    "agents.default_heartbeat",
+    "agents.check_interval",
+    "log.level",
+    "log.format",
+};
+
+const std::set<std::string> kAgentKeys = {
+    "id",
+    "hostname",
+    "labels",  // a free-form mapping: its own keys are the operator's
+    "heartbeat_interval",
+    "hub.endpoints",
+    "log.level",
+    "log.format",
+};
+
+constexpr const char* kHowToFix =
+    "a key added or removed goes in docs/CONFIGURATION.md (a table row), README.md, "
+    "examples/*.yaml and the lists in tests/e2e/examples_test.cc together";
+
+std::string source_file(const std::string& relative) {
+  return std::string(REFLEX_SOURCE_DIR) + "/" + relative;
+}
+
+std::string read_source_file(const std::string& relative) {
+  std::ifstream in(source_file(relative));
+  REQUIRE(in);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Elements of `a` that are not in `b`, for failure messages that name the keys.
+std::vector<std::string> only_in(const std::set<std::string>& a, const std::set<std::string>& b) {
+  std::vector<std::string> out;
+  for (const auto& x : a) {
+    if (b.count(x) == 0) out.push_back(x);
+  }
+  return out;
+}
+
+// Key paths set in a YAML mapping: mappings are walked down to a documented key (whose
+// value may itself be a free-form mapping, like labels) or to a value that is no mapping.
+void collect_keys(const YAML::Node& node, const std::string& prefix,
+                  const std::set<std::string>& documented, std::set<std::string>& out) {
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    if (documented.count(path) > 0 || !kv.second.IsMap()) {
+      out.insert(path);
+    } else {
+      collect_keys(kv.second, path, documented, out);
+    }
+  }
+}
+
+std::set<std::string> keys_in_example(const std::string& relative,
+                                      const std::set<std::string>& documented) {
+  YAML::Node root = YAML::LoadFile(source_file(relative));
+  REQUIRE(root.IsMap());
+  std::set<std::string> keys;
+  collect_keys(root, "", documented, keys);
+  return keys;
+}
+
+// The key paths of the reference-table rows ("| `store.path` | ...") in the section of
+// docs/CONFIGURATION.md headed "## <heading>".
+std::set<std::string> keys_in_reference(const std::string& heading) {
+  std::istringstream doc(read_source_file("docs/CONFIGURATION.md"));
+  static const std::regex row(R"(^\| `([A-Za-z0-9_.]+)` \|)");
+  std::set<std::string> keys;
+  bool in_section = false;
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind("## ", 0) == 0) {
+      in_section = line == "## " + heading;
+      continue;
+    }
+    std::smatch m;
+    if (in_section && std::regex_search(line, m, row)) keys.insert(m[1]);
+  }
+  return keys;
+}
+
+// "" (the top level) and every mapping that holds documented keys ("store", "log", ...).
+std::set<std::string> sections_of(const std::set<std::string>& keys) {
+  std::set<std::string> sections = {""};
+  for (const auto& k : keys) {
+    for (auto dot = k.find('.'); dot != std::string::npos; dot = k.find('.', dot + 1)) {
+      sections.insert(k.substr(0, dot));
+    }
+  }
+  return sections;
+}
+
+// The names the documented keys give to the entries of `section`.
+std::set<std::string> documented_names_in(const std::set<std::string>& keys,
+                                          const std::string& section) {
+  const std::string prefix = section.empty() ? "" : section + ".";
+  std::set<std::string> names;
+  for (const auto& k : keys) {
+    if (k.rfind(prefix, 0) != 0) continue;
+    std::string rest = k.substr(prefix.size());
+    names.insert(rest.substr(0, rest.find('.')));
+  }
+  return names;
+}
+
+// The names `binary` accepts in `section`: check-config refuses a probe key placed there
+// and lists the known names beside it.
+std::set<std::string> accepted_names_in(const std::string& binary, const std::string& section) {
+  std::string yaml = "zz_probe: 1";
+  std::string rest = section;
+  while (!rest.empty()) {
+    auto dot = rest.rfind('.');
+    std::string name = dot == std::string::npos ? rest : rest.substr(dot + 1);
+    yaml = name + ": {" + yaml + "}";
+    rest = dot == std::string::npos ? "" : rest.substr(0, dot);
+  }
+  TempDir dir;
+  auto out = run({binary, "check-config", dir.write("probe.yaml", yaml + "\n")});
+  INFO("section \"" << section << "\", check-config said: " << out.err);
+  REQUIRE(out.exit_code == 1);
+  const std::string marker = "zz_probe: unknown key (known here: ";
+  auto begin = out.err.find(marker);
+  REQUIRE(begin != std::string::npos);
+  begin += marker.size();
+  auto end = out.err.find(')', begin);
+  REQUIRE(end != std::string::npos);
+  std::set<std::string> names;
+  std::istringstream list(out.err.substr(begin, end - begin));
+  for (std::string name; std::getline(list, name, ',');) {
+    names.insert(name.substr(name.find_first_not_of(' ')));
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
+  const std::string file = source_file("examples/hub.yaml");
+  auto hub = run({hub_binary(), "check-config", file});
+  INFO(hub.err);
+  CHECK(hub.exit_code == 0);
+  auto ctl = run({ctl_binary(), "check-config", file});
+  INFO(ctl.err);
+  CHECK(ctl.exit_code == 0);
+  CHECK(ctl.out.find("(hub config)") != std::string::npos);
+}
+
+TEST_CASE("the example agent config passes check-config", "[e2e][examples]") {
+  const std::string file = source_file("examples/agent.yaml");
+  auto agent = run({agent_binary(), "check-config", file});
+  INFO(agent.err);
+  CHECK(agent.exit_code == 0);
+  auto ctl = run({ctl_binary(), "check-config", file});
+  INFO(ctl.err);
+  CHECK(ctl.exit_code == 0);
+  CHECK(ctl.out.find("(agent config)") != std::string::npos);
+}
+
+TEST_CASE("the example hub config sets every documented hub key and nothing else",
+          "[e2e][examples]") {
+  INFO(kHowToFix);
+  auto example = keys_in_example("examples/hub.yaml", kHubKeys);
+  CHECK(only_in(kHubKeys, example) == std::vector<std::string>{});
+  CHECK(only_in(example, kHubKeys) == std::vector<std::string>{});
+}
+
+TEST_CASE("the example agent config sets every documented agent key and nothing else",
+          "[e2e][examples]") {
+  INFO(kHowToFix);
+  auto example = keys_in_example("examples/agent.yaml", kAgentKeys);
+  CHECK(only_in(kAgentKeys, example) == std::vector<std::string>{});
+  CHECK(only_in(example, kAgentKeys) == std::vector<std::string>{});
+}
+
+TEST_CASE("the configuration reference documents exactly the hub and agent keys",
+          "[e2e][examples]") {
+  INFO(kHowToFix);
+  auto hub = keys_in_reference("hub.yaml");
+  CHECK(only_in(kHubKeys, hub) == std::vector<std::string>{});
+  CHECK(only_in(hub, kHubKeys) == std::vector<std::string>{});
+  auto agent = keys_in_reference("agent.yaml");
+  CHECK(only_in(kAgentKeys, agent) == std::vector<std::string>{});
+  CHECK(only_in(agent, kAgentKeys) == std::vector<std::string>{});
+}
+
+TEST_CASE("the README names every hub and agent key", "[e2e][examples]") {
+  INFO(kHowToFix);
+  const std::string readme = read_source_file("README.md");
+  std::vector<std::string> missing;
+  for (const auto& keys : {kHubKeys, kAgentKeys}) {
+    for (const auto& k : keys) {
+      if (readme.find("`" + k + "`") == std::string::npos) missing.push_back(k);
+    }
+  }
+  CHECK(missing == std::vector<std::string>{});
+}
+
+TEST_CASE("reflex-hub accepts exactly the documented hub keys", "[e2e][examples]") {
+  INFO(kHowToFix);
+  for (const auto& section : sections_of(kHubKeys)) {
+    INFO("section \"" << section << "\"");
+    CHECK(accepted_names_in(hub_binary(), section) == documented_names_in(kHubKeys, section));
+  }
+}
+
+TEST_CASE("reflex-agent accepts exactly the documented agent keys", "[e2e][examples]") {
+  INFO(kHowToFix);
+  for (const auto& section : sections_of(kAgentKeys)) {
+    INFO("section \"" << section << "\"");
+    CHECK(accepted_names_in(agent_binary(), section) == documented_names_in(kAgentKeys, section));
+  }
+}
