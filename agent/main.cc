@@ -24,7 +24,7 @@ int check_config(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"reflex-agent: measures, heals locally and reports to the Reflex hub"};
+  CLI::App app{"reflex-agent: reports this host to the Reflex hub, durably"};
   std::string config_path;
   app.add_option("-c,--config", config_path, "agent.yaml (default: embedded defaults)");
   app.set_version_flag("--version", std::string("reflex-agent ") + REFLEX_VERSION);
@@ -49,10 +49,8 @@ int main(int argc, char** argv) {
   SystemClock clock;
   UvTimers timers(loop);
   agent::Agent agent(loop, clock, timers);
-  if (auto st = agent.start(*cfg); !st) {
-    spdlog::critical("cannot start: {}", st.to_string());
-    return 1;
-  }
+  // Installed before start-up, so a signal during it is handled once the loop runs
+  // instead of killing the process.
   ProcessSignals signals(
       loop,
       [&] {
@@ -72,6 +70,10 @@ int main(int argc, char** argv) {
         }
         if (auto st = agent.reload(*next); !st) spdlog::error("reload: {}", st.to_string());
       });
+  if (auto st = agent.start(*cfg); !st) {
+    spdlog::critical("cannot start: {}", st.to_string());
+    return 1;
+  }
   loop.run();
   spdlog::info("stopped");
   return 0;

@@ -7,6 +7,8 @@
 namespace reflex::hub {
 namespace {
 
+constexpr Millis kCommitRetry(500);
+
 LivenessPolicy policy_of(const HubConfig& cfg) {
   return {cfg.agents.lost_after_missed, cfg.agents.default_heartbeat.count()};
 }
@@ -134,6 +136,7 @@ void Hub::stop() {
   stopped_ = true;
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
+  if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
   commit();  // what was accepted is made durable and acknowledged before the socket closes
   ingest_.reset();
 }
@@ -160,6 +163,13 @@ void Hub::commit() {
     if (ingest_) ingest_->commit_failed();
     batch.events.clear();
     registry_.restore_batch(std::move(batch));
+    // Retry on a timer too: on a quiet hub no new frame would trigger the next commit.
+    if (!commit_retry_timer_ && !stopped_) {
+      commit_retry_timer_ = timers_.start(kCommitRetry, Millis(0), [this] {
+        commit_retry_timer_ = 0;
+        commit();
+      });
+    }
   }
   update_gauges();
 }

@@ -61,6 +61,7 @@ class Hub {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
+  TimerId commit_retry_timer_ = 0;
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;
 };

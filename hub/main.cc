@@ -45,7 +45,7 @@ Status write_ready_file(const std::string& path, const hub::Hub& hub) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"reflex-hub: correlates agent reports into incidents and runs the response"};
+  CLI::App app{"reflex-hub: receives, records and watches over the reports of Reflex agents"};
   std::string config_path, ready_file;
   app.add_option("-c,--config", config_path, "hub.yaml (default: embedded defaults)");
   app.add_option("--ready-file", ready_file,
@@ -72,6 +72,16 @@ int main(int argc, char** argv) {
   SystemClock clock;
   UvTimers timers(loop);
   hub::Hub hub(loop, clock, timers);
+  // Installed before start-up, so a signal during it is handled once the loop runs
+  // instead of killing the process.
+  ProcessSignals signals(
+      loop,
+      [&] {
+        spdlog::info("stopping");
+        hub.stop();
+        loop.stop();
+      },
+      [&] { hub.reload_from_file(config_path); });
   if (auto st = hub.start(*cfg); !st) {
     spdlog::critical("cannot start: {}", st.to_string());
     return 1;
@@ -82,14 +92,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  ProcessSignals signals(
-      loop,
-      [&] {
-        spdlog::info("stopping");
-        hub.stop();
-        loop.stop();
-      },
-      [&] { hub.reload_from_file(config_path); });
   loop.run();
   spdlog::info("stopped");
   return 0;
