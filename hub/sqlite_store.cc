@@ -34,17 +34,18 @@ CREATE INDEX agent_state_changes_by_agent ON agent_state_changes(agent_id, at_ms
 )sql"},
     {2, R"sql(
 ALTER TABLE agents ADD COLUMN acked_seq INTEGER NOT NULL DEFAULT 0;
--- One row per sequenced event. The primary key is the only index: ingest is
--- storage-bound, so rows stay lean and the frame is kept as received.
+-- One row per sequenced event, kept as received. No index at all: ingest is
+-- storage-bound and an index costs a B-tree insert per row. Each event is stored once
+-- because the agent's sequence mark (agents.acked_seq) is committed in the same
+-- transaction and the hub accepts only sequences above it.
 CREATE TABLE events (
   agent_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
   type TEXT NOT NULL,
   ts_ms INTEGER NOT NULL,
   received_ms INTEGER NOT NULL,
-  frame BLOB NOT NULL,
-  PRIMARY KEY (agent_id, seq)
-) STRICT, WITHOUT ROWID;
+  frame BLOB NOT NULL
+) STRICT;
 )sql"},
 };
 

@@ -48,7 +48,7 @@ std::vector<uint64_t> HubProcess::stored_seqs(const std::string& agent_id) const
   std::vector<uint64_t> out;
   auto db = sqlite::Database::open(dir_.file("hub.db"));
   if (!db) return out;
-  auto st = db->prepare("SELECT seq FROM events WHERE agent_id = ? ORDER BY received_ms, seq");
+  auto st = db->prepare("SELECT seq FROM events WHERE agent_id = ? ORDER BY rowid");
   if (!st || !st->bind_all(agent_id)) return out;
   while (true) {
     auto row = st->step();

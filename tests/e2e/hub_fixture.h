@@ -36,7 +36,7 @@ class HubProcess {
                                      const std::string& extra_yaml = "",
                                      const std::string& spool_yaml = "");
 
-  // The sequence numbers of `agent_id`'s events in the hub's store, in arrival order.
+  // The sequence numbers of `agent_id`'s events in the hub's store, in commit order.
   std::vector<uint64_t> stored_seqs(const std::string& agent_id) const;
   // The frames of `agent_id`'s stored events, in sequence order.
   std::vector<std::string> stored_frames(const std::string& agent_id) const;
