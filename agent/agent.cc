@@ -45,10 +45,10 @@ Status Agent::reload(const AgentConfig& cfg) {
   }
   AgentConfig applied = cfg;
   applied.spool.path = cfg_.spool.path;
+  REFLEX_RETURN_IF_ERROR(uplink_->start(applied));  // may refuse (a key file): nothing changed yet
   cfg_ = applied;
   spool_->set_limits(cfg.spool.limits);
   spool_->set_agent_id(cfg.id);
-  REFLEX_RETURN_IF_ERROR(uplink_->start(cfg_));
   spdlog::info("configuration reloaded");
   return Status::ok();
 }

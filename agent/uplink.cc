@@ -32,16 +32,20 @@ Uplink::~Uplink() {
 
 Status Uplink::start(const AgentConfig& cfg) {
   const bool endpoints_changed = cfg.hub_endpoints != cfg_.hub_endpoints;
+  // Everything that can fail is checked before anything changes: a reload that fails
+  // here leaves the running uplink as it was.
+  curve::Keypair keys;
+  if (!cfg.uplink.server_key.empty()) {
+    auto loaded = curve::load_keypair(cfg.uplink.secret_key_file);
+    if (!loaded) return loaded.status().with_context("hub.secret_key_file");
+    keys = *loaded;
+  }
   const bool keys_changed = cfg.uplink.server_key != cfg_.uplink.server_key ||
                             cfg.uplink.secret_key_file != cfg_.uplink.secret_key_file;
-  cfg_ = cfg;
   if (cfg.hub_endpoints.empty()) return Status::error("config", "no hub endpoint configured");
-  keys_ = {};
-  if (!cfg.uplink.server_key.empty()) {
-    auto keys = curve::load_keypair(cfg.uplink.secret_key_file);
-    if (!keys) return keys.status().with_context("hub.secret_key_file");
-    keys_ = *keys;
-  }
+  cfg_ = cfg;
+  keys_ = keys;
+
   if (!socket_ || endpoints_changed || keys_changed) {
     try {
       connect(0);
@@ -102,8 +106,14 @@ void Uplink::tick() {
   if (!registered()) {
     // The hub has not answered: it may be down, restarting, or refusing our key.
     if (now - hello_sent_ms_ >= timeout) {
-      failed_attempt("no answer to hello");
+      failed_attempt(hello_left_ ? "no answer to hello" : "no connection");
       send_hello();
+    } else if (!hello_left_) {
+      // No connection was up when it was sent: try again as soon as one may be, without
+      // restarting the clock of this attempt.
+      const int64_t started = hello_sent_ms_;
+      send_hello();
+      hello_sent_ms_ = started;
     }
     return;
   }
@@ -145,7 +155,7 @@ void Uplink::send_hello() {
   hello.proto_max = protocol::kMaxVersion;
   hello.heartbeat_ms = static_cast<uint32_t>(cfg_.heartbeat_interval.count());
   hello_sent_ms_ = clock_.monotonic_ms();
-  send_control(std::move(hello));
+  hello_left_ = send_control(std::move(hello));
 }
 
 bool Uplink::send_control(protocol::Body body) {

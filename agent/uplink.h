@@ -68,10 +68,11 @@ class Uplink {
   TimerId heartbeat_timer_ = 0;
   TimerId reconnect_timer_ = 0;
   uint32_t negotiated_version_ = 0;
-  uint64_t sent_seq_ = 0;             // highest sequence sent on this connection
-  int64_t last_progress_ms_ = 0;      // monotonic: last ack progress (or registration)
-  int64_t hello_sent_ms_ = 0;         // monotonic: when the unanswered hello went out
-  int failures_ = 0;                  // consecutive failed attempts on this endpoint
+  uint64_t sent_seq_ = 0;         // highest sequence sent on this connection
+  int64_t last_progress_ms_ = 0;  // monotonic: last ack progress (or registration)
+  int64_t hello_sent_ms_ = 0;     // monotonic: when the unanswered hello went out
+  bool hello_left_ = false;       // it reached a live connection (else: resend at the next tick)
+  int failures_ = 0;              // consecutive failed attempts on this endpoint
   int64_t on_fallback_since_ms_ = 0;  // monotonic: when we left the first endpoint
   std::mt19937 rng_;
   curve::Keypair keys_;  // empty: plaintext

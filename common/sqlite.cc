@@ -253,11 +253,11 @@ Result<bool> Statement::step() {
 Status Statement::run() {
   auto row = step();
   if (!row) return row.status();
-  bool had_row = *row;
-  std::string sql = snippet(sqlite3_sql(stmt_));
+  const bool had_row = *row;
   reset();
-  if (had_row) {
-    return Status::error("misuse", name_of(sqlite3_db_handle(stmt_)) + ": run " + sql +
+  if (had_row) {  // the message is built only here: run() is on the ingest hot path
+    return Status::error("misuse", name_of(sqlite3_db_handle(stmt_)) + ": run " +
+                                       snippet(sqlite3_sql(stmt_)) +
                                        " returned a row; read rows with step()");
   }
   return Status::ok();

@@ -102,6 +102,12 @@ Status HttpApi::listen(const std::string& host_port) {
   }
   if (port_ <= 0) return Status::error("io", "cannot listen for HTTP on " + host_port);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() before the server thread has started its accept loop would be lost and the
+  // join would hang (a SIGTERM right after start-up), so return only once it runs.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) return Status::error("io", "the HTTP server did not start");
   return Status::ok();
 }
 

@@ -93,7 +93,7 @@ Status Hub::start_security(const SecurityConfig& security, std::string& secret_k
 }
 
 Status Hub::reload(const HubConfig& cfg) {
-  if (cfg.security.curve() && zap_) {
+  if (cfg.security.curve() && cfg_.security.curve() && zap_) {
     // A bad allowlist refuses the whole reload: the old list keeps working.
     REFLEX_RETURN_IF_ERROR(zap_->load(cfg.security.allowlist).with_context("security.allowlist"));
   }
