@@ -30,6 +30,9 @@ const std::set<std::string> kHubKeys = {
     "agents.lost_after_missed",
     "agents.default_heartbeat",
     "agents.check_interval",
+    "security.secret_key_file",
+    "security.allowlist",
+    "security.insecure_plaintext",
     "log.level",
     "log.format",
 };
@@ -40,6 +43,18 @@ const std::set<std::string> kAgentKeys = {
     "labels",  // a free-form mapping: its own keys are the operator's
     "heartbeat_interval",
     "hub.endpoints",
+    "hub.window",
+    "hub.ack_timeout",
+    "hub.failover_after",
+    "hub.failback_after",
+    "hub.server_key",
+    "hub.secret_key_file",
+    "spool.path",
+    "spool.max_events",
+    "spool.max_mib",
+    "spool.max_age",
+    "load_test.events",
+    "load_test.rate",
     "log.level",
     "log.format",
 };
