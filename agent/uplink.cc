@@ -173,9 +173,14 @@ bool Uplink::send_control(protocol::Body body) {
   return sent;
 }
 
+uint64_t Uplink::window() const {
+  return granted_window_ == 0 ? cfg_.uplink.window
+                              : std::min<uint64_t>(cfg_.uplink.window, granted_window_);
+}
+
 void Uplink::pump() {
   if (!registered() || !socket_) return;
-  const uint64_t window = cfg_.uplink.window;
+  const uint64_t window = this->window();
   if (in_flight() == 0) last_progress_ms_ = clock_.monotonic_ms();
   while (sent_seq_ < spool_.last_seq() && in_flight() < window) {
     auto batch = spool_.read_after(sent_seq_, std::min<uint64_t>(kReadBatch, window - in_flight()));
@@ -196,6 +201,7 @@ void Uplink::pump() {
 }
 
 void Uplink::on_ack(const protocol::Ack& ack) {
+  if (ack.window != 0) granted_window_ = ack.window;  // the hub asks to slow down (or not)
   if (ack.proto != 0) {
     if (registered()) return;  // a late answer to an earlier hello
     negotiated_version_ = ack.proto;

@@ -48,6 +48,8 @@ class Uplink {
   void connect(size_t endpoint_index);
   void tick();
   void on_ack(const protocol::Ack& ack);
+  // The configured window, narrowed to the hub's grant when it sent one.
+  uint64_t window() const;
   void on_error(const protocol::Error& err);
   void failed_attempt(const char* why);
   void send_hello();
@@ -68,6 +70,7 @@ class Uplink {
   TimerId heartbeat_timer_ = 0;
   TimerId reconnect_timer_ = 0;
   uint32_t negotiated_version_ = 0;
+  uint64_t granted_window_ = 0;   // the hub's grant (0: none yet, use the config)
   uint64_t sent_seq_ = 0;         // highest sequence sent on this connection
   int64_t last_progress_ms_ = 0;  // monotonic: last ack progress (or registration)
   int64_t hello_sent_ms_ = 0;     // monotonic: when the unanswered hello went out

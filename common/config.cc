@@ -204,8 +204,15 @@ void MapReader::finish() {
   if (finished_) return;
   finished_ = true;
   if (!node_.IsMap()) return;
+  std::set<std::string> seen;
   for (const auto& kv : node_) {
     const std::string key = kv.first.Scalar();
+    // yaml-cpp keeps a repeated key and answers lookups with the first one: an operator
+    // editing the second would see no effect, so it is an error.
+    if (!seen.insert(key).second) {
+      errors_.add(kv.first, path_of(key), "duplicate key");
+      continue;
+    }
     if (claimed_.count(key)) continue;
     std::string known;
     for (const auto& k : claimed_) known += (known.empty() ? "" : ", ") + k;

@@ -56,6 +56,8 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
       agents.get("lost_after_missed", cfg.agents.lost_after_missed, 1, 1000);
       agents.get("default_heartbeat", cfg.agents.default_heartbeat);
       agents.get("check_interval", cfg.agents.check_interval);
+      agents.get("window", cfg.agents.window, 10, 100'000);
+      agents.get("slow_commit", cfg.agents.slow_commit);
       if (cfg.agents.default_heartbeat.count() < 10) {
         errors.add(agents.take("default_heartbeat"), "agents.default_heartbeat",
                    "must be at least 10ms");

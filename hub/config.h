@@ -21,6 +21,8 @@ struct AgentsPolicyConfig {
   int64_t lost_after_missed = 3;            // heartbeats missed before an agent is lost
   Millis default_heartbeat = Millis(5000);  // when an agent's hello does not say
   Millis check_interval = Millis(1000);     // how often liveness is evaluated
+  int64_t window = 1000;                    // events each agent may have in flight
+  Millis slow_commit = Millis(250);         // a group commit slower than this: slow down
 };
 
 // CurveZMQ on the agent port. With a secret key, every agent must present a key listed

@@ -43,6 +43,8 @@ Status Hub::start(const HubConfig& cfg) {
   ingest_ =
       std::make_unique<Ingest>(loop_, zmq_, clock_, registry_, metrics_, [this] { commit(); });
   REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen, secret_key, ZapAuthenticator::kDomain));
+  ingest_->set_window(static_cast<uint32_t>(cfg.agents.window));
+  metrics_.granted_window->set(static_cast<double>(cfg.agents.window));
   http_ = std::make_unique<HttpApi>(door_, clock_, registry_, metrics_registry_);
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
@@ -150,8 +152,15 @@ void Hub::commit() {
   }
   auto started = std::chrono::steady_clock::now();
   Status st = store_->write_batch(batch);
-  metrics_.commit_seconds->observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.commit_seconds->observe(seconds);
+  if (ingest_) {
+    const uint32_t window =
+        granted_window(cfg_.agents.window, seconds * 1000, cfg_.agents.slow_commit.count());
+    metrics_.granted_window->set(window);
+    ingest_->set_window(window);
+  }
   if (st) {
     metrics_.events_committed->inc(batch.events.size());
     if (ingest_) ingest_->committed();  // only now may the agents trim their spools

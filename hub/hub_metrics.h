@@ -27,6 +27,7 @@ struct HubMetrics {
   metrics::Counter* commit_failures;
   metrics::CounterFamily* config_reloads;  // label: result (ok, rejected)
   metrics::Gauge* config_last_reload_ok;
+  metrics::Gauge* granted_window;
 };
 
 inline HubMetrics::HubMetrics(metrics::Registry& r)
@@ -58,7 +59,9 @@ inline HubMetrics::HubMetrics(metrics::Registry& r)
       config_reloads(&r.counter_family("reflex_hub_config_reloads_total",
                                        "Configuration reloads (SIGHUP), by result.", {"result"})),
       config_last_reload_ok(&r.gauge("reflex_hub_config_last_reload_successful",
-                                     "1 if the last reload was applied, 0 if it was refused.")) {
+                                     "1 if the last reload was applied, 0 if it was refused.")),
+      granted_window(&r.gauge("reflex_hub_granted_window",
+                              "Events each agent may have in flight, as last granted in acks.")) {
   config_last_reload_ok->set(1);
 }
 

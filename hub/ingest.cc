@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "hub/zap_authenticator.h"
@@ -24,6 +25,13 @@ std::string printable_peer(const std::string& peer) {
 }
 
 }  // namespace
+
+uint32_t granted_window(int64_t configured, double last_commit_ms, int64_t slow_commit_ms) {
+  if (last_commit_ms > static_cast<double>(slow_commit_ms)) {
+    return static_cast<uint32_t>(std::max<int64_t>(configured / 4, 10));
+  }
+  return static_cast<uint32_t>(configured);
+}
 
 Ingest::Ingest(EventLoop& loop, zmq::context_t& zmq, const Clock& clock, AgentRegistry& registry,
                HubMetrics& metrics, std::function<void()> on_batch)
@@ -162,7 +170,7 @@ void Ingest::handle(const std::string& peer, const std::string& user_id, std::st
       reply.ts_ms = static_cast<uint64_t>(now);
       // The answer tells the agent where to resume: everything up to the committed mark
       // is safe here, everything after it must be (re)sent.
-      reply.body = protocol::Ack{marks(env.agent_id).committed, *version, 0};
+      reply.body = protocol::Ack{marks(env.agent_id).committed, *version, window_};
       send(peer, reply);
       return;
     }
@@ -261,7 +269,7 @@ void Ingest::send_ack(const std::string& agent_id, uint64_t upto) {
   protocol::Envelope reply;
   reply.agent_id = agent_id;
   reply.ts_ms = static_cast<uint64_t>(clock_.now_ms());
-  reply.body = protocol::Ack{upto, 0, 0};
+  reply.body = protocol::Ack{upto, 0, window_};
   send(peer->second, reply);
 }
 

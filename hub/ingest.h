@@ -21,6 +21,11 @@
 
 namespace reflex::hub {
 
+// Flow control: the window each agent is granted. A store that commits slower than
+// `slow_commit_ms` makes every agent slow down to a quarter of the configured window
+// until commits are fast again, so a flood queues in the agents' spools, not in the hub.
+uint32_t granted_window(int64_t configured, double last_commit_ms, int64_t slow_commit_ms);
+
 class Ingest {
  public:
   // `registry` and `metrics` must outlive the Ingest. `on_batch` runs after each burst of
@@ -41,6 +46,8 @@ class Ingest {
   std::vector<StoredEvent> take_events();
   // The last group commit is durable: acknowledge it to each agent.
   void committed();
+  // The window granted to every agent in acks (flow control; see granted_window()).
+  void set_window(uint32_t window) { window_ = window; }
   // The last group commit failed and its events are gone: forget them, unacknowledged,
   // so each agent's resend is accepted again.
   void commit_failed();
@@ -82,6 +89,7 @@ class Ingest {
   std::map<std::string, Marks> marks_;              // agent id -> sequence marks
   std::vector<StoredEvent> events_;                 // accepted, not yet taken
   std::map<std::string, bool> ack_due_;             // agents owed an ack after this burst
+  uint32_t window_ = 1000;
 };
 
 }  // namespace reflex::hub

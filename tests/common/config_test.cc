@@ -96,6 +96,13 @@ TEST_CASE("every wrong value is reported at once with its line", "[config]") {
   CHECK(s.mode == "fast");
 }
 
+TEST_CASE("a key given twice is an error at the second place", "[config]") {
+  Sample s;
+  auto st = read("name: a\ninner: {count: 2}\nname: b\n", s);
+  REQUIRE_FALSE(st);
+  CHECK(st.message().find("sample.yaml:3: name: duplicate key") != std::string::npos);
+}
+
 TEST_CASE("a section that is not a mapping is an error", "[config]") {
   Sample s;
   auto st = read("inner: 5\n", s);

@@ -8,6 +8,8 @@
 #include <numeric>
 #include <thread>
 
+#include <zmq.hpp>
+
 #include "common/sqlite.h"
 #include "protocol/codec.h"
 #include "tests/e2e/hub_fixture.h"
@@ -159,4 +161,56 @@ TEST_CASE("an agent whose first hub is down moves to the next endpoint and deliv
   Child agent({agent_binary(), "--config", cfg}, hub.dir().file("web-1.log"));
   REQUIRE(stored(hub, "web-1", 500, 30s));
   CHECK(hub.stored_seqs("web-1") == one_to(500));
+}
+
+TEST_CASE("an agent keeps no more events in flight than the hub grants", "[e2e][delivery]") {
+  // A stand-in hub that answers hello with a window of 5 and acknowledges on demand.
+  zmq::context_t ctx(1);
+  zmq::socket_t hub(ctx, zmq::socket_type::router);
+  hub.set(zmq::sockopt::linger, 0);
+  hub.set(zmq::sockopt::rcvtimeo, 300);
+  hub.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = hub.get(zmq::sockopt::last_endpoint);
+  TempDir dir;
+  const std::string cfg =
+      dir.write("web-1.yaml", "id: web-1\nheartbeat_interval: 1s\nhub: {endpoints: [" + endpoint +
+                                  "], ack_timeout: 1m}\nspool: {path: " + dir.file("spool.db") +
+                                  "}\n" + load(100, 10'000));
+  Child agent({agent_binary(), "--config", cfg}, dir.file("agent.log"));
+
+  std::string peer;
+  std::vector<uint64_t> events;
+  auto receive_all = [&] {  // until the agent has been quiet for 300 ms
+    for (;;) {
+      zmq::message_t id, body;
+      if (!hub.recv(id)) return;
+      (void)hub.recv(body);
+      auto env = protocol::decode(body.to_string_view());
+      REQUIRE(env);
+      if (std::holds_alternative<protocol::Hello>(env->body)) {
+        peer = id.to_string();
+        protocol::Envelope ack;
+        ack.agent_id = "web-1";
+        ack.body = protocol::Ack{0, 1, 5};
+        hub.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+        hub.send(zmq::buffer(protocol::encode(ack)));
+      } else if (protocol::is_sequenced(env->type())) {
+        events.push_back(env->seq);
+      }
+    }
+  };
+  REQUIRE(wait_until([&] {
+    receive_all();
+    return !events.empty();
+  }));
+  receive_all();
+  CHECK(events == one_to(5));  // 100 are spooled; only the granted 5 are in flight
+
+  protocol::Envelope ack;
+  ack.agent_id = "web-1";
+  ack.body = protocol::Ack{5, 0, 5};
+  hub.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+  hub.send(zmq::buffer(protocol::encode(ack)));
+  receive_all();
+  CHECK(events == one_to(10));
 }

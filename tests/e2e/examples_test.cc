@@ -30,6 +30,8 @@ const std::set<std::string> kHubKeys = {
     "agents.lost_after_missed",
     "agents.default_heartbeat",
     "agents.check_interval",
+    "agents.window",
+    "agents.slow_commit",
     "security.secret_key_file",
     "security.allowlist",
     "security.insecure_plaintext",

@@ -105,11 +105,16 @@ TEST_CASE("garbage, truncated and unexpected frames are dropped, counted and ans
 TEST_CASE("a hello in a protocol version the hub does not speak is refused with the reason",
           "[e2e][ingest]") {
   HubProcess hub;
+  std::string cfg = read_file(hub.config_path());
+  cfg.replace(cfg.find("check_interval: 50ms}"), 21, "check_interval: 50ms, window: 123}");
+  hub.dir().write("hub.yaml", cfg);
+  hub.restart();
   RawPeer peer(hub.ingest());
   peer.send(hello_from("future", 1, 1));
   auto answer = peer.receive();
   REQUIRE(std::holds_alternative<protocol::Ack>(answer.body));
   CHECK(std::get<protocol::Ack>(answer.body).proto == 1);
+  CHECK(std::get<protocol::Ack>(answer.body).window == 123);  // the configured grant
 
   // An agent that only speaks versions 2..3 gets an error naming both ranges.
   RawPeer newer(hub.ingest());

@@ -1,4 +1,5 @@
 #include "hub/agents.h"
+#include "hub/ingest.h"
 
 #include <catch2/catch.hpp>
 
@@ -94,4 +95,12 @@ TEST_CASE("a batch put back after a failed commit is written again before newer 
   CHECK(batch.state_changes[1].state == AgentState::kLost);
   REQUIRE(batch.agents.size() == 1);
   CHECK(batch.agents[0].state == AgentState::kLost);  // rows are rewritten from memory
+}
+
+TEST_CASE("a slow store makes the hub grant a quarter of the window until commits are fast",
+          "[flow]") {
+  CHECK(granted_window(1000, 5.0, 250) == 1000);
+  CHECK(granted_window(1000, 250.0, 250) == 1000);
+  CHECK(granted_window(1000, 251.0, 250) == 250);
+  CHECK(granted_window(20, 900.0, 250) == 10);  // never below 10
 }
