@@ -57,6 +57,16 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& path, std::string 
   return spool;
 }
 
+Result<sqlite::Statement*> Spool::statement(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto st = db_.prepare(sql);
+    if (!st) return st.status();
+    it = statements_.emplace(sql, std::make_unique<sqlite::Statement>(std::move(st).value())).first;
+  }
+  return it->second.get();
+}
+
 Status Spool::load_state() {
   auto st = db_.prepare("SELECT key, value FROM state");
   if (!st) return st.status();
@@ -69,21 +79,24 @@ Status Spool::load_state() {
     if (key == "last_seq") last_seq_ = value;
     if (key == "acked_seq") acked_seq_ = value;
   }
-  auto counts = db_.prepare("SELECT count(*), coalesce(sum(length(frame)), 0) FROM events");
-  if (!counts) return counts.status();
-  auto row = counts->step();
+  auto counts_st = statement("SELECT count(*), coalesce(sum(length(frame)), 0) FROM events");
+  if (!counts_st) return counts_st.status();
+  sqlite::Statement& counts = **counts_st;
+  auto row = counts.step();
   if (!row) return row.status();
-  depth_ = static_cast<uint64_t>(counts->column_int64(0));
-  bytes_ = static_cast<uint64_t>(counts->column_int64(1));
+  depth_ = static_cast<uint64_t>(counts.column_int64(0));
+  bytes_ = static_cast<uint64_t>(counts.column_int64(1));
+  counts.reset();
   return Status::ok();
 }
 
 Result<uint64_t> Spool::insert(std::vector<protocol::Body> bodies, int64_t now_ms) {
   auto tx = sqlite::Transaction::begin(db_);
   if (!tx) return tx.status();
-  auto ins =
-      db_.prepare("INSERT INTO events (seq, type, class, ts_ms, frame) VALUES (?, ?, ?, ?, ?)");
-  if (!ins) return ins.status();
+  auto ins_st =
+      statement("INSERT INTO events (seq, type, class, ts_ms, frame) VALUES (?, ?, ?, ?, ?)");
+  if (!ins_st) return ins_st.status();
+  sqlite::Statement& ins = **ins_st;
   uint64_t seq = last_seq_;
   uint64_t added_bytes = 0;
   protocol::Envelope env;
@@ -96,16 +109,17 @@ Result<uint64_t> Spool::insert(std::vector<protocol::Body> bodies, int64_t now_m
     frame.clear();
     protocol::encode_into(env, frame);
     const auto type = env.type();
-    REFLEX_RETURN_IF_ERROR(ins->bind_all(static_cast<int64_t>(seq),
-                                         std::string_view(protocol::type_name(type)),
-                                         drop_class(type), now_ms, bytes_of(frame)));
-    REFLEX_RETURN_IF_ERROR(ins->run());
+    REFLEX_RETURN_IF_ERROR(ins.bind_all(static_cast<int64_t>(seq),
+                                        std::string_view(protocol::type_name(type)),
+                                        drop_class(type), now_ms, bytes_of(frame)));
+    REFLEX_RETURN_IF_ERROR(ins.run());
     added_bytes += frame.size();
   }
-  auto upd = db_.prepare("UPDATE state SET value = ? WHERE key = 'last_seq'");
-  if (!upd) return upd.status();
-  REFLEX_RETURN_IF_ERROR(upd->bind_all(static_cast<int64_t>(seq)));
-  REFLEX_RETURN_IF_ERROR(upd->run());
+  auto upd_st = statement("UPDATE state SET value = ? WHERE key = 'last_seq'");
+  if (!upd_st) return upd_st.status();
+  sqlite::Statement& upd = **upd_st;
+  REFLEX_RETURN_IF_ERROR(upd.bind_all(static_cast<int64_t>(seq)));
+  REFLEX_RETURN_IF_ERROR(upd.run());
   REFLEX_RETURN_IF_ERROR(tx->commit());
   depth_ += bodies.size();
   bytes_ += added_bytes;
@@ -123,18 +137,20 @@ Result<uint64_t> Spool::append(std::vector<protocol::Body> bodies, int64_t now_m
 }
 
 Result<std::vector<SpooledEvent>> Spool::read_after(uint64_t after, size_t max) {
-  auto st = db_.prepare("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
-  if (!st) return st.status();
-  REFLEX_RETURN_IF_ERROR(st->bind_all(static_cast<int64_t>(after), static_cast<int64_t>(max)));
+  auto st_st = statement("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+  if (!st_st) return st_st.status();
+  sqlite::Statement& st = **st_st;
+  REFLEX_RETURN_IF_ERROR(st.bind_all(static_cast<int64_t>(after), static_cast<int64_t>(max)));
   std::vector<SpooledEvent> out;
   for (;;) {
-    auto row = st->step();
+    auto row = st.step();
     if (!row) return row.status();
     if (!*row) break;
-    auto blob = st->column_blob(1);
+    auto blob = st.column_blob(1);
     out.push_back(
-        {static_cast<uint64_t>(st->column_int64(0)), std::string(blob.begin(), blob.end())});
+        {static_cast<uint64_t>(st.column_int64(0)), std::string(blob.begin(), blob.end())});
   }
+  st.reset();
   return out;
 }
 
@@ -147,23 +163,26 @@ Status Spool::acknowledge(uint64_t upto) {
   }
   auto tx = sqlite::Transaction::begin(db_);
   if (!tx) return tx.status();
-  auto counts =
-      db_.prepare("SELECT count(*), coalesce(sum(length(frame)), 0) FROM events WHERE seq <= ?");
-  if (!counts) return counts.status();
-  REFLEX_RETURN_IF_ERROR(counts->bind_all(static_cast<int64_t>(upto)));
-  auto row = counts->step();
+  auto counts_st =
+      statement("SELECT count(*), coalesce(sum(length(frame)), 0) FROM events WHERE seq <= ?");
+  if (!counts_st) return counts_st.status();
+  sqlite::Statement& counts = **counts_st;
+  REFLEX_RETURN_IF_ERROR(counts.bind_all(static_cast<int64_t>(upto)));
+  auto row = counts.step();
   if (!row) return row.status();
-  const auto n = static_cast<uint64_t>(counts->column_int64(0));
-  const auto b = static_cast<uint64_t>(counts->column_int64(1));
-  counts->reset();
-  auto del = db_.prepare("DELETE FROM events WHERE seq <= ?");
-  if (!del) return del.status();
-  REFLEX_RETURN_IF_ERROR(del->bind_all(static_cast<int64_t>(upto)));
-  REFLEX_RETURN_IF_ERROR(del->run());
-  auto upd = db_.prepare("UPDATE state SET value = ? WHERE key = 'acked_seq'");
-  if (!upd) return upd.status();
-  REFLEX_RETURN_IF_ERROR(upd->bind_all(static_cast<int64_t>(upto)));
-  REFLEX_RETURN_IF_ERROR(upd->run());
+  const auto n = static_cast<uint64_t>(counts.column_int64(0));
+  const auto b = static_cast<uint64_t>(counts.column_int64(1));
+  counts.reset();
+  auto del_st = statement("DELETE FROM events WHERE seq <= ?");
+  if (!del_st) return del_st.status();
+  sqlite::Statement& del = **del_st;
+  REFLEX_RETURN_IF_ERROR(del.bind_all(static_cast<int64_t>(upto)));
+  REFLEX_RETURN_IF_ERROR(del.run());
+  auto upd_st = statement("UPDATE state SET value = ? WHERE key = 'acked_seq'");
+  if (!upd_st) return upd_st.status();
+  sqlite::Statement& upd = **upd_st;
+  REFLEX_RETURN_IF_ERROR(upd.bind_all(static_cast<int64_t>(upto)));
+  REFLEX_RETURN_IF_ERROR(upd.run());
   REFLEX_RETURN_IF_ERROR(tx->commit());
   acked_seq_ = upto;
   depth_ -= n;
@@ -175,10 +194,11 @@ Status Spool::skip_to(uint64_t seq) {
   if (seq <= last_seq_) return Status::ok();
   auto tx = sqlite::Transaction::begin(db_);
   if (!tx) return tx.status();
-  auto upd = db_.prepare("UPDATE state SET value = ? WHERE key IN ('last_seq', 'acked_seq')");
-  if (!upd) return upd.status();
-  REFLEX_RETURN_IF_ERROR(upd->bind_all(static_cast<int64_t>(seq)));
-  REFLEX_RETURN_IF_ERROR(upd->run());
+  auto upd_st = statement("UPDATE state SET value = ? WHERE key IN ('last_seq', 'acked_seq')");
+  if (!upd_st) return upd_st.status();
+  sqlite::Statement& upd = **upd_st;
+  REFLEX_RETURN_IF_ERROR(upd.bind_all(static_cast<int64_t>(seq)));
+  REFLEX_RETURN_IF_ERROR(upd.run());
   REFLEX_RETURN_IF_ERROR(tx->commit());
   spdlog::warn(
       "the hub has this agent's events up to {} but the spool ended at {}: continuing at {}", seq,
@@ -191,12 +211,15 @@ Result<uint64_t> Spool::drop_over_limits(int64_t now_ms) {
   const int64_t oldest_allowed = now_ms - limits_.max_age.count();
   // Age first (any class), then size by class, oldest first.
   // Cursors stop as soon as enough is selected, so no LIMIT is needed.
-  auto aged = db_.prepare(
-      "SELECT seq, type, ts_ms, length(frame) FROM events WHERE ts_ms < ? ORDER BY seq");
-  if (!aged) return aged.status();
-  auto victims_by_class = db_.prepare(
-      "SELECT seq, type, ts_ms, length(frame) FROM events WHERE class = ? ORDER BY seq");
-  if (!victims_by_class) return victims_by_class.status();
+  // Events are written in time order, so the aged ones are a prefix: the scan stops at
+  // the first young event instead of reading the whole spool on every append.
+  auto aged_st = statement("SELECT seq, type, ts_ms, length(frame) FROM events ORDER BY seq");
+  if (!aged_st) return aged_st.status();
+  sqlite::Statement& aged = **aged_st;
+  auto victims_by_class_st =
+      statement("SELECT seq, type, ts_ms, length(frame) FROM events WHERE class = ? ORDER BY seq");
+  if (!victims_by_class_st) return victims_by_class_st.status();
+  sqlite::Statement& victims_by_class = **victims_by_class_st;
 
   protocol::Gap gap;
   std::string reason;
@@ -207,12 +230,13 @@ Result<uint64_t> Spool::drop_over_limits(int64_t now_ms) {
     return depth_ - victims.size() > limits_.max_events ||
            bytes_ - victim_bytes > limits_.max_bytes;
   };
-  auto take = [&](sqlite::Statement& st, bool by_size) -> Status {
+  // Takes rows from `st` until `done` says so (or the rows run out).
+  auto take = [&](sqlite::Statement& st, auto done) -> Status {
     for (;;) {
-      if (by_size && !over()) return Status::ok();
+      if (done(0, true)) break;
       auto row = st.step();
       if (!row) return row.status();
-      if (!*row) return Status::ok();
+      if (!*row || done(st.column_int64(2), false)) break;
       const auto seq = static_cast<uint64_t>(st.column_int64(0));
       if (!chosen.insert(seq).second) continue;  // already taken for its age
       victims.push_back(static_cast<int64_t>(seq));
@@ -224,27 +248,32 @@ Result<uint64_t> Spool::drop_over_limits(int64_t now_ms) {
       if (gap.first_ts_ms == 0 || ts < gap.first_ts_ms) gap.first_ts_ms = ts;
       gap.last_ts_ms = std::max(gap.last_ts_ms, ts);
     }
+    st.reset();  // ends the statement's read transaction
+    return Status::ok();
   };
+  auto full = [&](int64_t, bool before_row) { return before_row && !over(); };
+  auto young = [&](int64_t ts, bool before_row) { return !before_row && ts >= oldest_allowed; };
   if (limits_.max_age.count() > 0) {
-    REFLEX_RETURN_IF_ERROR(aged->bind_all(oldest_allowed));
-    REFLEX_RETURN_IF_ERROR(take(*aged, false));
+    aged.reset();
+    REFLEX_RETURN_IF_ERROR(take(aged, young));
     if (!victims.empty()) reason = "max_age";
   }
   for (int cls = 0; cls <= 2 && over(); ++cls) {
-    REFLEX_RETURN_IF_ERROR(victims_by_class->bind_all(cls));
+    REFLEX_RETURN_IF_ERROR(victims_by_class.bind_all(cls));
     const size_t before = victims.size();
-    REFLEX_RETURN_IF_ERROR(take(*victims_by_class, true));
+    REFLEX_RETURN_IF_ERROR(take(victims_by_class, full));
     if (victims.size() > before) reason = reason.empty() ? "spool_full" : reason + ",spool_full";
   }
   if (victims.empty()) return uint64_t{0};
 
   auto tx = sqlite::Transaction::begin(db_);
   if (!tx) return tx.status();
-  auto del = db_.prepare("DELETE FROM events WHERE seq = ?");
-  if (!del) return del.status();
+  auto del_st = statement("DELETE FROM events WHERE seq = ?");
+  if (!del_st) return del_st.status();
+  sqlite::Statement& del = **del_st;
   for (int64_t seq : victims) {
-    REFLEX_RETURN_IF_ERROR(del->bind_all(seq));
-    REFLEX_RETURN_IF_ERROR(del->run());
+    REFLEX_RETURN_IF_ERROR(del.bind_all(seq));
+    REFLEX_RETURN_IF_ERROR(del.run());
   }
   REFLEX_RETURN_IF_ERROR(tx->commit());
   depth_ -= victims.size();

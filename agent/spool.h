@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,8 +67,11 @@ class Spool {
   Spool(sqlite::Database db, std::string agent_id, SpoolLimits limits);
   Status load_state();
   Result<uint64_t> insert(std::vector<protocol::Body> bodies, int64_t now_ms);
+  // Prepared once and reused: appends and acknowledgements are the agent's hot path.
+  Result<sqlite::Statement*> statement(const std::string& sql);
 
   sqlite::Database db_;
+  std::map<std::string, std::unique_ptr<sqlite::Statement>> statements_;  // after db_: freed first
   std::string agent_id_;
   SpoolLimits limits_;
   uint64_t last_seq_ = 0;
