@@ -4,7 +4,7 @@
 
 #include "common/sqlite.h"
 #include "hub/store.h"
-#include "protocol/codec.h"
+#include "protocol/messages.h"
 
 namespace reflex::hub {
 namespace {
@@ -154,32 +154,6 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       if (!*row) break;
       out.push_back({agent_id, parse_state(st->column_text_view(0)), st->column_int64(1),
                      st->column_text(2)});
-    }
-    return out;
-  }
-
-  Result<std::vector<StoredEvent>> events_after(const std::string& agent_id, uint64_t after,
-                                                size_t max) override {
-    auto st = db_.prepare(
-        "SELECT seq, ts_ms, received_ms, frame FROM events WHERE agent_id = ? AND seq > ? "
-        "ORDER BY seq LIMIT ?");
-    if (!st) return st.status();
-    REFLEX_RETURN_IF_ERROR(
-        st->bind_all(agent_id, static_cast<int64_t>(after), static_cast<int64_t>(max)));
-    std::vector<StoredEvent> out;
-    for (;;) {
-      auto row = st->step();
-      if (!row) return row.status();
-      if (!*row) break;
-      StoredEvent e;
-      e.agent_id = agent_id;
-      e.seq = static_cast<uint64_t>(st->column_int64(0));
-      e.ts_ms = st->column_int64(1);
-      e.received_ms = st->column_int64(2);
-      auto blob = st->column_blob(3);
-      e.frame.assign(blob.begin(), blob.end());
-      if (auto env = protocol::decode(e.frame)) e.type = env->type();
-      out.push_back(std::move(e));
     }
     return out;
   }

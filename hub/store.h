@@ -67,9 +67,6 @@ class HubStore {
   virtual Result<std::vector<AgentRecord>> load_agents() = 0;
   // Oldest first.
   virtual Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) = 0;
-  // Events of one agent with seq > after, in sequence order, at most `max`.
-  virtual Result<std::vector<StoredEvent>> events_after(const std::string& agent_id, uint64_t after,
-                                                        size_t max) = 0;
 };
 
 // Opens the store `cfg` names, applying schema migrations.
