@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log.h"
+
 namespace reflex::agent {
 namespace {
 
@@ -51,6 +53,13 @@ Status Agent::reload(const AgentConfig& cfg) {
   spool_->set_agent_id(cfg.id);
   spdlog::info("configuration reloaded");
   return Status::ok();
+}
+
+void Agent::reload_from_file(const std::string& path) {
+  auto next = load_agent_config(path);
+  Status st = next ? reload(*next) : next.status();
+  if (st) st = setup_logging(next->log, "reflex-agent");  // last: a refusal changes nothing
+  if (!st) spdlog::error("reload refused, the running configuration stays:\n{}", st.message());
 }
 
 void Agent::stop() {

@@ -26,6 +26,9 @@ class Agent {
   Status start(const AgentConfig& cfg);
   // Applies a new, already validated config without a restart (the spool path stays).
   Status reload(const AgentConfig& cfg);
+  // SIGHUP: loads and validates `path` (empty: embedded defaults) and applies it; an
+  // invalid file is refused whole and the running config stays.
+  void reload_from_file(const std::string& path);
   // Closes sockets and timers; the loop then runs out of work and returns.
   void stop();
 

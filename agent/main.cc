@@ -58,18 +58,7 @@ int main(int argc, char** argv) {
         agent.stop();
         loop.stop();
       },
-      [&] {
-        auto next = agent::load_agent_config(config_path);
-        if (!next) {
-          spdlog::error("reload refused, the running configuration stays:\n{}",
-                        next.status().message());
-          return;
-        }
-        if (auto st = setup_logging(next->log, "reflex-agent"); !st) {
-          spdlog::error("reload: {}", st.message());
-        }
-        if (auto st = agent.reload(*next); !st) spdlog::error("reload: {}", st.to_string());
-      });
+      [&] { agent.reload_from_file(config_path); });
   if (auto st = agent.start(*cfg); !st) {
     spdlog::critical("cannot start: {}", st.to_string());
     return 1;

@@ -126,8 +126,8 @@ Status Hub::reload(const HubConfig& cfg) {
 
 void Hub::reload_from_file(const std::string& path) {
   auto next = load_hub_config(path);
-  Status st = next ? setup_logging(next->log, "reflex-hub") : next.status();
-  if (st) st = reload(*next);
+  Status st = next ? reload(*next) : next.status();
+  if (st) st = setup_logging(next->log, "reflex-hub");  // last: a refusal changes nothing
   metrics_.config_reloads->with({st ? "ok" : "rejected"}).inc();
   metrics_.config_last_reload_ok->set(st ? 1 : 0);
   if (!st) spdlog::error("reload refused, the running configuration stays:\n{}", st.message());
