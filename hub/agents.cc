@@ -31,7 +31,7 @@ void AgentRegistry::on_hello(const std::string& agent_id, const protocol::Hello&
   } else {
     seen(a, now_ms, "hello");
   }
-  dirty_[agent_id] = true;
+  dirty_.insert(agent_id);
 }
 
 bool AgentRegistry::on_heartbeat(const std::string& agent_id, const protocol::Heartbeat& hb,
@@ -42,7 +42,7 @@ bool AgentRegistry::on_heartbeat(const std::string& agent_id, const protocol::He
   a.spool_depth = hb.spool_depth;
   a.open_circuits = hb.open_circuits;
   seen(a, now_ms, "heartbeat");
-  dirty_[agent_id] = true;
+  dirty_.insert(agent_id);
   return true;
 }
 
@@ -51,14 +51,14 @@ void AgentRegistry::on_event(const std::string& agent_id, uint64_t seq, int64_t 
   if (it == agents_.end()) return;
   it->second.acked_seq = seq;
   seen(it->second, now_ms, "event");
-  dirty_[agent_id] = true;
+  dirty_.insert(agent_id);
 }
 
 void AgentRegistry::reset_mark(const std::string& agent_id, uint64_t seq) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end()) return;
   it->second.acked_seq = seq;
-  dirty_[agent_id] = true;
+  dirty_.insert(agent_id);
 }
 
 void AgentRegistry::seen(AgentRecord& a, int64_t now_ms, const char* reason) {
@@ -77,7 +77,7 @@ size_t AgentRegistry::check_liveness(int64_t now_ms) {
                    now_ms - a.last_seen_ms);
       change_state(a, AgentState::kLost, now_ms,
                    "missed " + std::to_string(policy_.lost_after_missed) + " heartbeats");
-      dirty_[id] = true;
+      dirty_.insert(id);
       ++changed;
     }
   }
@@ -93,14 +93,14 @@ void AgentRegistry::change_state(AgentRecord& a, AgentState to, int64_t now_ms,
 
 WriteBatch AgentRegistry::take_batch() {
   WriteBatch batch;
-  for (const auto& [id, _] : dirty_) batch.agents.push_back(agents_.at(id));
+  for (const auto& id : dirty_) batch.agents.push_back(agents_.at(id));
   dirty_.clear();
   batch.state_changes.swap(changes_);
   return batch;
 }
 
 void AgentRegistry::restore_batch(WriteBatch batch) {
-  for (const auto& a : batch.agents) dirty_[a.id] = true;  // rows are rewritten from memory
+  for (const auto& a : batch.agents) dirty_.insert(a.id);  // rows are rewritten from memory
   batch.state_changes.insert(batch.state_changes.end(), changes_.begin(), changes_.end());
   changes_ = std::move(batch.state_changes);
 }

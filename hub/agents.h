@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,7 @@ class AgentRegistry {
 
   LivenessPolicy policy_;
   std::map<std::string, AgentRecord> agents_;
-  std::map<std::string, bool> dirty_;  // ordered: deterministic batches
+  std::set<std::string> dirty_;  // ordered: deterministic batches
   std::vector<AgentStateChange> changes_;
 };
 

@@ -226,7 +226,7 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
   if (env.seq <= m.received) {
     // A redelivery: already here. Acknowledge (again) once it is durable; never store twice.
     metrics_.events_duplicate->inc();
-    ack_due_[env.agent_id] = true;
+    ack_due_.insert(env.agent_id);
     return;
   }
   // Numbers the agent's spool dropped never arrive; its gap record says so. Within one
@@ -237,7 +237,7 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
   events_.push_back(StoredEvent{env.agent_id, env.seq, env.type(), static_cast<int64_t>(env.ts_ms),
                                 now, std::string(frame)});
   registry_.on_event(env.agent_id, env.seq, now);
-  ack_due_[env.agent_id] = true;
+  ack_due_.insert(env.agent_id);
   metrics_.frames_accepted->inc();
 }
 
@@ -249,7 +249,7 @@ std::vector<StoredEvent> Ingest::take_events() {
 
 void Ingest::committed() {
   for (auto& [agent_id, m] : marks_) m.committed = m.received;
-  for (const auto& [agent_id, _] : ack_due_) send_ack(agent_id, marks_[agent_id].committed);
+  for (const auto& agent_id : ack_due_) send_ack(agent_id, marks_[agent_id].committed);
   ack_due_.clear();
 }
 

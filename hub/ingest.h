@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -88,7 +89,7 @@ class Ingest {
   std::map<std::string, int64_t> last_reject_log_;  // reason -> monotonic ms
   std::map<std::string, Marks> marks_;              // agent id -> sequence marks
   std::vector<StoredEvent> events_;                 // accepted, not yet taken
-  std::map<std::string, bool> ack_due_;             // agents owed an ack after this burst
+  std::set<std::string> ack_due_;                   // agents owed an ack after this burst
   uint32_t window_ = 1000;
 };
 
