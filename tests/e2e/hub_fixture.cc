@@ -8,15 +8,14 @@
 
 namespace reflex::testing {
 
-HubProcess::HubProcess(const std::string& extra_yaml) {
-  dir_.write("hub.yaml",
-             "listen: tcp://127.0.0.1:0\n"
-             "http: 127.0.0.1:0\n"
-             "store: {path: " +
-                 dir_.file("hub.db") +
-                 "}\n"
-                 "agents: {lost_after_missed: 3, check_interval: 50ms}\n" +
-                 extra_yaml);
+HubProcess::HubProcess(const std::string& extra_yaml)
+    : ingest_("tcp://127.0.0.1:" + std::to_string(reserve_port())), http_port_(reserve_port()) {
+  // Ports of this test's own, so a stopped hub's agents never meet another test's hub.
+  dir_.write("hub.yaml", "listen: " + ingest_ + "\nhttp: 127.0.0.1:" + std::to_string(http_port_) +
+                             "\nstore: {path: " + dir_.file("hub.db") +
+                             "}\n"
+                             "agents: {lost_after_missed: 3, check_interval: 50ms}\n" +
+                             extra_yaml);
   launch();
 }
 
@@ -32,15 +31,6 @@ void HubProcess::stop(int sig) {
 }
 
 void HubProcess::start() {
-  // Same ports as before, so running agents find the new process.
-  std::string cfg = read_file(config_path());
-  auto replace = [&](const std::string& from, const std::string& to) {
-    auto pos = cfg.find(from);
-    if (pos != std::string::npos) cfg.replace(pos, from.size(), to);
-  };
-  replace("listen: tcp://127.0.0.1:0", "listen: " + ingest_);
-  replace("http: 127.0.0.1:0", "http: 127.0.0.1:" + std::to_string(http_port_));
-  dir_.write("hub.yaml", cfg);
   launch();
 }
 
@@ -82,9 +72,6 @@ void HubProcess::launch() {
   if (!wait_until([&] { return std::filesystem::exists(ready); })) {
     throw std::runtime_error("hub did not become ready:\n" + log());
   }
-  auto doc = nlohmann::json::parse(read_file(ready));
-  ingest_ = doc["ingest"];
-  http_port_ = doc["http_port"];
 }
 
 std::unique_ptr<Child> HubProcess::start_agent(const std::string& id, const std::string& heartbeat,

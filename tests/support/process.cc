@@ -1,8 +1,12 @@
 #include "tests/support/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +135,42 @@ std::string read_file(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+namespace {
+
+bool bindable(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int reserve_port() {
+  // 20000..29999: below Linux's default ephemeral range (32768..60999) and clear of the
+  // demo's fixed ports.
+  constexpr int kFirst = 20000, kCount = 10000;
+  const auto dir = std::filesystem::temp_directory_path() / "reflex-test-ports";
+  std::filesystem::create_directories(dir);
+  std::mt19937 rng(std::random_device{}());
+  const int start = static_cast<int>(rng() % kCount);
+  for (int i = 0; i < kCount; ++i) {
+    const int port = kFirst + (start + i) % kCount;
+    const auto lock = (dir / std::to_string(port)).string();
+    const int fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+    if (fd < 0) continue;
+    // The lock is held (the descriptor left open) until this process exits.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && bindable(port)) return port;
+    ::close(fd);
+  }
+  throw std::runtime_error("no free test port in 20000..29999");
 }
 
 std::string hub_binary() {

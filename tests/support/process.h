@@ -63,6 +63,12 @@ bool wait_until(const std::function<bool()>& cond,
 
 std::string read_file(const std::string& path);
 
+// A loopback TCP port that is free now and stays this test process's own until it exits:
+// taken below the kernel's ephemeral range (so no port-0 bind is ever handed it) and held
+// by a lock file, so a test that stops and restarts a server on its port cannot find
+// another test's server there in between.
+int reserve_port();
+
 // Paths of the built binaries.
 std::string hub_binary();
 std::string agent_binary();
