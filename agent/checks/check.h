@@ -35,6 +35,7 @@ struct PerfValue {
   std::string name;
   double value = 0;
   std::string unit;  // "ms", "B", "%", "c" (a counter), "" (a plain number)
+  Labels labels;     // added to the check's labels, e.g. {mount: /var}
 };
 
 // What a periodic check run produced.
