@@ -123,6 +123,11 @@ void ZmqWatcher::kick() {
   uv_idle_start(idle_, &ZmqWatcher::on_idle);
 }
 
+void ZmqWatcher::resume() {
+  paused_ = false;
+  kick();
+}
+
 void ZmqWatcher::on_poll(uv_poll_t* handle, int status, int) {
   if (status < 0) return;
   static_cast<ZmqWatcher*>(handle->data)->drain();
@@ -137,6 +142,7 @@ void ZmqWatcher::on_idle(uv_idle_t* handle) {
 void ZmqWatcher::drain() {
   // Bounded per turn so timers and other sockets get their share under a flood.
   for (int turn = 0; turn < 64; ++turn) {
+    if (paused_) return;
     if (!(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
     on_readable_();
   }

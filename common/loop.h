@@ -93,6 +93,10 @@ class ZmqWatcher {
   // Call after sending on the socket: input that arrived meanwhile is drained on the
   // next loop turn even though the edge-triggered fd will not fire again.
   void kick();
+  // While paused, input stays queued in the socket (its high-water mark then pushes back
+  // on the peers); resume() reads it again.
+  void pause() { paused_ = true; }
+  void resume();
 
  private:
   static void on_poll(uv_poll_t* handle, int status, int events);
@@ -103,6 +107,7 @@ class ZmqWatcher {
   std::function<void()> on_readable_;
   uv_poll_t* poll_;
   uv_idle_t* idle_;
+  bool paused_ = false;
 };
 
 class SignalHandler {

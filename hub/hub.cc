@@ -37,6 +37,7 @@ Status Hub::start(const HubConfig& cfg) {
   auto known = store_->load_agents();
   if (!known) return known.status().with_context("store " + cfg.store.path);
   registry_.load(std::move(known).value());
+  writer_ = std::make_unique<StoreWriter>(loop_, *store_);
 
   std::string secret_key;
   REFLEX_RETURN_IF_ERROR(start_security(cfg.security, secret_key));
@@ -139,21 +140,33 @@ void Hub::stop() {
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
-  commit();  // what was accepted is made durable and acknowledged before the socket closes
+  // What was accepted is made durable and acknowledged before the socket closes.
+  writer_->drain();
+  commit();
+  writer_->drain();
   ingest_.reset();
+  writer_.reset();
 }
 
 void Hub::commit() {
+  if (writer_->busy()) return;
   WriteBatch batch = registry_.take_batch();
-  if (ingest_) batch.events = ingest_->take_events();
+  Ingest::Taken taken;
+  if (ingest_) {
+    taken = ingest_->take();
+    batch.events = std::move(taken.events);
+  }
   if (batch.empty()) {
-    if (ingest_) ingest_->committed();  // acks owed for redeliveries
+    if (ingest_) ingest_->committed(taken);  // acks owed for redeliveries
     return;
   }
-  auto started = std::chrono::steady_clock::now();
-  Status st = store_->write_batch(batch);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  writer_->submit(std::move(batch), [this, taken = std::move(taken)](WriteBatch batch, Status st,
+                                                                     double seconds) mutable {
+    on_committed(std::move(batch), std::move(taken), std::move(st), seconds);
+  });
+}
+
+void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double seconds) {
   metrics_.commit_seconds->observe(seconds);
   if (ingest_) {
     const uint32_t window =
@@ -163,22 +176,24 @@ void Hub::commit() {
   }
   if (st) {
     metrics_.events_committed->inc(batch.events.size());
-    if (ingest_) ingest_->committed();  // only now may the agents trim their spools
-  } else {
-    // Nothing acknowledged is lost: agent rows go with the next commit, and the events
-    // were never acknowledged, so their agents send them again.
-    metrics_.commit_failures->inc();
-    spdlog::error("store commit failed, will retry: {}", st.to_string());
-    if (ingest_) ingest_->commit_failed();
-    batch.events.clear();
-    registry_.restore_batch(std::move(batch));
-    // Retry on a timer too: on a quiet hub no new frame would trigger the next commit.
-    if (!commit_retry_timer_ && !stopped_) {
-      commit_retry_timer_ = timers_.start(kCommitRetry, Millis(0), [this] {
-        commit_retry_timer_ = 0;
-        commit();
-      });
-    }
+    if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
+    update_gauges();
+    commit();  // what arrived while this batch was written
+    return;
+  }
+  // Nothing acknowledged is lost: agent rows go with the next commit, and the events
+  // were never acknowledged, so their agents send them again.
+  metrics_.commit_failures->inc();
+  spdlog::error("store commit failed, will retry: {}", st.to_string());
+  if (ingest_) ingest_->commit_failed();
+  batch.events.clear();
+  registry_.restore_batch(std::move(batch));
+  // Retry on a timer: on a quiet hub no new frame would trigger the next commit.
+  if (!commit_retry_timer_ && !stopped_) {
+    commit_retry_timer_ = timers_.start(kCommitRetry, Millis(0), [this] {
+      commit_retry_timer_ = 0;
+      commit();
+    });
   }
   update_gauges();
 }

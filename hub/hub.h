@@ -18,6 +18,7 @@
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
 #include "hub/store.h"
+#include "hub/store_writer.h"
 #include "hub/zap_authenticator.h"
 
 namespace reflex::hub {
@@ -42,7 +43,10 @@ class Hub {
   int http_port() const { return http_->port(); }
 
  private:
+  // Starts a group commit of everything pending unless one is in flight (then the next
+  // starts when it is done, with everything that arrived meanwhile).
   void commit();
+  void on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double seconds);
   void check_liveness();
   void update_gauges();
   Status start_security(const SecurityConfig& security, std::string& secret_key);
@@ -58,6 +62,7 @@ class Hub {
   LoopDoor door_;
   std::unique_ptr<ZapAuthenticator> zap_;  // before ingest_: outlives the socket it guards
   std::unique_ptr<HubStore> store_;
+  std::unique_ptr<StoreWriter> writer_;  // after store_: stops before it
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;

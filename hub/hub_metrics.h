@@ -28,6 +28,7 @@ struct HubMetrics {
   metrics::CounterFamily* config_reloads;  // label: result (ok, rejected)
   metrics::Gauge* config_last_reload_ok;
   metrics::Gauge* granted_window;
+  metrics::Counter* ingest_paused;
 };
 
 inline HubMetrics::HubMetrics(metrics::Registry& r)
@@ -61,7 +62,10 @@ inline HubMetrics::HubMetrics(metrics::Registry& r)
       config_last_reload_ok(&r.gauge("reflex_hub_config_last_reload_successful",
                                      "1 if the last reload was applied, 0 if it was refused.")),
       granted_window(&r.gauge("reflex_hub_granted_window",
-                              "Events each agent may have in flight, as last granted in acks.")) {
+                              "Events each agent may have in flight, as last granted in acks.")),
+      ingest_paused(&r.counter(
+          "reflex_hub_ingest_paused_total",
+          "Times the hub stopped reading agent frames because its commit backlog was full.")) {
   config_last_reload_ok->set(1);
 }
 

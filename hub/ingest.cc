@@ -101,6 +101,11 @@ void Ingest::on_monitor_event() {
 void Ingest::on_readable() {
   int frames = 0;
   for (; frames < kMaxFramesPerWake; ++frames) {
+    if (events_.size() >= kBacklogEvents || backlog_bytes_ >= kBacklogBytes) {
+      watcher_->pause();  // take() resumes
+      metrics_.ingest_paused->inc();
+      break;
+    }
     zmq::message_t identity;
     if (!socket_.recv(identity, zmq::recv_flags::dontwait)) break;
     std::string peer = identity.to_string();
@@ -234,6 +239,7 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
   // rewinds the agent to the committed mark, so a jump here is never a loss in transit.
   if (env.seq != m.received + 1) metrics_.events_skipped->inc(env.seq - m.received - 1);
   m.received = env.seq;
+  backlog_bytes_ += frame.size();
   events_.push_back(StoredEvent{env.agent_id, env.seq, env.type(), static_cast<int64_t>(env.ts_ms),
                                 now, std::string(frame)});
   registry_.on_event(env.agent_id, env.seq, now);
@@ -241,16 +247,24 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
   metrics_.frames_accepted->inc();
 }
 
-std::vector<StoredEvent> Ingest::take_events() {
-  std::vector<StoredEvent> out;
-  out.swap(events_);
+Ingest::Taken Ingest::take() {
+  Taken out;
+  out.events.swap(events_);
+  backlog_bytes_ = 0;
+  out.ack_due.swap(ack_due_);
+  for (const auto& [agent_id, m] : marks_) {
+    if (m.received != m.committed) out.marks[agent_id] = m.received;
+  }
+  if (watcher_) watcher_->resume();  // reading may have paused at the backlog limit
   return out;
 }
 
-void Ingest::committed() {
-  for (auto& [agent_id, m] : marks_) m.committed = m.received;
-  for (const auto& agent_id : ack_due_) send_ack(agent_id, marks_[agent_id].committed);
-  ack_due_.clear();
+void Ingest::committed(const Taken& taken) {
+  for (const auto& [agent_id, seq] : taken.marks) {
+    Marks& m = marks_[agent_id];
+    m.committed = std::max(m.committed, seq);
+  }
+  for (const auto& agent_id : taken.ack_due) send_ack(agent_id, marks_[agent_id].committed);
 }
 
 void Ingest::commit_failed() {
@@ -260,6 +274,10 @@ void Ingest::commit_failed() {
       registry_.reset_mark(agent_id, m.committed);
     }
   }
+  // Events accepted after the failed batch follow a hole now: their agents resend them
+  // after the failed ones.
+  events_.clear();
+  backlog_bytes_ = 0;
   ack_due_.clear();
 }
 

@@ -43,14 +43,25 @@ class Ingest {
   // The endpoint actually bound, e.g. tcp://127.0.0.1:40123.
   const std::string& endpoint() const { return endpoint_; }
 
-  // The events accepted since the last call, in arrival order, for the group commit.
-  std::vector<StoredEvent> take_events();
-  // The last group commit is durable: acknowledge it to each agent.
-  void committed();
+  // What one group commit takes from ingest: the events accepted since the last take, in
+  // arrival order, and the acknowledgements owed once they are durable.
+  struct Taken {
+    std::vector<StoredEvent> events;
+    std::map<std::string, uint64_t> marks;  // agent id -> highest sequence taken
+    std::set<std::string> ack_due;          // agents owed an ack (new events or redeliveries)
+  };
+  Taken take();
+  // The commit of `taken` is durable: acknowledge it to each agent owed an ack.
+  void committed(const Taken& taken);
+  // While this many accepted events (or bytes of their frames) wait for a commit, no more
+  // frames are read: the socket's high-water mark and then TCP push back on the agents
+  // instead of the hub's memory growing. take() resumes reading.
+  static constexpr size_t kBacklogEvents = 100'000;
+  static constexpr size_t kBacklogBytes = 32u << 20;
   // The window granted to every agent in acks (flow control; see granted_window()).
   void set_window(uint32_t window) { window_ = window; }
-  // The last group commit failed and its events are gone: forget them, unacknowledged,
-  // so each agent's resend is accepted again.
+  // The last group commit failed and its events are gone: forget them and every event
+  // accepted after them, unacknowledged, so each agent's resend is accepted again.
   void commit_failed();
 
  private:
@@ -91,6 +102,7 @@ class Ingest {
   std::vector<StoredEvent> events_;                 // accepted, not yet taken
   std::set<std::string> ack_due_;                   // agents owed an ack after this burst
   uint32_t window_ = 1000;
+  size_t backlog_bytes_ = 0;  // frame bytes in events_
 };
 
 }  // namespace reflex::hub

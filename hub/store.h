@@ -1,8 +1,9 @@
 // The hub's system of record, behind one interface.
 //
 // SQLite (one file) is the embedded default; other backends implement the same
-// interface. A store is used from the hub's loop thread only. Writes that belong
-// together go through write_batch(), one transaction, so the hub commits in groups.
+// interface. A store is used by one thread at a time (once started, the hub's
+// StoreWriter thread). Writes that belong together go through write_batch(), one
+// transaction, so the hub commits in groups.
 #pragma once
 
 #include <cstdint>

@@ -208,3 +208,22 @@ TEST_CASE("an agent keeps no more events in flight than the hub grants", "[e2e][
   receive_all();
   CHECK(events == one_to(10));
 }
+
+TEST_CASE("commits that fail while the store is locked are retried and lose nothing",
+          "[e2e][delivery]") {
+  HubProcess hub;
+  auto agent = hub.start_agent("web-1", "200ms", load(3'000, 500));
+  REQUIRE(wait_until([&] { return hub.stored_seqs("web-1").size() > 200; }));
+  {
+    // Another writer holds the store longer than the hub waits for it (5 s), so at least
+    // one group commit fails; events keep arriving meanwhile.
+    auto db = sqlite::Database::open(hub.dir().file("hub.db"));
+    REQUIRE(db);
+    REQUIRE(db->exec("BEGIN IMMEDIATE"));
+    REQUIRE(
+        wait_until([&] { return hub.metric("reflex_hub_store_commit_failures_total") >= 1; }, 30s));
+    REQUIRE(db->exec("ROLLBACK"));
+  }
+  REQUIRE(stored(hub, "web-1", 3'000));
+  CHECK(hub.stored_seqs("web-1") == one_to(3'000));
+}

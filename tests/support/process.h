@@ -42,6 +42,8 @@ class Child {
   // Waits for the exit and returns the exit code (128+signal when killed).
   int wait();
   bool running();
+  // Resident memory now, in KiB (0 once it has exited).
+  long rss_kib() const;
 
  private:
   pid_t pid_ = -1;
