@@ -246,4 +246,22 @@ bool is_valid_zmq_endpoint(const std::string& endpoint) {
   return std::regex_match(endpoint, re);
 }
 
+Status parse_host_port(const std::string& text, std::string& host, int& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::error("invalid_value", "expected host:port, got \"" + text + "\"");
+  }
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(p) > 65535) {
+    return Status::error("invalid_value", "invalid port in \"" + text + "\"");
+  }
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  port = std::stoi(p);
+  return Status::ok();
+}
+
 }  // namespace reflex::config

@@ -87,6 +87,9 @@ class MapReader {
 Result<YAML::Node> parse_yaml(const std::string& text, const std::string& file);
 Result<YAML::Node> load_yaml_file(const std::string& path);
 
+// Splits "host:port" ("[::1]:80" for IPv6); port 0..65535.
+Status parse_host_port(const std::string& text, std::string& host, int& port);
+
 // "tcp://127.0.0.1:7171" style endpoint check used by hub and agent configs.
 bool is_valid_zmq_endpoint(const std::string& endpoint);
 

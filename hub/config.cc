@@ -2,24 +2,6 @@
 
 namespace reflex::hub {
 
-Status parse_host_port(const std::string& text, std::string& host, int& port) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return Status::error("invalid_value", "expected host:port, got \"" + text + "\"");
-  }
-  std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(p) > 65535) {
-    return Status::error("invalid_value", "invalid port in \"" + text + "\"");
-  }
-  host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  port = std::stoi(p);
-  return Status::ok();
-}
-
 bool is_loopback_endpoint(const std::string& endpoint) {
   if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;
   if (endpoint.rfind("tcp://", 0) != 0) return false;
@@ -42,7 +24,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     top.get("http", cfg.http);
     std::string host;
     int port = 0;
-    if (auto st = parse_host_port(cfg.http, host, port); !st) {
+    if (auto st = config::parse_host_port(cfg.http, host, port); !st) {
       errors.add(top.take("http"), "http", st.message());
     }
     {

@@ -52,7 +52,5 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
 // Loads and validates a file; an empty path means the embedded defaults.
 Result<HubConfig> load_hub_config(const std::string& path);
 
-// Splits "host:port" (port 0 = any free port).
-Status parse_host_port(const std::string& text, std::string& host, int& port);
 
 }  // namespace reflex::hub

@@ -94,7 +94,7 @@ void HttpApi::routes() {
 Status HttpApi::listen(const std::string& host_port) {
   std::string host;
   int port = 0;
-  REFLEX_RETURN_IF_ERROR(parse_host_port(host_port, host, port));
+  REFLEX_RETURN_IF_ERROR(config::parse_host_port(host_port, host, port));
   if (port == 0) {
     port_ = server_->bind_to_any_port(host);
   } else {

@@ -41,9 +41,11 @@ struct PerfValue {
 // What a periodic check run produced.
 struct CheckResult {
   CheckState state = CheckState::kUnknown;
-  std::string message;               // first line of output, or why it failed
-  std::optional<double> latency_ms;  // total time of the probe, when it has one
-  std::vector<PerfValue> perf;       // extra values, recorded as gauges "<check>.<name>"
+  std::string message;                        // first line of output, or why it failed
+  std::optional<double> latency_ms;           // total time of the probe, when it has one
+  std::vector<PerfValue> perf;                // extra values, recorded as gauges "<check>.<name>"
+  bool timed_out = false;                     // given up at the spec's timeout
+  std::map<std::string, uint64_t> bad_input;  // problems in this run's input, by reason
 };
 
 // Where checks write what they measure. Series names are the check's name, or

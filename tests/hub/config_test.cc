@@ -79,10 +79,10 @@ TEST_CASE("hub config errors name each key path", "[hub-config]") {
 TEST_CASE("host:port parsing takes bracketed IPv6 and refuses bad ports", "[hub-config]") {
   std::string host;
   int port = -1;
-  REQUIRE(parse_host_port("[::1]:80", host, port));
+  REQUIRE(config::parse_host_port("[::1]:80", host, port));
   CHECK(host == "::1");
   CHECK(port == 80);
-  CHECK_FALSE(parse_host_port("host:65536", host, port));
-  CHECK_FALSE(parse_host_port("host:", host, port));
-  CHECK_FALSE(parse_host_port(":80", host, port));
+  CHECK_FALSE(config::parse_host_port("host:65536", host, port));
+  CHECK_FALSE(config::parse_host_port("host:", host, port));
+  CHECK_FALSE(config::parse_host_port(":80", host, port));
 }
