@@ -33,7 +33,7 @@ struct HttpRequest {
   std::string url;             // http:// or https:// only; other schemes fail the request
   HttpHeaders headers;
   std::string body;                 // sent when non-empty (or always for POST)
-  Millis timeout = Millis(10'000);  // the whole exchange, connect to last byte
+  Millis timeout = Millis(10'000);  // the whole exchange, connect to last byte; 0: none
   bool tls_verify = true;
   bool follow_redirects = false;        // at most 10, http(s) only
   size_t max_response_bytes = 1 << 20;  // the body is cut here and the transfer stopped
