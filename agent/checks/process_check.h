@@ -1,0 +1,92 @@
+// The `process` check: is a process alive? Found by exactly one of a pidfile, an exact
+// name, a command-line regex (both counted against min/max), or a systemd unit's
+// ActiveState (asked of systemctl through the ProcessRunner).
+//
+// Processes are read from a proc tree (/proc unless told otherwise, so tests can build
+// one); zombies never count as alive.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "agent/checks/check.h"
+#include "agent/process_runner.h"
+#include "common/config.h"
+
+namespace reflex::agent {
+
+struct ProcessCheckConfig {
+  // Exactly one of these four.
+  std::string pidfile;  // alive when /proc/<pid> exists and is not a zombie
+  std::string name;     // == /proc/<pid>/comm, or == the basename of argv[0]
+  std::string cmdline;  // ECMAScript regex searched in argv joined with spaces
+  std::string unit;     // systemd unit, e.g. nginx.service
+  // Accepted counts of name/cmdline matches.
+  int64_t min = 1;
+  std::optional<int64_t> max;  // none: unlimited
+  std::string proc_root = "/proc";
+  std::string systemctl = "systemctl";  // not read from YAML; tests point it elsewhere
+};
+
+// Reads pidfile | name | cmdline | unit, min, max, proc_root. Errors (to r.errors(), each
+// naming its key path): not exactly one selector, an invalid regex, min/max with a
+// pidfile or unit, max below min, a unit name that could be taken for an option.
+void read_process_check(config::MapReader& r, ProcessCheckConfig& out);
+
+// One process as the check sees it.
+struct ProcInfo {
+  pid_t pid = 0;
+  std::string comm;               // without the trailing newline
+  std::vector<std::string> argv;  // from cmdline; empty for kernel threads
+  char state = '?';               // from stat: R, S, D, Z, ...
+};
+
+// Reads one process from `proc_root`/<pid>; nullopt when it does not exist. Missing
+// comm/stat files leave those fields at their defaults (a process racing to exit).
+std::optional<ProcInfo> read_proc_info(const std::string& proc_root, pid_t pid);
+// Every process under `proc_root` (numeric directory names).
+std::vector<ProcInfo> list_processes(const std::string& proc_root);
+
+// Whether `p` matches an exact name (comm or argv[0]'s basename).
+bool matches_name(const ProcInfo& p, const std::string& name);
+// Whether `re` is found in p's argv joined with spaces.
+bool matches_cmdline(const ProcInfo& p, const std::regex& re);
+
+// The result for `count` matches of `what` (the name or the regex) against min/max.
+CheckResult count_result(size_t count, const std::string& what, int64_t min,
+                         std::optional<int64_t> max);
+// The result for a unit's ActiveState as printed by systemctl.
+CheckResult unit_state_result(const std::string& unit, const std::string& active_state);
+
+class ProcessCheck final : public PeriodicCheck {
+ public:
+  // `runner` must outlive the check. Pidfile, name and cmdline checks read the proc tree
+  // and call `done` before run() returns; unit checks call it when systemctl finishes.
+  ProcessCheck(CheckSpec spec, ProcessCheckConfig config, ProcessRunner& runner);
+  ~ProcessCheck() override;
+
+  const CheckSpec& spec() const override { return spec_; }
+  void run(std::function<void(CheckResult)> done) override;
+
+ private:
+  CheckResult check_pidfile() const;
+  CheckResult check_matches() const;
+  void check_unit(std::function<void(CheckResult)> done);
+
+  CheckSpec spec_;
+  ProcessCheckConfig config_;
+  ProcessRunner& runner_;
+  std::optional<std::regex> cmdline_re_;
+  std::optional<RunId> in_flight_;
+};
+
+std::unique_ptr<ProcessCheck> make_process_check(CheckSpec spec, ProcessCheckConfig config,
+                                                 ProcessRunner& runner);
+
+}  // namespace reflex::agent
