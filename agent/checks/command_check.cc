@@ -165,8 +165,7 @@ PluginOutput split_plugin_output(std::string_view text) {
   return out;
 }
 
-CheckResult command_result(const ProcessOutcome& outcome, Millis timeout,
-                           std::map<std::string, uint64_t>& bad_input) {
+CheckResult command_result(const ProcessOutcome& outcome, Millis timeout) {
   CheckResult r;
   r.state = CheckState::kUnknown;
   if (!outcome.spawn_error.empty()) {
@@ -176,12 +175,13 @@ CheckResult command_result(const ProcessOutcome& outcome, Millis timeout,
   r.latency_ms = static_cast<double>(outcome.duration_ms);
   if (outcome.timed_out) {
     r.message = "timed out after " + std::to_string(timeout.count()) + " ms";
+    r.timed_out = true;
     return r;
   }
   const PluginOutput out = split_plugin_output(outcome.out);
-  if (out.unreadable) ++bad_input["bad_output"];
+  if (out.unreadable) ++r.bad_input["bad_output"];
   const Perfdata perf = parse_perfdata(out.perfdata);
-  if (perf.bad_items > 0) bad_input["bad_perfdata"] += perf.bad_items;
+  if (perf.bad_items > 0) r.bad_input["bad_perfdata"] += perf.bad_items;
   r.perf = perf.values;
   r.message = out.message;
   if (outcome.term_signal != 0) {
@@ -254,7 +254,7 @@ void CommandCheck::run(std::function<void(CheckResult)> done) {
   p.timeout = spec_.timeout;
   in_flight_ = runner_.run(std::move(p), [this, done = std::move(done)](ProcessOutcome o) {
     in_flight_.reset();
-    done(command_result(o, spec_.timeout, bad_input_));
+    done(command_result(o, spec_.timeout));
   });
 }
 

@@ -54,10 +54,10 @@ struct PluginOutput {
 };
 PluginOutput split_plugin_output(std::string_view stdout_text);
 
-// The check's result for one finished run; `timeout` names the limit in messages.
-// Counts malformed perfdata items and unreadable output into `bad_input`.
-CheckResult command_result(const ProcessOutcome& outcome, Millis timeout,
-                           std::map<std::string, uint64_t>& bad_input);
+// The check's result for one finished run; `timeout` names the limit in messages. Counts
+// malformed perfdata items ("bad_perfdata") and empty or binary output ("bad_output") in
+// the result's bad_input.
+CheckResult command_result(const ProcessOutcome& outcome, Millis timeout);
 
 class CommandCheck final : public PeriodicCheck {
  public:
@@ -68,16 +68,11 @@ class CommandCheck final : public PeriodicCheck {
   const CheckSpec& spec() const override { return spec_; }
   void run(std::function<void(CheckResult)> done) override;
 
-  // Bad input seen so far: "bad_perfdata" (items skipped), "bad_output" (empty or binary
-  // output), for /status.
-  const std::map<std::string, uint64_t>& bad_input() const { return bad_input_; }
-
  private:
   CheckSpec spec_;
   CommandCheckConfig config_;
   ProcessRunner& runner_;
   std::optional<RunId> in_flight_;
-  std::map<std::string, uint64_t> bad_input_;
 };
 
 std::unique_ptr<CommandCheck> make_command_check(CheckSpec spec, CommandCheckConfig config,

@@ -47,6 +47,7 @@ CheckResult judge(const HttpCheckConfig& config, const std::optional<std::regex>
   result.state = CheckState::kCritical;
   if (r.timed_out) {
     result.message = "timed out after " + std::to_string(timeout.count()) + " ms";
+    result.timed_out = true;
     return result;
   }
   if (!r.error.empty()) {
@@ -87,7 +88,9 @@ class HttpCheck final : public PeriodicCheck {
 
   void run(std::function<void(CheckResult)> done) override {
     if (!invalid_.empty()) {
-      done(CheckResult{CheckState::kUnknown, invalid_, std::nullopt, {}});
+      CheckResult invalid;
+      invalid.message = invalid_;
+      done(std::move(invalid));
       return;
     }
     HttpRequest req;

@@ -43,7 +43,10 @@ std::string shown(const std::string& s) {
 }
 
 CheckResult critical(std::string message) {
-  return CheckResult{CheckState::kCritical, std::move(message), std::nullopt, {}};
+  CheckResult r;
+  r.state = CheckState::kCritical;
+  r.message = std::move(message);
+  return r;
 }
 
 // One run: owns its libuv handles and requests and frees itself once libuv has let go
@@ -211,7 +214,9 @@ class Probe {
     if (!config_.expect.empty() && !received_.empty()) {
       message += " waiting for " + shown(config_.expect) + ", got " + shown(received_);
     }
-    finish(critical(std::move(message)));
+    CheckResult result = critical(std::move(message));
+    result.timed_out = true;
+    finish(std::move(result));
   }
 
   void succeed() {
