@@ -9,6 +9,12 @@ namespace {
 
 constexpr Millis kLoadTestTick(10);
 constexpr uint64_t kLoadTestMaxBatch = 2000;
+constexpr Millis kRuleInterval(1000);     // the agent knows every second
+constexpr size_t kSamplesPerEvent = 500;  // keeps each metrics frame far below 1 MiB
+
+bool same_windows(const WindowConfig& a, const WindowConfig& b) {
+  return a.length == b.length && a.slices == b.slices && a.max_series == b.max_series;
+}
 
 }  // namespace
 
@@ -17,7 +23,8 @@ Agent::Agent(EventLoop& loop, const Clock& clock, Timers& timers)
       clock_(clock),
       timers_(timers),
       started_mono_ms_(clock.monotonic_ms()),
-      zmq_(1) {}
+      zmq_(1),
+      door_(loop) {}
 
 Agent::~Agent() {
   stop();
@@ -31,13 +38,22 @@ Status Agent::start(const AgentConfig& cfg) {
   uplink_ = std::make_unique<Uplink>(loop_, zmq_, clock_, timers_, *spool_,
                                      [this] { return heartbeat(); });
   REFLEX_RETURN_IF_ERROR(uplink_->start(cfg));
+  REFLEX_RETURN_IF_ERROR(start_measuring(cfg));
+  if (cfg.status_http.enabled) {
+    status_http_ = std::make_unique<StatusHttp>(door_, [this] { return snapshot(); });
+    REFLEX_RETURN_IF_ERROR(status_http_->listen(cfg.status_http.listen));
+  }
   if (cfg.load_test.events > 0) {
     load_started_ms_ = clock_.monotonic_ms();
     load_first_seq_ = spool_->last_seq();
     load_timer_ = timers_.start(kLoadTestTick, kLoadTestTick, [this] { load_test_tick(); });
   }
-  spdlog::info("agent {} on host {} started (spool {}: {} events waiting, next seq {})", cfg.id,
-               cfg.hostname, cfg.spool.path, spool_->depth(), spool_->last_seq() + 1);
+  spdlog::info(
+      "agent {} on host {} started: {} checks, {} rules, status on {} (spool {}: {} events "
+      "waiting, next seq {})",
+      cfg.id, cfg.hostname, cfg.checks.size(), cfg.rules.size(),
+      status_http_ ? "127.0.0.1:" + std::to_string(status_http_->port()) : "(off)", cfg.spool.path,
+      spool_->depth(), spool_->last_seq() + 1);
   return Status::ok();
 }
 
@@ -46,9 +62,16 @@ Status Agent::reload(const AgentConfig& cfg) {
   if (cfg.spool.path != cfg_.spool.path) {
     spdlog::warn("reload: a new spool path takes effect after a restart");
   }
+  if (cfg.status_http.enabled != cfg_.status_http.enabled ||
+      cfg.status_http.listen != cfg_.status_http.listen) {
+    spdlog::warn("reload: status_http changes take effect after a restart");
+  }
   AgentConfig applied = cfg;
   applied.spool.path = cfg_.spool.path;
+  applied.status_http = cfg_.status_http;
   REFLEX_RETURN_IF_ERROR(uplink_->start(applied));  // may refuse (a key file): nothing changed yet
+  // A check that cannot start (a port taken) refuses the reload; the old checks run on.
+  REFLEX_RETURN_IF_ERROR(start_measuring(applied));
   cfg_ = applied;
   spool_->set_limits(cfg.spool.limits);
   spool_->set_agent_id(cfg.id);
@@ -64,10 +87,118 @@ void Agent::reload_from_file(const std::string& path) {
 }
 
 void Agent::stop() {
+  status_http_.reset();  // first: its threads reach into the loop
   if (load_timer_) timers_.cancel(load_timer_);
   load_timer_ = 0;
+  stop_measuring();
   uplink_.reset();
   spool_.reset();
+}
+
+Status Agent::start_measuring(const AgentConfig& cfg) {
+  if (!http_) http_ = std::make_unique<HttpClient>(loop_, timers_);
+  if (!processes_) processes_ = std::make_unique<ProcessRunner>(loop_, timers_, clock_);
+  // The running checks stop first: the new ones may need their ports and files.
+  const bool reloading = checks_ != nullptr;
+  checks_.reset();
+  const bool new_windows = !windows_ || !same_windows(windows_->config(), cfg.windows);
+  auto windows = new_windows ? std::make_unique<WindowStore>(clock_, cfg.windows) : nullptr;
+  auto context = std::make_unique<CheckContext>(
+      CheckContext{loop_, clock_, timers_, windows ? *windows : *windows_});
+  auto checks = CheckSet::start(cfg.checks, {*context, *http_, *processes_});
+  if (!checks) {
+    if (reloading) {
+      auto previous = CheckSet::start(cfg_.checks, {*check_context_, *http_, *processes_});
+      if (previous) checks_ = std::move(previous).value();
+    }
+    return checks.status();
+  }
+  if (windows) windows_ = std::move(windows);
+  check_context_ = std::move(context);
+  checks_ = std::move(checks).value();
+
+  if (!rules_) {
+    rules_ = std::make_unique<RuleEngine>(cfg.rules);
+  } else if (auto resolved = rules_->set_rules(cfg.rules); !resolved.empty()) {
+    std::vector<protocol::Body> events(resolved.begin(), resolved.end());
+    if (auto st = emit(std::move(events)); !st) spdlog::error("rules: {}", st.to_string());
+  }
+  for (TimerId* t : {&rules_timer_, &metrics_timer_, &expire_timer_}) {
+    if (*t) timers_.cancel(*t);
+  }
+  rules_timer_ = timers_.start(kRuleInterval, kRuleInterval, [this] { evaluate_rules(); });
+  metrics_timer_ =
+      timers_.start(cfg.metrics_interval, cfg.metrics_interval, [this] { send_metrics(); });
+  expire_timer_ = timers_.start(cfg.windows.length, cfg.windows.length,
+                                [this] { windows_->expire(clock_.monotonic_ms()); });
+  return Status::ok();
+}
+
+void Agent::stop_measuring() {
+  for (TimerId* t : {&rules_timer_, &metrics_timer_, &expire_timer_}) {
+    if (*t) timers_.cancel(*t);
+    *t = 0;
+  }
+  checks_.reset();
+  check_context_.reset();
+  processes_.reset();
+  http_.reset();
+}
+
+void Agent::evaluate_rules() {
+  auto alerts = rules_->evaluate(*windows_, clock_.monotonic_ms(), clock_.now_ms());
+  if (alerts.empty()) return;
+  for (const auto& a : alerts) {
+    spdlog::info("rule {} {} for {} (value {}, threshold {})", a.rule,
+                 a.state == protocol::AlertState::kFiring    ? "firing"
+                 : a.state == protocol::AlertState::kPending ? "pending"
+                                                             : "resolved",
+                 a.labels.count("series") ? a.labels.at("series") : "", a.value, a.threshold);
+  }
+  std::vector<protocol::Body> events(alerts.begin(), alerts.end());
+  if (auto st = emit(std::move(events)); !st) spdlog::error("rules: {}", st.to_string());
+}
+
+void Agent::send_metrics() {
+  auto samples = windows_->to_samples(clock_.monotonic_ms());
+  std::vector<protocol::Body> events;
+  for (size_t i = 0; i < samples.size(); i += kSamplesPerEvent) {
+    protocol::Metrics m;
+    const size_t end = std::min(samples.size(), i + kSamplesPerEvent);
+    m.samples.assign(std::make_move_iterator(samples.begin() + static_cast<ptrdiff_t>(i)),
+                     std::make_move_iterator(samples.begin() + static_cast<ptrdiff_t>(end)));
+    events.push_back(std::move(m));
+  }
+  if (events.empty()) return;
+  if (auto st = emit(std::move(events)); !st) spdlog::error("metrics: {}", st.to_string());
+}
+
+AgentSnapshot Agent::snapshot() const {
+  AgentSnapshot s;
+  s.id = cfg_.id;
+  s.hostname = cfg_.hostname;
+  s.version = REFLEX_VERSION;
+  s.now_ms = clock_.now_ms();
+  s.uptime_ms = clock_.monotonic_ms() - started_mono_ms_;
+  if (uplink_) {
+    s.hub_endpoint = uplink_->endpoint();
+    s.registered = uplink_->registered();
+    s.in_flight = uplink_->in_flight();
+  }
+  if (spool_) {
+    s.spool_depth = spool_->depth();
+    s.spool_bytes = spool_->bytes();
+    s.spool_last_seq = spool_->last_seq();
+    s.spool_acked_seq = spool_->acked_seq();
+    s.spool_dropped = spool_->dropped_total();
+  }
+  if (checks_) s.checks = checks_->status();
+  if (rules_) s.rules = rules_->status();
+  if (windows_) {
+    s.series = windows_->snapshot(clock_.monotonic_ms());
+    s.dropped_series = windows_->dropped_series();
+  }
+  return s;
 }
 
 Status Agent::emit(std::vector<protocol::Body> events) {

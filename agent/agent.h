@@ -10,10 +10,17 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "agent/checks/check_config.h"
 #include "agent/config.h"
+#include "agent/process_runner.h"
+#include "agent/rules.h"
 #include "agent/spool.h"
+#include "agent/status_http.h"
+#include "agent/status_report.h"
 #include "agent/uplink.h"
+#include "agent/windows.h"
 #include "common/clock.h"
+#include "common/http_client.h"
 #include "common/loop.h"
 
 namespace reflex::agent {
@@ -37,10 +44,20 @@ class Agent {
 
   const Uplink& uplink() const { return *uplink_; }
   const Spool& spool() const { return *spool_; }
+  // Everything /status and /metrics show. Loop thread.
+  AgentSnapshot snapshot() const;
+  // The port of the local HTTP surface (0 when it is off).
+  int status_port() const { return status_http_ ? status_http_->port() : 0; }
 
  private:
   protocol::Heartbeat heartbeat() const;
   void load_test_tick();
+  // Builds (or, on reload, rebuilds) windows, checks and rules for `cfg`. On failure the
+  // previous checks run on.
+  Status start_measuring(const AgentConfig& cfg);
+  void evaluate_rules();
+  void send_metrics();
+  void stop_measuring();
 
   EventLoop& loop_;
   const Clock& clock_;
@@ -50,6 +67,18 @@ class Agent {
   zmq::context_t zmq_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<Uplink> uplink_;
+  // collect -> windows -> rules, in the order they are built.
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<ProcessRunner> processes_;
+  std::unique_ptr<WindowStore> windows_;
+  std::unique_ptr<CheckContext> check_context_;
+  std::unique_ptr<CheckSet> checks_;
+  std::unique_ptr<RuleEngine> rules_;
+  TimerId rules_timer_ = 0;
+  TimerId metrics_timer_ = 0;
+  TimerId expire_timer_ = 0;
+  LoopDoor door_;
+  std::unique_ptr<StatusHttp> status_http_;
   TimerId load_timer_ = 0;
   int64_t load_started_ms_ = 0;
   uint64_t load_first_seq_ = 0;

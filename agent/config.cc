@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <regex>
+#include <set>
 
 #include "common/curve_keys.h"
 
@@ -13,6 +15,48 @@ std::string local_hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
   return buf;
+}
+
+// Reads `rules`, checking what only the whole list can: unique names, and a series that
+// some check produces (series are named after their check: "web" or "web.ttfb").
+void read_rules(config::MapReader& top, const std::vector<CheckConfig>& checks,
+                std::vector<RuleConfig>& out) {
+  config::Errors& errors = top.errors();
+  YAML::Node list = top.take("rules");
+  if (!list || list.IsNull()) return;
+  if (!list.IsSequence()) {
+    errors.add(list, "rules", "expected a list of rules");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "rules[" + std::to_string(i) + "]";
+    config::MapReader r(list[i], path, errors);
+    RuleConfig rule;
+    read_rule(r, rule);
+    if (!rule.name.empty() && !names.insert(rule.name).second) {
+      errors.add(list[i]["name"], path + ".name",
+                 "another rule is already named \"" + rule.name +
+                     "\" (the name is part of "
+                     "its alerts' fingerprints)");
+    }
+    // The literal part before any '*' must lead into some check's series.
+    const std::string literal = rule.series.substr(0, rule.series.find('*'));
+    const bool glob = literal.size() != rule.series.size();
+    const bool known = std::any_of(checks.begin(), checks.end(), [&](const CheckConfig& c) {
+      const std::string& n = c.spec.name;
+      if (literal == n || literal.rfind(n + ".", 0) == 0) return true;
+      return glob && (n + ".").rfind(literal, 0) == 0;
+    });
+    if (!rule.series.empty() && !known) {
+      errors.add(list[i]["series"], path + ".series",
+                 "no check produces \"" + rule.series +
+                     "\" (series are named after their "
+                     "check: \"<check>\" or \"<check>.<metric>\")");
+    }
+    r.finish();
+    out.push_back(std::move(rule));
+  }
 }
 
 }  // namespace
@@ -74,6 +118,26 @@ Result<AgentConfig> read_agent_config(const YAML::Node& root, const std::string&
       sp.get("max_mib", max_mib, 1, 1'000'000);
       cfg.spool.limits.max_bytes = static_cast<uint64_t>(max_mib) << 20;
       sp.get("max_age", cfg.spool.limits.max_age);
+    }
+    read_checks(top, cfg.checks);
+    {
+      auto w = top.child("windows");
+      read_window_config(w, cfg.windows);
+    }
+    read_rules(top, cfg.checks, cfg.rules);
+    top.get("metrics_interval", cfg.metrics_interval);
+    if (cfg.metrics_interval < Millis(1000)) {
+      errors.add(top.take("metrics_interval"), "metrics_interval", "must be at least 1s");
+    }
+    {
+      auto sh = top.child("status_http");
+      sh.get("enabled", cfg.status_http.enabled);
+      sh.get("listen", cfg.status_http.listen);
+      std::string host;
+      int port = 0;
+      if (auto st = config::parse_host_port(cfg.status_http.listen, host, port); !st) {
+        errors.add(sh.take("listen"), "status_http.listen", st.message());
+      }
     }
     {
       auto lt = top.child("load_test");

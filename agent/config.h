@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "agent/checks/check_config.h"
+#include "agent/rules.h"
 #include "agent/spool.h"
+#include "agent/windows.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -36,6 +39,12 @@ struct LoadTestConfig {
   int64_t rate = 1000;
 };
 
+// The agent's own HTTP surface on loopback: GET /metrics, /status, /healthz.
+struct StatusHttpConfig {
+  bool enabled = true;
+  std::string listen = "127.0.0.1:7181";  // port 0: any free port
+};
+
 struct AgentConfig {
   std::string id;        // default: the hostname
   std::string hostname;  // default: gethostname()
@@ -44,6 +53,11 @@ struct AgentConfig {
   Millis heartbeat_interval = Millis(5000);
   UplinkConfig uplink;
   SpoolConfig spool;
+  std::vector<CheckConfig> checks;
+  WindowConfig windows;
+  std::vector<RuleConfig> rules;
+  Millis metrics_interval = Millis(10'000);  // a `metrics` summary of every series
+  StatusHttpConfig status_http;
   LoadTestConfig load_test;
   LogConfig log;
 };

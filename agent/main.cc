@@ -1,9 +1,12 @@
 // reflex-agent: parses the command line and runs the Agent library.
+#include <curl/curl.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 #include "agent/agent.h"
+#include "agent/status_report.h"
 
 #include "common/signals.h"
 
@@ -21,6 +24,46 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+// `reflex-agent status`: asks the running agent's local surface and prints tables.
+int print_status(const std::string& config_path, std::string url, bool json) {
+  if (url.empty()) {
+    auto cfg = agent::load_agent_config(config_path);
+    if (!cfg) {
+      std::cerr << cfg.status().message() << "\n";
+      return 1;
+    }
+    if (!cfg->status_http.enabled) {
+      std::cerr << "status_http.enabled is false in " << config_path << ": nothing to ask\n";
+      return 1;
+    }
+    url = "http://" + cfg->status_http.listen;
+  }
+  std::string body;
+  CURL* curl = curl_easy_init();
+  const std::string target = url + "/status";
+  curl_easy_setopt(curl, CURLOPT_URL, target.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK || status != 200) {
+    std::cerr << "cannot read " << target << ": "
+              << (rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP " + std::to_string(status))
+              << " (is the agent running, with status_http on?)\n";
+    return 1;
+  }
+  std::cout << (json ? body : agent::status_table(body));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -31,9 +74,17 @@ int main(int argc, char** argv) {
   std::string check_path;
   auto* check = app.add_subcommand("check-config", "validate an agent config and exit");
   check->add_option("file", check_path, "the file to check")->required();
+  std::string status_url;
+  bool status_json = false;
+  auto* status = app.add_subcommand(
+      "status", "print a running agent's checks and rules (from its status_http surface)");
+  status->add_option("--url", status_url,
+                     "the agent's surface, e.g. http://127.0.0.1:7181 (default: from --config)");
+  status->add_flag("--json", status_json, "print the JSON document as served");
   CLI11_PARSE(app, argc, argv);
 
   if (*check) return check_config(check_path);
+  if (*status) return print_status(config_path, status_url, status_json);
 
   auto cfg = agent::load_agent_config(config_path);
   if (!cfg) {

@@ -1,5 +1,6 @@
 #include "agent/rules.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -232,6 +233,38 @@ std::vector<protocol::Alert> RuleEngine::evaluate(const WindowStore& store, int6
     }
   }
   return alerts;
+}
+
+std::vector<protocol::Alert> RuleEngine::set_rules(std::vector<RuleConfig> rules) {
+  std::vector<std::map<SeriesKey, Entry>> entries(rules.size());
+  std::vector<protocol::Alert> resolved;
+  for (size_t old = 0; old < rules_.size(); ++old) {
+    auto kept = std::find_if(rules.begin(), rules.end(), [&](const RuleConfig& r) {
+      return r.name == rules_[old].name && r.labels == rules_[old].labels;
+    });
+    if (kept != rules.end()) {
+      entries[static_cast<size_t>(kept - rules.begin())] = std::move(entries_[old]);
+      continue;
+    }
+    for (const auto& [key, e] : entries_[old]) {
+      if (e.state.phase == RulePhase::kInactive) continue;
+      protocol::Alert a;
+      a.rule = rules_[old].name;
+      a.fingerprint = e.fingerprint;
+      a.state = protocol::AlertState::kResolved;
+      a.severity = rules_[old].severity;
+      a.labels = e.alert_labels;
+      a.annotations = rules_[old].annotations;
+      a.annotations["resolved_by"] = "the rule was removed from the configuration";
+      a.value = e.state.last_value.value_or(0);
+      a.threshold = rules_[old].when.threshold;
+      a.active_since_ms = static_cast<uint64_t>(std::max<int64_t>(e.since_wall_ms, 0));
+      resolved.push_back(std::move(a));
+    }
+  }
+  rules_ = std::move(rules);
+  entries_ = std::move(entries);
+  return resolved;
 }
 
 std::vector<RuleStatus> RuleEngine::status() const {

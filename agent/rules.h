@@ -107,6 +107,12 @@ class RuleEngine {
   std::vector<RuleStatus> status() const;
   const std::vector<RuleConfig>& rules() const { return rules_; }
 
+  // Replaces the rules (a reload). A rule kept under the same name and labels keeps its
+  // states, so its fingerprints and firing alerts carry on; a rule removed (or whose name
+  // or labels changed, and so its fingerprints) resolves its pending and firing alerts,
+  // which are returned so the hub hears of them.
+  std::vector<protocol::Alert> set_rules(std::vector<RuleConfig> rules);
+
  private:
   struct Entry {
     Labels alert_labels;

@@ -1,6 +1,7 @@
 #include "common/metrics.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -336,6 +337,31 @@ Status validate_buckets(std::span<const double> bounds) {
     }
   }
   return Status::ok();
+}
+
+void append_sample(std::string& out, std::string_view name,
+                   const std::vector<std::pair<std::string, std::string>>& labels, double value) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (i > 0) out += ',';
+      const std::string& key = labels[i].first;
+      for (size_t j = 0; j < key.size(); ++j) {
+        const char c = key[j];
+        const bool ok = std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+                        (j > 0 && std::isdigit(static_cast<unsigned char>(c)));
+        out += ok ? c : '_';
+      }
+      out += "=\"";
+      append_escaped(out, labels[i].second, /*quote=*/true);
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+  append_number(out, value);
+  out += '\n';
 }
 
 }  // namespace reflex::metrics

@@ -31,6 +31,13 @@ namespace reflex::metrics {
 // The Content-Type of render()'s output.
 inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+// One sample line of the text format, `name{k="v",...} value\n`, for exporters whose series
+// come and go (an agent's windows) and so do not live in a Registry. Label values are
+// escaped; label names that are not valid Prometheus names have the offending characters
+// replaced by '_'.
+void append_sample(std::string& out, std::string_view name,
+                   const std::vector<std::pair<std::string, std::string>>& labels, double value);
+
 // Monotonic. Whole increments are exact up to 2^64; fractional amounts (seconds, bytes
 // as double) are summed separately in a double.
 class Counter {

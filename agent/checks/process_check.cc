@@ -141,7 +141,7 @@ CheckResult unit_state_result(const std::string& unit, const std::string& active
 }
 
 void read_process_check(config::MapReader& r, ProcessCheckConfig& out) {
-  static const char* kSelectors[] = {"pidfile", "name", "cmdline", "unit"};
+  static const char* kSelectors[] = {"pidfile", "process_name", "cmdline", "unit"};
   std::vector<std::string> given;
   for (const char* key : kSelectors) {
     if (r.has(key)) given.push_back(key);
@@ -150,16 +150,16 @@ void read_process_check(config::MapReader& r, ProcessCheckConfig& out) {
     std::string names;
     for (const auto& g : given) names += (names.empty() ? "" : ", ") + g;
     r.errors().add(r.path().empty() ? "(check)" : r.path(),
-                   "needs exactly one of pidfile, name, cmdline, unit" +
+                   "needs exactly one of pidfile, process_name, cmdline, unit" +
                        (given.empty() ? std::string() : " (got " + names + ")"));
   }
   r.get("pidfile", out.pidfile);
-  r.get("name", out.name);
+  r.get("process_name", out.name);
   r.get("cmdline", out.cmdline);
   r.get("unit", out.unit);
   r.get("proc_root", out.proc_root);
   const std::pair<const char*, const std::string*> values[] = {{"pidfile", &out.pidfile},
-                                                               {"name", &out.name},
+                                                               {"process_name", &out.name},
                                                                {"cmdline", &out.cmdline},
                                                                {"unit", &out.unit}};
   for (const auto& [key, value] : values) {
@@ -184,7 +184,7 @@ void read_process_check(config::MapReader& r, ProcessCheckConfig& out) {
   const bool counted = !out.name.empty() || !out.cmdline.empty();
   for (const char* key : {"min", "max"}) {
     if (r.has(key) && !counted) {
-      r.errors().add(r.take(key), r.path_of(key), "applies only to name and cmdline");
+      r.errors().add(r.take(key), r.path_of(key), "applies only to process_name and cmdline");
     }
   }
   r.get("min", out.min, 0, 1'000'000);

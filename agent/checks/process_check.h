@@ -24,7 +24,7 @@ namespace reflex::agent {
 struct ProcessCheckConfig {
   // Exactly one of these four.
   std::string pidfile;  // alive when /proc/<pid> exists and is not a zombie
-  std::string name;     // == /proc/<pid>/comm, or == the basename of argv[0]
+  std::string name;     // key process_name: == /proc/<pid>/comm, or == basename of argv[0]
   std::string cmdline;  // ECMAScript regex searched in argv joined with spaces
   std::string unit;     // systemd unit, e.g. nginx.service
   // Accepted counts of name/cmdline matches.
@@ -34,7 +34,7 @@ struct ProcessCheckConfig {
   std::string systemctl = "systemctl";  // not read from YAML; tests point it elsewhere
 };
 
-// Reads pidfile | name | cmdline | unit, min, max, proc_root. Errors (to r.errors(), each
+// Reads pidfile | process_name | cmdline | unit, min, max, proc_root. Errors (to r.errors(), each
 // naming its key path): not exactly one selector, an invalid regex, min/max with a
 // pidfile or unit, max below min, a unit name that could be taken for an option.
 void read_process_check(config::MapReader& r, ProcessCheckConfig& out);

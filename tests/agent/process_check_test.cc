@@ -284,29 +284,32 @@ TEST_CASE("the real systemctl yields a state or UNKNOWN, never a hang", "[agent]
 TEST_CASE("process check config needs exactly one selector and sane counts",
           "[agent][process_check]") {
   ProcessCheckConfig cfg;
-  REQUIRE(config_errors("name: nginx\nmin: 2\nmax: 4", cfg).empty());
+  REQUIRE(config_errors("process_name: nginx\nmin: 2\nmax: 4", cfg).empty());
   REQUIRE(cfg.name == "nginx");
   REQUIRE(cfg.min == 2);
   REQUIRE(cfg.max == 4);
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"proc_root: /proc",
-       "agent.yaml: checks[2]: needs exactly one of pidfile, name, cmdline, unit"},
-      {"name: a\nunit: b.service",
-       "agent.yaml: checks[2]: needs exactly one of pidfile, name, cmdline, unit (got name, "
+       "agent.yaml: checks[2]: needs exactly one of pidfile, process_name, cmdline, unit"},
+      {"process_name: a\nunit: b.service",
+       "agent.yaml: checks[2]: needs exactly one of pidfile, process_name, cmdline, unit (got "
+       "process_name, "
        "unit)"},
-      {"name: ''", "agent.yaml:1: checks[2].name: must not be empty"},
+      {"process_name: ''", "agent.yaml:1: checks[2].process_name: must not be empty"},
       {"cmdline: 'foo(['", "agent.yaml:1: checks[2].cmdline: invalid regular expression: "},
       {"unit: --now",
        "agent.yaml:1: checks[2].unit: expected a unit name like nginx.service, "
        "got \"--now\""},
       {"pidfile: /run/x.pid\nmin: 2",
-       "agent.yaml:2: checks[2].min: applies only to name and "
+       "agent.yaml:2: checks[2].min: applies only to process_name and "
        "cmdline"},
-      {"name: x\nmin: 3\nmax: 2", "agent.yaml:3: checks[2].max: must be at least min (3)"},
-      {"name: x\nmin: -1", "agent.yaml:2: checks[2].min: must be between 0 and 1000000, got -1"},
-      {"name: x\nmax: nope", "agent.yaml:2: checks[2].max: expected a whole number, got \"nope\""},
-      {"name: x\ncolour: red", "agent.yaml:2: checks[2].colour: unknown key"},
+      {"process_name: x\nmin: 3\nmax: 2", "agent.yaml:3: checks[2].max: must be at least min (3)"},
+      {"process_name: x\nmin: -1",
+       "agent.yaml:2: checks[2].min: must be between 0 and 1000000, got -1"},
+      {"process_name: x\nmax: nope",
+       "agent.yaml:2: checks[2].max: expected a whole number, got \"nope\""},
+      {"process_name: x\ncolour: red", "agent.yaml:2: checks[2].colour: unknown key"},
   };
   for (const auto& [yaml, error] : cases) {
     INFO(yaml);

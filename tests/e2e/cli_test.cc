@@ -102,8 +102,11 @@ TEST_CASE("SIGHUP applies a valid config and refuses an invalid one without stop
 TEST_CASE("SIGTERM and SIGINT stop the agent gracefully", "[e2e][cli]") {
   HubProcess hub;
   for (int sig : {SIGTERM, SIGINT}) {
-    auto agent = hub.start_agent("web-1");
-    REQUIRE(wait_until([&] { return hub.states()["web-1"] == "alive"; }));
+    // A fresh id each time: the first agent's registration must not stand in for the
+    // second's (a signal before the handlers are installed would kill it).
+    const std::string id = "web-" + std::to_string(sig);
+    auto agent = hub.start_agent(id);
+    REQUIRE(wait_until([&] { return hub.states()[id] == "alive"; }));
     agent->signal(sig);
     CHECK(agent->wait() == 0);
   }

@@ -146,7 +146,7 @@ TEST_CASE("an agent whose first hub is down moves to the next endpoint and deliv
   // A port nothing listens on, then the real hub.
   const std::string cfg =
       hub.dir().write("web-1.yaml",
-                      "id: web-1\nheartbeat_interval: 100ms\n"
+                      "id: web-1\nheartbeat_interval: 100ms\nstatus_http: {enabled: false}\n"
                       "hub: {endpoints: ['tcp://127.0.0.1:1', " +
                           hub.ingest() +
                           "], ack_timeout: 300ms, failover_after: 2}\n"
@@ -167,7 +167,7 @@ TEST_CASE("an agent keeps no more events in flight than the hub grants", "[e2e][
   const std::string endpoint = hub.get(zmq::sockopt::last_endpoint);
   TempDir dir;
   const std::string cfg =
-      dir.write("web-1.yaml", "id: web-1\nheartbeat_interval: 1s\nhub: {endpoints: [" + endpoint +
+      dir.write("web-1.yaml", "id: web-1\nheartbeat_interval: 1s\nstatus_http: {enabled: false}\nhub: {endpoints: [" + endpoint +
                                   "], ack_timeout: 1m}\nspool: {path: " + dir.file("spool.db") +
                                   "}\n" + load(100, 10'000));
   Child agent({agent_binary(), "--config", cfg}, dir.file("agent.log"));

@@ -50,7 +50,7 @@ std::unique_ptr<Child> start_curve_agent(const HubProcess& hub, const Keys& keys
                                          const std::string& id, const std::string& key_name) {
   const std::string cfg = hub.dir().write(
       id + ".yaml", "id: " + id +
-                        "\nheartbeat_interval: 200ms\n"
+                        "\nheartbeat_interval: 200ms\nstatus_http: {enabled: false}\n"
                         "hub: {endpoints: [" +
                         hub.ingest() + "], ack_timeout: 500ms, failover_after: 2, server_key: '" +
                         keys.hub_public +

@@ -1,0 +1,238 @@
+#include "agent/status_report.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/metrics.h"
+
+namespace reflex::agent {
+namespace {
+
+using LabelList = std::vector<std::pair<std::string, std::string>>;
+using nlohmann::json;
+
+json optional_number(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+LabelList series_labels(const SeriesStats& s) {
+  LabelList out{{"series", s.name}};
+  for (const auto& [k, v] : s.labels) {
+    if (k != "series") out.emplace_back(k, v);
+  }
+  return out;
+}
+
+// A column of fixed width, cut with "…" when too long.
+std::string cell(std::string text, size_t width) {
+  if (text.size() > width) text = text.substr(0, width - 3) + "...";
+  text.resize(width, ' ');
+  return text;
+}
+
+std::string ago(int64_t now_ms, int64_t then_ms) {
+  if (then_ms <= 0) return "-";
+  const int64_t s = std::max<int64_t>(0, (now_ms - then_ms) / 1000);
+  if (s < 120) return std::to_string(s) + "s ago";
+  if (s < 7200) return std::to_string(s / 60) + "m ago";
+  return std::to_string(s / 3600) + "h ago";
+}
+
+}  // namespace
+
+std::string status_json(const AgentSnapshot& s) {
+  json checks = json::array();
+  for (const auto& c : s.checks) {
+    checks.push_back({{"name", c.name},
+                      {"type", c.type},
+                      {"state", state_name(c.last_state)},
+                      {"message", c.last_message},
+                      {"latency_ms", optional_number(c.last_latency_ms)},
+                      {"last_run_ms", c.last_run_ms},
+                      {"runs", c.runs},
+                      {"failures", c.failures},
+                      {"timeouts", c.timeouts},
+                      {"bad_input", c.bad_input}});
+  }
+  json rules = json::array();
+  for (const auto& r : s.rules) {
+    rules.push_back({{"rule", r.rule},
+                     {"series", r.series},
+                     {"labels", r.labels},
+                     {"fingerprint", r.fingerprint},
+                     {"state", phase_name(r.phase)},
+                     {"since_ms", r.since_ms},
+                     {"value", optional_number(r.last_value)}});
+  }
+  json doc = {
+      {"agent",
+       {{"id", s.id},
+        {"hostname", s.hostname},
+        {"version", s.version},
+        {"uptime_ms", s.uptime_ms}}},
+      {"now_ms", s.now_ms},
+      {"uplink",
+       {{"endpoint", s.hub_endpoint}, {"registered", s.registered}, {"in_flight", s.in_flight}}},
+      {"spool",
+       {{"pending_events", s.spool_depth},
+        {"bytes", s.spool_bytes},
+        {"last_seq", s.spool_last_seq},
+        {"acked_seq", s.spool_acked_seq},
+        {"dropped_total", s.spool_dropped}}},
+      {"checks", checks},
+      {"rules", rules},
+      {"series", {{"count", s.series.size()}, {"dropped_total", s.dropped_series}}}};
+  return doc.dump(2) + "\n";
+}
+
+std::string metrics_text(const AgentSnapshot& s) {
+  std::string out;
+  auto help = [&](const char* name, const char* type, const char* text) {
+    out += std::string("# HELP ") + name + " " + text + "\n# TYPE " + name + " " + type + "\n";
+  };
+  help("reflex_agent_uptime_seconds", "gauge", "Seconds since the agent started.");
+  metrics::append_sample(out, "reflex_agent_uptime_seconds", {}, s.uptime_ms / 1000.0);
+  help("reflex_agent_uplink_registered", "gauge", "1 while registered with a hub.");
+  metrics::append_sample(out, "reflex_agent_uplink_registered", {{"endpoint", s.hub_endpoint}},
+                         s.registered ? 1 : 0);
+  help("reflex_agent_spool_pending_events", "gauge", "Events not yet acknowledged by the hub.");
+  metrics::append_sample(out, "reflex_agent_spool_pending_events", {},
+                         static_cast<double>(s.spool_depth));
+  help("reflex_agent_spool_bytes", "gauge", "Bytes of the events in the spool.");
+  metrics::append_sample(out, "reflex_agent_spool_bytes", {}, static_cast<double>(s.spool_bytes));
+  help("reflex_agent_spool_dropped_total", "counter",
+       "Events the spool dropped over its limits (each reported in a gap record).");
+  metrics::append_sample(out, "reflex_agent_spool_dropped_total", {},
+                         static_cast<double>(s.spool_dropped));
+
+  help("reflex_agent_check_runs_total", "counter", "Check runs (lines, datagrams) finished.");
+  for (const auto& c : s.checks) {
+    metrics::append_sample(out, "reflex_agent_check_runs_total",
+                           {{"check", c.name}, {"type", c.type}}, static_cast<double>(c.runs));
+  }
+  help("reflex_agent_check_failures_total", "counter", "Check runs whose state was not OK.");
+  for (const auto& c : s.checks) {
+    metrics::append_sample(out, "reflex_agent_check_failures_total",
+                           {{"check", c.name}, {"type", c.type}}, static_cast<double>(c.failures));
+  }
+  help("reflex_agent_check_timeouts_total", "counter", "Check runs given up at their timeout.");
+  for (const auto& c : s.checks) {
+    metrics::append_sample(out, "reflex_agent_check_timeouts_total",
+                           {{"check", c.name}, {"type", c.type}}, static_cast<double>(c.timeouts));
+  }
+  help("reflex_agent_check_bad_input_total", "counter",
+       "Input a check could not use (malformed datagrams, unmatched lines, bad perfdata).");
+  for (const auto& c : s.checks) {
+    for (const auto& [reason, n] : c.bad_input) {
+      metrics::append_sample(out, "reflex_agent_check_bad_input_total",
+                             {{"check", c.name}, {"reason", reason}}, static_cast<double>(n));
+    }
+  }
+  help("reflex_agent_check_state", "gauge", "Last state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+  for (const auto& c : s.checks) {
+    metrics::append_sample(out, "reflex_agent_check_state", {{"check", c.name}},
+                           static_cast<double>(c.last_state));
+  }
+  help("reflex_agent_rule_state", "gauge",
+       "Rule state per series: 0 inactive, 1 pending, 2 firing.");
+  for (const auto& r : s.rules) {
+    metrics::append_sample(out, "reflex_agent_rule_state",
+                           {{"rule", r.rule}, {"series", r.series}, {"fingerprint", r.fingerprint}},
+                           static_cast<double>(r.phase));
+  }
+  help("reflex_agent_series", "gauge", "Series with windows.");
+  metrics::append_sample(out, "reflex_agent_series", {}, static_cast<double>(s.series.size()));
+  help("reflex_agent_series_dropped_total", "counter", "New series refused at windows.max_series.");
+  metrics::append_sample(out, "reflex_agent_series_dropped_total", {},
+                         static_cast<double>(s.dropped_series));
+
+  help("reflex_series_events", "gauge", "Events (requests, probes) in the window.");
+  help("reflex_series_errors", "gauge", "Failed events in the window.");
+  help("reflex_series_error_ratio", "gauge", "Failed events / events in the window.");
+  help("reflex_series_rate", "gauge", "Events per second over the window.");
+  help("reflex_series_latency_ms", "gauge",
+       "Latency quantiles over the window (1% relative error); quantile 1 is the maximum.");
+  help("reflex_series_counter_rate", "gauge", "Counter increments per second over the window.");
+  help("reflex_series_value", "gauge", "Latest gauge reading.");
+  help("reflex_series_state", "gauge", "Latest check state: 0 OK .. 3 UNKNOWN.");
+  for (const auto& series : s.series) {
+    const WindowStats& w = series.stats;
+    LabelList labels = series_labels(series);
+    if (w.count > 0 || w.errors > 0) {
+      metrics::append_sample(out, "reflex_series_events", labels, static_cast<double>(w.count));
+      metrics::append_sample(out, "reflex_series_errors", labels, static_cast<double>(w.errors));
+      metrics::append_sample(out, "reflex_series_error_ratio", labels, w.error_rate);
+      metrics::append_sample(out, "reflex_series_rate", labels, w.rate);
+    }
+    const std::pair<const char*, const std::optional<double>*> quantiles[] = {
+        {"0.5", &w.p50}, {"0.95", &w.p95}, {"0.99", &w.p99}, {"1", &w.max}};
+    for (const auto& [q, v] : quantiles) {
+      if (!*v) continue;
+      LabelList ql = labels;
+      ql.emplace_back("quantile", q);
+      metrics::append_sample(out, "reflex_series_latency_ms", ql, **v);
+    }
+    if (w.counter_sum != 0) {
+      metrics::append_sample(out, "reflex_series_counter_rate", labels, w.counter_rate);
+    }
+    if (w.value) metrics::append_sample(out, "reflex_series_value", labels, *w.value);
+    if (w.state) {
+      metrics::append_sample(out, "reflex_series_state", labels, static_cast<double>(*w.state));
+    }
+  }
+  return out;
+}
+
+std::string status_table(const std::string& text) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("agent")) {
+    return "the agent's answer is not a status document\n";
+  }
+  std::ostringstream out;
+  const int64_t now = doc.value("now_ms", int64_t{0});
+  const json& a = doc["agent"];
+  const json& u = doc["uplink"];
+  const json& sp = doc["spool"];
+  out << "agent " << a.value("id", "") << " on " << a.value("hostname", "") << " (version "
+      << a.value("version", "") << ", up " << a.value("uptime_ms", int64_t{0}) / 1000 << "s)\n";
+  out << "hub   " << u.value("endpoint", "") << " "
+      << (u.value("registered", false) ? "registered" : "NOT REGISTERED") << ", "
+      << u.value("in_flight", uint64_t{0})
+      << " in flight; spool: " << sp.value("pending_events", uint64_t{0}) << " pending, "
+      << sp.value("dropped_total", uint64_t{0}) << " dropped\n\n";
+
+  out << cell("CHECK", 20) << cell("TYPE", 8) << cell("STATE", 9) << cell("LATENCY", 10)
+      << cell("RUNS", 8) << cell("FAILED", 8) << cell("LAST RUN", 10) << "MESSAGE\n";
+  for (const auto& c : doc["checks"]) {
+    char latency[32] = "-";
+    if (c["latency_ms"].is_number()) {
+      std::snprintf(latency, sizeof latency, "%.1fms", c["latency_ms"].get<double>());
+    }
+    std::string message = c.value("message", "");
+    uint64_t bad = 0;
+    for (const auto& [reason, n] : c["bad_input"].items()) bad += n.get<uint64_t>();
+    if (bad > 0) message += " [" + std::to_string(bad) + " bad input]";
+    out << cell(c.value("name", ""), 20) << cell(c.value("type", ""), 8)
+        << cell(c.value("state", ""), 9) << cell(latency, 10)
+        << cell(std::to_string(c.value("runs", uint64_t{0})), 8)
+        << cell(std::to_string(c.value("failures", uint64_t{0})), 8)
+        << cell(ago(now, c.value("last_run_ms", int64_t{0})), 10) << message << "\n";
+  }
+  if (!doc["rules"].empty()) {
+    out << "\n"
+        << cell("RULE", 20) << cell("SERIES", 24) << cell("STATE", 10) << cell("SINCE", 10)
+        << "VALUE\n";
+    for (const auto& r : doc["rules"]) {
+      char value[32] = "-";
+      if (r["value"].is_number())
+        std::snprintf(value, sizeof value, "%g", r["value"].get<double>());
+      out << cell(r.value("rule", ""), 20) << cell(r.value("series", ""), 24)
+          << cell(r.value("state", ""), 10) << cell(ago(now, r.value("since_ms", int64_t{0})), 10)
+          << value << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace reflex::agent
