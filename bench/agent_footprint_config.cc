@@ -58,7 +58,7 @@ std::string agent_yaml(const AgentPlan& p) {
     y << "  - name: proc-" << i << "\n"
       << "    type: process\n"
       << "    interval: 1s\n"
-      << "    name: " << quoted(p.process_names[static_cast<size_t>(i - 1)]) << "\n";
+      << "    process_name: " << quoted(p.process_names[static_cast<size_t>(i - 1)]) << "\n";
   }
   for (int i = 1; i <= kHostChecks; ++i) {
     y << "  - name: host" << (kHostChecks > 1 ? "-" + std::to_string(i) : "") << "\n"
