@@ -60,7 +60,7 @@ TEST_CASE("a peer flooding the hub past its window meets backpressure, not hub m
   flooder.join();
   INFO("hub RSS before " << rss_before << " KiB, peak " << peak << " KiB");
   // The hub may hold one backlog (32 MiB) while one batch is written: well under the flood.
-  CHECK(peak - rss_before < 110 * 1024);
+  if (!kSanitized) CHECK(peak - rss_before < 110 * 1024);
   const auto seqs = hub.stored_seqs("flood-1");
   REQUIRE(seqs.size() == kEvents);
   CHECK(seqs.front() == 1);
@@ -84,5 +84,5 @@ TEST_CASE("an agent producing far faster than it can deliver keeps its memory bo
       },
       120s));
   INFO("agent RSS at start " << start << " KiB, peak " << peak << " KiB");
-  CHECK(peak < 32 * 1024);
+  if (!kSanitized) CHECK(peak < 32 * 1024);
 }

@@ -12,6 +12,14 @@
 
 namespace reflex::testing {
 
+// Built with AddressSanitizer (its shadow memory and quarantine make memory figures
+// meaningless): tests that bound a process's memory only report it then.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {
  public:
