@@ -88,7 +88,7 @@ void print_time_breakdown(const LoadResult& l, std::ostream& out) {
   for (const auto& [name, t] : l.hub_threads) {
     if (name.find("(main)") == std::string::npos || l.acked == 0) continue;
     const double us = 1e6 * t.on_cpu_s / static_cast<double>(l.acked);
-    out << " The hub's loop thread (decode, bookkeeping, SQLite, acks) used " << fixed(us, 1)
+    out << " The hub's loop thread (decode, bookkeeping, acks) used " << fixed(us, 1)
         << " us of CPU per event: with a core of its own it could make at most "
         << grouped(1e6 / us) << " events/s durable.";
   }
@@ -96,7 +96,8 @@ void print_time_breakdown(const LoadResult& l, std::ostream& out) {
     out << " Group commits while streaming: " << grouped(l.commits) << ", "
         << grouped(static_cast<double>(l.acked) / l.commits) << " events each on average, "
         << fixed(1000.0 * l.commit_seconds / l.commits, 1)
-        << " ms each (SQLite transaction incl. fsync, on the hub's loop thread); "
+        << " ms each (SQLite transaction incl. fsync, on the hub's store-writer thread, while "
+           "the loop reads the next batch); "
         << fixed(100.0 * l.commit_seconds / wall, 0) << "% of the wall time was spent in commits.";
   }
   out << "\n";

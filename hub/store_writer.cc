@@ -1,5 +1,7 @@
 #include "hub/store_writer.h"
 
+#include <pthread.h>
+
 #include <chrono>
 
 namespace reflex::hub {
@@ -26,6 +28,7 @@ void StoreWriter::submit(WriteBatch batch, Done done) {
 }
 
 void StoreWriter::run() {
+  pthread_setname_np(pthread_self(), "store-writer");  // for top -H and the benchmark
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return quit_ || (job_ && !job_->status); });

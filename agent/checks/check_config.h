@@ -28,7 +28,7 @@ struct CheckConfig {
 };
 
 // Reads the list under `checks` (absent: no checks). Names must be unique and usable as
-// series names; `interval` at least 100ms; `timeout` at most the interval.
+// series names; `interval` at least 100ms; `timeout` at least 10ms.
 void read_checks(config::MapReader& top, std::vector<CheckConfig>& out);
 
 // The running checks of one configuration. Periodic checks go to `runner`; streaming
