@@ -70,8 +70,15 @@ Status Agent::reload(const AgentConfig& cfg) {
   applied.spool.path = cfg_.spool.path;
   applied.status_http = cfg_.status_http;
   REFLEX_RETURN_IF_ERROR(uplink_->start(applied));  // may refuse (a key file): nothing changed yet
-  // A check that cannot start (a port taken) refuses the reload; the old checks run on.
-  REFLEX_RETURN_IF_ERROR(start_measuring(applied));
+  // A check that cannot start (a port taken) refuses the reload; the old checks run on,
+  // and the uplink goes back to the running config (new hub endpoints would otherwise
+  // stay in use although the reload was refused).
+  if (Status st = start_measuring(applied); !st) {
+    if (Status back = uplink_->start(cfg_); !back) {
+      spdlog::error("reload: cannot return the uplink to the running config: {}", back.to_string());
+    }
+    return st;
+  }
   cfg_ = applied;
   spool_->set_limits(cfg.spool.limits);
   spool_->set_agent_id(cfg.id);

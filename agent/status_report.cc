@@ -1,7 +1,9 @@
 #include "agent/status_report.h"
 
+#include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "common/metrics.h"
@@ -16,10 +18,27 @@ json optional_number(const std::optional<double>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// A label name as Prometheus allows it: characters other than letters, digits and '_'
+// (and a leading digit) become '_'.
+std::string prometheus_label_name(const std::string& name) {
+  std::string out = name;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    if (!(std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c)))) out[i] = '_';
+  }
+  return out;
+}
+
+// `series` first, then the series' own labels under valid names. Labels come from
+// configs and from StatsD tags, so two may sanitize to the same name, or one may be named
+// `series` or `quantile`: a sample may carry a name only once, so those are left out.
 LabelList series_labels(const SeriesStats& s) {
   LabelList out{{"series", s.name}};
+  std::set<std::string> taken = {"series", "quantile"};
   for (const auto& [k, v] : s.labels) {
-    if (k != "series") out.emplace_back(k, v);
+    std::string name = prometheus_label_name(k);
+    if (name.empty() || !taken.insert(name).second) continue;
+    out.emplace_back(std::move(name), v);
   }
   return out;
 }
@@ -147,53 +166,75 @@ std::string metrics_text(const AgentSnapshot& s) {
   metrics::append_sample(out, "reflex_agent_series_dropped_total", {},
                          static_cast<double>(s.dropped_series));
 
-  help("reflex_series_events", "gauge", "Events (requests, probes) in the window.");
-  help("reflex_series_errors", "gauge", "Failed events in the window.");
-  help("reflex_series_error_ratio", "gauge", "Failed events / events in the window.");
-  help("reflex_series_rate", "gauge", "Events per second over the window.");
+  // Each metric's samples form one group after its HELP and TYPE, as the text format
+  // requires, so the series are walked once per metric.
+  std::vector<LabelList> labels;
+  labels.reserve(s.series.size());
+  for (const auto& series : s.series) labels.push_back(series_labels(series));
+  auto per_series = [&](const char* name, const char* text, auto value_of) {
+    help(name, "gauge", text);
+    for (size_t i = 0; i < s.series.size(); ++i) {
+      const std::optional<double> v = value_of(s.series[i].stats);
+      if (v) metrics::append_sample(out, name, labels[i], *v);
+    }
+  };
+  using Value = std::optional<double>;
+  auto with_events = [](const WindowStats& w, double v) -> Value {
+    return w.count > 0 || w.errors > 0 ? Value(v) : std::nullopt;
+  };
+  per_series("reflex_series_events", "Events (requests, probes) in the window.",
+             [&](const WindowStats& w) { return with_events(w, static_cast<double>(w.count)); });
+  per_series("reflex_series_errors", "Failed events in the window.",
+             [&](const WindowStats& w) { return with_events(w, static_cast<double>(w.errors)); });
+  per_series("reflex_series_error_ratio", "Failed events / events in the window.",
+             [&](const WindowStats& w) { return with_events(w, w.error_rate); });
+  per_series("reflex_series_rate", "Events per second over the window.",
+             [&](const WindowStats& w) { return with_events(w, w.rate); });
+
   help("reflex_series_latency_ms", "gauge",
        "Latency quantiles over the window (1% relative error); quantile 1 is the maximum.");
-  help("reflex_series_counter_rate", "gauge", "Counter increments per second over the window.");
-  help("reflex_series_value", "gauge", "Latest gauge reading.");
-  help("reflex_series_state", "gauge", "Latest check state: 0 OK .. 3 UNKNOWN.");
-  for (const auto& series : s.series) {
-    const WindowStats& w = series.stats;
-    LabelList labels = series_labels(series);
-    if (w.count > 0 || w.errors > 0) {
-      metrics::append_sample(out, "reflex_series_events", labels, static_cast<double>(w.count));
-      metrics::append_sample(out, "reflex_series_errors", labels, static_cast<double>(w.errors));
-      metrics::append_sample(out, "reflex_series_error_ratio", labels, w.error_rate);
-      metrics::append_sample(out, "reflex_series_rate", labels, w.rate);
-    }
-    const std::pair<const char*, const std::optional<double>*> quantiles[] = {
+  for (size_t i = 0; i < s.series.size(); ++i) {
+    const WindowStats& w = s.series[i].stats;
+    const std::pair<const char*, const Value*> quantiles[] = {
         {"0.5", &w.p50}, {"0.95", &w.p95}, {"0.99", &w.p99}, {"1", &w.max}};
     for (const auto& [q, v] : quantiles) {
       if (!*v) continue;
-      LabelList ql = labels;
+      LabelList ql = labels[i];
       ql.emplace_back("quantile", q);
       metrics::append_sample(out, "reflex_series_latency_ms", ql, **v);
     }
-    if (w.counter_sum != 0) {
-      metrics::append_sample(out, "reflex_series_counter_rate", labels, w.counter_rate);
-    }
-    if (w.value) metrics::append_sample(out, "reflex_series_value", labels, *w.value);
-    if (w.state) {
-      metrics::append_sample(out, "reflex_series_state", labels, static_cast<double>(*w.state));
-    }
   }
+
+  per_series("reflex_series_counter_rate", "Counter increments per second over the window.",
+             [](const WindowStats& w) {
+               return w.counter_sum != 0 ? Value(w.counter_rate) : std::nullopt;
+             });
+  per_series("reflex_series_value", "Latest gauge reading.",
+             [](const WindowStats& w) { return w.value; });
+  per_series("reflex_series_state", "Latest check state: 0 OK .. 3 UNKNOWN.",
+             [](const WindowStats& w) {
+               return w.state ? Value(static_cast<double>(*w.state)) : std::nullopt;
+             });
   return out;
 }
 
-std::string status_table(const std::string& text) {
-  const json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("agent")) {
-    return "the agent's answer is not a status document\n";
-  }
+namespace {
+
+// The tables of a document that has the status document's shape; a field of the wrong
+// type throws json::type_error, which status_table turns into its refusal.
+std::string render_table(const json& doc) {
+  const json kNull;
+  // A member of an object, or null when absent: const operator[] must not see a
+  // missing key.
+  auto field = [&](const json& o, const char* key) -> const json& {
+    auto it = o.find(key);
+    return it == o.end() ? kNull : *it;
+  };
   std::ostringstream out;
   const int64_t now = doc.value("now_ms", int64_t{0});
-  const json& a = doc["agent"];
-  const json& u = doc["uplink"];
-  const json& sp = doc["spool"];
+  const json& a = doc.at("agent");
+  const json& u = doc.at("uplink");
+  const json& sp = doc.at("spool");
   out << "agent " << a.value("id", "") << " on " << a.value("hostname", "") << " (version "
       << a.value("version", "") << ", up " << a.value("uptime_ms", int64_t{0}) / 1000 << "s)\n";
   out << "hub   " << u.value("endpoint", "") << " "
@@ -204,14 +245,15 @@ std::string status_table(const std::string& text) {
 
   out << cell("CHECK", 20) << cell("TYPE", 8) << cell("STATE", 9) << cell("LATENCY", 10)
       << cell("RUNS", 8) << cell("FAILED", 8) << cell("LAST RUN", 10) << "MESSAGE\n";
-  for (const auto& c : doc["checks"]) {
+  for (const auto& c : doc.at("checks")) {
     char latency[32] = "-";
-    if (c["latency_ms"].is_number()) {
-      std::snprintf(latency, sizeof latency, "%.1fms", c["latency_ms"].get<double>());
+    if (field(c, "latency_ms").is_number()) {
+      std::snprintf(latency, sizeof latency, "%.1fms", field(c, "latency_ms").get<double>());
     }
     std::string message = c.value("message", "");
     uint64_t bad = 0;
-    for (const auto& [reason, n] : c["bad_input"].items()) bad += n.get<uint64_t>();
+    const json bad_input = c.value("bad_input", json::object());
+    for (const auto& [reason, n] : bad_input.items()) bad += n.get<uint64_t>();
     if (bad > 0) message += " [" + std::to_string(bad) + " bad input]";
     out << cell(c.value("name", ""), 20) << cell(c.value("type", ""), 8)
         << cell(c.value("state", ""), 9) << cell(latency, 10)
@@ -219,20 +261,41 @@ std::string status_table(const std::string& text) {
         << cell(std::to_string(c.value("failures", uint64_t{0})), 8)
         << cell(ago(now, c.value("last_run_ms", int64_t{0})), 10) << message << "\n";
   }
-  if (!doc["rules"].empty()) {
+  if (!doc.at("rules").empty()) {
     out << "\n"
         << cell("RULE", 20) << cell("SERIES", 24) << cell("STATE", 10) << cell("SINCE", 10)
         << "VALUE\n";
-    for (const auto& r : doc["rules"]) {
+    for (const auto& r : doc.at("rules")) {
       char value[32] = "-";
-      if (r["value"].is_number())
-        std::snprintf(value, sizeof value, "%g", r["value"].get<double>());
+      if (field(r, "value").is_number()) {
+        std::snprintf(value, sizeof value, "%g", field(r, "value").get<double>());
+      }
       out << cell(r.value("rule", ""), 20) << cell(r.value("series", ""), 24)
           << cell(r.value("state", ""), 10) << cell(ago(now, r.value("since_ms", int64_t{0})), 10)
           << value << "\n";
     }
   }
   return out.str();
+}
+
+}  // namespace
+
+std::string status_table(const std::string& text) {
+  const std::string refusal = "the agent's answer is not a status document\n";
+  const json doc = json::parse(text, nullptr, false);
+  auto is = [&](const char* key, json::value_t type) {
+    return doc.contains(key) && doc.at(key).type() == type;
+  };
+  if (doc.is_discarded() || !doc.is_object() || !is("agent", json::value_t::object) ||
+      !is("uplink", json::value_t::object) || !is("spool", json::value_t::object) ||
+      !is("checks", json::value_t::array) || !is("rules", json::value_t::array)) {
+    return refusal;
+  }
+  try {
+    return render_table(doc);
+  } catch (const json::exception&) {
+    return refusal;  // a field of the wrong type or a row that is not an object
+  }
 }
 
 }  // namespace reflex::agent
