@@ -1,5 +1,6 @@
 #include "agent/checks/check_config.h"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -69,8 +70,11 @@ void read_checks(config::MapReader& top, std::vector<CheckConfig>& out) {
       if (spec.interval < Millis(100)) {
         errors.add(r.take("interval"), r.path_of("interval"), "must be at least 100ms");
       }
-      // A timeout longer than the interval is allowed: the runs it overlaps are skipped.
-      if (spec.timeout < Millis(10)) {
+      // A timeout longer than the interval is allowed (the runs it overlaps are skipped),
+      // but only when asked for: the default never outlasts a short interval.
+      if (!r.has("timeout")) {
+        spec.timeout = std::min(spec.timeout, spec.interval);
+      } else if (spec.timeout < Millis(10)) {
         errors.add(r.take("timeout"), r.path_of("timeout"), "must be at least 10ms");
       }
     }
