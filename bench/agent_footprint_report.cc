@@ -4,27 +4,10 @@
 #include <cstdio>
 
 #include "bench/agent_footprint_config.h"
+#include "bench/support/format.h"
 
 namespace reflex::bench {
 namespace {
-
-// 1234567.8 -> "1,234,568".
-std::string grouped(double value) {
-  const auto n = static_cast<long long>(std::llround(value));
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string fixed(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  return buf;
-}
 
 double mib(uint64_t kb) {
   return static_cast<double>(kb) / 1024.0;

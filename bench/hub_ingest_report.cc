@@ -5,28 +5,11 @@
 #include <cstdio>
 
 #include "bench/hub_ingest_ceilings.h"
+#include "bench/support/format.h"
 #include "bench/support/stats.h"
 
 namespace reflex::bench {
 namespace {
-
-// 1234567.8 -> "1,234,568".
-std::string grouped(double value) {
-  const auto n = static_cast<long long>(std::llround(value));
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string fixed(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  return buf;
-}
 
 std::string runs_text(const CeilingRuns& c) {
   // The detail of the median run describes the reported figure.
