@@ -52,5 +52,4 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
 // Loads and validates a file; an empty path means the embedded defaults.
 Result<HubConfig> load_hub_config(const std::string& path);
 
-
 }  // namespace reflex::hub

@@ -166,10 +166,11 @@ TEST_CASE("an agent keeps no more events in flight than the hub grants", "[e2e][
   hub.bind("tcp://127.0.0.1:*");
   const std::string endpoint = hub.get(zmq::sockopt::last_endpoint);
   TempDir dir;
-  const std::string cfg =
-      dir.write("web-1.yaml", "id: web-1\nheartbeat_interval: 1s\nstatus_http: {enabled: false}\nhub: {endpoints: [" + endpoint +
-                                  "], ack_timeout: 1m}\nspool: {path: " + dir.file("spool.db") +
-                                  "}\n" + load(100, 10'000));
+  const std::string cfg = dir.write(
+      "web-1.yaml",
+      "id: web-1\nheartbeat_interval: 1s\nstatus_http: {enabled: false}\nhub: {endpoints: [" +
+          endpoint + "], ack_timeout: 1m}\nspool: {path: " + dir.file("spool.db") + "}\n" +
+          load(100, 10'000));
   Child agent({agent_binary(), "--config", cfg}, dir.file("agent.log"));
 
   std::string peer;

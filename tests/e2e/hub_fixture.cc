@@ -80,8 +80,7 @@ std::unique_ptr<Child> HubProcess::start_agent(const std::string& id, const std:
   const std::string cfg =
       dir_.write(id + ".yaml",
                  "id: " + id + "\nlabels: {service: checkout}\nheartbeat_interval: " + heartbeat +
-                     "\nstatus_http: {listen: '127.0.0.1:0'}" +
-                     "\nhub: {endpoints: [" + ingest_ +
+                     "\nstatus_http: {listen: '127.0.0.1:0'}" + "\nhub: {endpoints: [" + ingest_ +
                      "], ack_timeout: 1s}\nspool: {path: " + dir_.file(id + "-spool.db") +
                      (spool_yaml.empty() ? "" : ", " + spool_yaml) + "}\n" + extra_yaml);
   return std::make_unique<Child>(std::vector<std::string>{agent_binary(), "--config", cfg},
