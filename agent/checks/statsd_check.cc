@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <charconv>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,19 +18,11 @@ Result<sockaddr_storage> parse_listen(const std::string& listen) {
     return Status::error("config", "expected host:port like 127.0.0.1:8125 or [::1]:8125, got \"" +
                                        listen + "\" (" + why + ")");
   };
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return bad("no host and port");
-  std::string host = listen.substr(0, colon);
-  const std::string port_text = listen.substr(colon + 1);
-  int port = -1;
-  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
-      port < 0 || port > 65535) {
-    return bad("bad port");
-  }
+  std::string host;
+  int port = 0;
+  if (Status st = config::parse_host_port(listen, host, port); !st) return bad(st.message());
   sockaddr_storage addr{};
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+  if (host.find(':') != std::string::npos) {  // parse_host_port took off the brackets
     if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) != 0) {
       return bad("not an IPv6 address");
     }
