@@ -40,7 +40,14 @@ Status Agent::start(const AgentConfig& cfg) {
   REFLEX_RETURN_IF_ERROR(uplink_->start(cfg));
   REFLEX_RETURN_IF_ERROR(start_measuring(cfg));
   if (cfg.status_http.enabled) {
-    status_http_ = std::make_unique<StatusHttp>(door_, [this] { return snapshot(); });
+    status_http_ = std::make_unique<StatusHttp>(
+        door_, [this] { return snapshot(); },
+        [this](const std::string& verb, const std::string& target) {
+          control_healing(verb == "pause"    ? HealControl::kPause
+                          : verb == "resume" ? HealControl::kResume
+                                             : HealControl::kReset,
+                          target);
+        });
     REFLEX_RETURN_IF_ERROR(status_http_->listen(cfg.status_http.listen));
   }
   if (cfg.load_test.events > 0) {
@@ -124,11 +131,18 @@ Status Agent::start_measuring(const AgentConfig& cfg) {
   check_context_ = std::move(context);
   checks_ = std::move(checks).value();
 
+  if (!healer_) {
+    healer_ = std::make_unique<heal::Healer>(
+        heal::HealServices{clock_, timers_, *processes_, *http_}, [this](auto events) {
+          if (auto st = emit(std::move(events)); !st) spdlog::error("heal: {}", st.to_string());
+        });
+    uplink_->set_command_handler([this](const protocol::Command& c) { healer_->on_command(c); });
+  }
+  healer_->configure(heal_config(cfg));
   if (!rules_) {
     rules_ = std::make_unique<RuleEngine>(cfg.rules);
-  } else if (auto resolved = rules_->set_rules(cfg.rules); !resolved.empty()) {
-    std::vector<protocol::Body> events(resolved.begin(), resolved.end());
-    if (auto st = emit(std::move(events)); !st) spdlog::error("rules: {}", st.to_string());
+  } else {
+    handle_alerts(rules_->set_rules(cfg.rules));
   }
   for (TimerId* t : {&rules_timer_, &metrics_timer_, &expire_timer_}) {
     if (*t) timers_.cancel(*t);
@@ -146,6 +160,8 @@ void Agent::stop_measuring() {
     if (*t) timers_.cancel(*t);
     *t = 0;
   }
+  if (uplink_) uplink_->set_command_handler(nullptr);
+  healer_.reset();  // before the runners it uses
   checks_.reset();
   check_context_.reset();
   processes_.reset();
@@ -153,7 +169,10 @@ void Agent::stop_measuring() {
 }
 
 void Agent::evaluate_rules() {
-  auto alerts = rules_->evaluate(*windows_, clock_.monotonic_ms(), clock_.now_ms());
+  handle_alerts(rules_->evaluate(*windows_, clock_.monotonic_ms(), clock_.now_ms()));
+}
+
+void Agent::handle_alerts(std::vector<protocol::Alert> alerts) {
   if (alerts.empty()) return;
   for (const auto& a : alerts) {
     spdlog::info("rule {} {} for {} (value {}, threshold {})", a.rule,
@@ -164,6 +183,34 @@ void Agent::evaluate_rules() {
   }
   std::vector<protocol::Body> events(alerts.begin(), alerts.end());
   if (auto st = emit(std::move(events)); !st) spdlog::error("rules: {}", st.to_string());
+  if (healer_) {
+    for (const auto& a : alerts) healer_->on_alert(a);
+  }
+}
+
+heal::HealConfig Agent::heal_config(const AgentConfig& cfg) const {
+  heal::HealConfig h;
+  h.host = cfg.remediation;
+  h.actions = cfg.actions;
+  for (const auto& rule : cfg.rules) {
+    if (!rule.heal.empty()) h.ladders[rule.name] = rule.heal;
+  }
+  return h;
+}
+
+void Agent::control_healing(HealControl what, const std::string& target) {
+  if (!healer_) return;
+  switch (what) {
+    case HealControl::kPause:
+      healer_->pause(target);
+      break;
+    case HealControl::kResume:
+      healer_->resume(target);
+      break;
+    case HealControl::kReset:
+      healer_->reset(target);
+      break;
+  }
 }
 
 void Agent::send_metrics() {
@@ -201,6 +248,7 @@ AgentSnapshot Agent::snapshot() const {
   }
   if (checks_) s.checks = checks_->status();
   if (rules_) s.rules = rules_->status();
+  if (healer_) s.heal = healer_->status();
   if (windows_) {
     s.series = windows_->snapshot(clock_.monotonic_ms());
     s.dropped_series = windows_->dropped_series();
@@ -244,6 +292,7 @@ protocol::Heartbeat Agent::heartbeat() const {
   protocol::Heartbeat hb;
   hb.uptime_ms = static_cast<uint64_t>(clock_.monotonic_ms() - started_mono_ms_);
   hb.spool_depth = spool_ ? spool_->depth() : 0;
+  hb.open_circuits = healer_ ? healer_->open_circuits() : 0;
   return hb;
 }
 

@@ -12,6 +12,7 @@
 
 #include "agent/checks/check_config.h"
 #include "agent/config.h"
+#include "agent/heal/healer.h"
 #include "agent/process_runner.h"
 #include "agent/rules.h"
 #include "agent/spool.h"
@@ -42,6 +43,10 @@ class Agent {
   // Makes events durable and sends them as the window allows.
   Status emit(std::vector<protocol::Body> events);
 
+  // Operator controls of remediation (the local API): an empty target means the host.
+  enum class HealControl { kPause, kResume, kReset };
+  void control_healing(HealControl what, const std::string& target);
+
   const Uplink& uplink() const { return *uplink_; }
   const Spool& spool() const { return *spool_; }
   // Everything /status and /metrics show. Loop thread.
@@ -56,6 +61,10 @@ class Agent {
   // previous checks run on.
   Status start_measuring(const AgentConfig& cfg);
   void evaluate_rules();
+  // Alerts go to the spool first, then to the healer, so the hub hears of an alert
+  // before of what was done about it.
+  void handle_alerts(std::vector<protocol::Alert> alerts);
+  heal::HealConfig heal_config(const AgentConfig& cfg) const;
   void send_metrics();
   void stop_measuring();
 
@@ -74,6 +83,7 @@ class Agent {
   std::unique_ptr<CheckContext> check_context_;
   std::unique_ptr<CheckSet> checks_;
   std::unique_ptr<RuleEngine> rules_;
+  std::unique_ptr<heal::Healer> healer_;
   TimerId rules_timer_ = 0;
   TimerId metrics_timer_ = 0;
   TimerId expire_timer_ = 0;

@@ -20,7 +20,7 @@ std::string local_hostname() {
 // Reads `rules`, checking what only the whole list can: unique names, and a series that
 // some check produces (series are named after their check: "web" or "web.ttfb").
 void read_rules(config::MapReader& top, const std::vector<CheckConfig>& checks,
-                std::vector<RuleConfig>& out) {
+                const std::vector<heal::ActionConfig>& actions, std::vector<RuleConfig>& out) {
   config::Errors& errors = top.errors();
   YAML::Node list = top.take("rules");
   if (!list || list.IsNull()) return;
@@ -34,6 +34,10 @@ void read_rules(config::MapReader& top, const std::vector<CheckConfig>& checks,
     config::MapReader r(list[i], path, errors);
     RuleConfig rule;
     read_rule(r, rule);
+    heal::HealLadder ladder;
+    heal::read_heal_ladder(r, ladder);
+    heal::check_ladders({ladder}, actions, errors);
+    rule.heal = std::move(ladder.actions);
     if (!rule.name.empty() && !names.insert(rule.name).second) {
       errors.add(list[i]["name"], path + ".name",
                  "another rule is already named \"" + rule.name +
@@ -124,7 +128,12 @@ Result<AgentConfig> read_agent_config(const YAML::Node& root, const std::string&
       auto w = top.child("windows");
       read_window_config(w, cfg.windows);
     }
-    read_rules(top, cfg.checks, cfg.rules);
+    heal::read_actions(top, cfg.actions);
+    {
+      auto rem = top.child("remediation");
+      heal::read_host_guardrails(rem, cfg.remediation);
+    }
+    read_rules(top, cfg.checks, cfg.actions, cfg.rules);
     top.get("metrics_interval", cfg.metrics_interval);
     if (cfg.metrics_interval < Millis(1000)) {
       errors.add(top.take("metrics_interval"), "metrics_interval", "must be at least 1s");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/checks/check_config.h"
+#include "agent/heal/action_config.h"
 #include "agent/rules.h"
 #include "agent/spool.h"
 #include "agent/windows.h"
@@ -56,6 +57,8 @@ struct AgentConfig {
   std::vector<CheckConfig> checks;
   WindowConfig windows;
   std::vector<RuleConfig> rules;
+  std::vector<heal::ActionConfig> actions;   // remediation actions that rules' `heal` name
+  heal::HostGuardrailConfig remediation;     // host-wide budget and dry run
   Millis metrics_interval = Millis(10'000);  // a `metrics` summary of every series
   StatusHttpConfig status_http;
   LoadTestConfig load_test;

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include "agent/agent.h"
@@ -24,24 +25,28 @@ int check_config(const std::string& path) {
   return 0;
 }
 
-// `reflex-agent status`: asks the running agent's local surface and prints tables.
-int print_status(const std::string& config_path, std::string url, bool json) {
-  if (url.empty()) {
-    auto cfg = agent::load_agent_config(config_path);
-    if (!cfg) {
-      std::cerr << cfg.status().message() << "\n";
-      return 1;
-    }
-    if (!cfg->status_http.enabled) {
-      std::cerr << "status_http.enabled is false in " << config_path << ": nothing to ask\n";
-      return 1;
-    }
-    url = "http://" + cfg->status_http.listen;
+// The running agent's local surface: `url`, or the one its config names.
+std::optional<std::string> surface_url(const std::string& config_path, std::string url) {
+  if (!url.empty()) return url;
+  auto cfg = agent::load_agent_config(config_path);
+  if (!cfg) {
+    std::cerr << cfg.status().message() << "\n";
+    return std::nullopt;
   }
+  if (!cfg->status_http.enabled) {
+    std::cerr << "status_http.enabled is false in "
+              << (config_path.empty() ? "(defaults)" : config_path) << ": nothing to ask\n";
+    return std::nullopt;
+  }
+  return "http://" + cfg->status_http.listen;
+}
+
+// One request to the agent's surface; prints why on failure.
+std::optional<std::string> call_agent(const std::string& target, bool post) {
   std::string body;
   CURL* curl = curl_easy_init();
-  const std::string target = url + "/status";
   curl_easy_setopt(curl, CURLOPT_URL, target.c_str());
+  if (post) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(
@@ -55,12 +60,41 @@ int print_status(const std::string& config_path, std::string url, bool json) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK || status != 200) {
-    std::cerr << "cannot read " << target << ": "
-              << (rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP " + std::to_string(status))
+    std::cerr << "cannot " << (post ? "post to " : "read ") << target << ": "
+              << (rc != CURLE_OK ? curl_easy_strerror(rc)
+                                 : "HTTP " + std::to_string(status) + " " + body)
               << " (is the agent running, with status_http on?)\n";
-    return 1;
+    return std::nullopt;
   }
-  std::cout << (json ? body : agent::status_table(body));
+  return body;
+}
+
+// `reflex-agent status`: asks the running agent's local surface and prints tables.
+int print_status(const std::string& config_path, const std::string& url, bool json) {
+  auto base = surface_url(config_path, url);
+  if (!base) return 1;
+  auto body = call_agent(*base + "/status", false);
+  if (!body) return 1;
+  std::cout << (json ? *body : agent::status_table(*body));
+  return 0;
+}
+
+// `reflex-agent remediation pause|resume|reset [--target T]`.
+int control_remediation(const std::string& config_path, const std::string& url,
+                        const std::string& verb, const std::string& target) {
+  auto base = surface_url(config_path, url);
+  if (!base) return 1;
+  std::string path = *base + "/remediation/" + verb;
+  if (!target.empty()) {
+    CURL* curl = curl_easy_init();
+    char* escaped = curl_easy_escape(curl, target.c_str(), static_cast<int>(target.size()));
+    path += std::string("?target=") + escaped;
+    curl_free(escaped);
+    curl_easy_cleanup(curl);
+  }
+  auto body = call_agent(path, true);
+  if (!body) return 1;
+  std::cout << *body;
   return 0;
 }
 
@@ -81,10 +115,20 @@ int main(int argc, char** argv) {
   status->add_option("--url", status_url,
                      "the agent's surface, e.g. http://127.0.0.1:7181 (default: from --config)");
   status->add_flag("--json", status_json, "print the JSON document as served");
+  std::string heal_verb, heal_target;
+  auto* heal = app.add_subcommand(
+      "remediation", "pause, resume or reset the running agent's remediation (local API)");
+  heal->add_option("verb", heal_verb, "pause | resume | reset")
+      ->required()
+      ->check(CLI::IsMember({"pause", "resume", "reset"}));
+  heal->add_option("--target", heal_target, "one target (a unit, a service); default: the host");
+  heal->add_option("--url", status_url,
+                   "the agent's surface, e.g. http://127.0.0.1:7181 (default: from --config)");
   CLI11_PARSE(app, argc, argv);
 
   if (*check) return check_config(check_path);
   if (*status) return print_status(config_path, status_url, status_json);
+  if (*heal) return control_remediation(config_path, status_url, heal_verb, heal_target);
 
   auto cfg = agent::load_agent_config(config_path);
   if (!cfg) {

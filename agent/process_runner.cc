@@ -110,6 +110,7 @@ struct ProcessRunner::Child {
   RunId id = 0;
   Callback done;
   size_t max_output = 0;
+  bool stdout_tail = false;
   uv_process_t process{};
   uv_pipe_t pipes[2]{};  // stdout, stderr
   bool pipe_open[2] = {false, false};
@@ -140,20 +141,24 @@ struct ProcessRunner::Child {
   }
 
   void append(int stream, const char* data, size_t n) {
-    if (stream == 0) {
+    if (stream == 0 && !stdout_tail) {
       std::string& out = outcome.out;
       const size_t room = out.size() < max_output ? max_output - out.size() : 0;
       out.append(data, std::min(room, n));
       if (n > room) outcome.out_truncated = true;
     } else {
       // The tail is kept: trim in batches so appends stay amortised O(n).
-      std::string& err = outcome.err;
-      err.append(data, n);
-      if (err.size() > 2 * max_output + sizeof g_read_buffer) {
-        err.erase(0, err.size() - max_output);
-        outcome.err_truncated = true;
-      }
+      std::string& text = stream == 0 ? outcome.out : outcome.err;
+      text.append(data, n);
+      if (text.size() > 2 * max_output + sizeof g_read_buffer) keep_tail(stream);
     }
+  }
+
+  void keep_tail(int stream) {
+    std::string& text = stream == 0 ? outcome.out : outcome.err;
+    if (text.size() <= max_output) return;
+    text.erase(0, text.size() - max_output);
+    (stream == 0 ? outcome.out_truncated : outcome.err_truncated) = true;
   }
 
   // Reports once the child has exited and both pipes are done.
@@ -256,6 +261,7 @@ void ProcessRunner::start(Pending p) {
   c->id = p.id;
   c->done = std::move(p.done);
   c->max_output = spec.max_output;
+  c->stdout_tail = spec.stdout_tail;
   c->process.data = c;
   uv_stdio_container_t stdio[3];
   stdio[0].flags = UV_IGNORE;  // libuv opens /dev/null for an ignored 0..2
@@ -325,11 +331,9 @@ void ProcessRunner::finish(Child* c) {
   if (c->timeout_timer != 0) timers_.cancel(c->timeout_timer);
   if (c->kill_timer != 0) timers_.cancel(c->kill_timer);
   c->timeout_timer = c->kill_timer = 0;
+  c->keep_tail(1);
+  if (c->stdout_tail) c->keep_tail(0);
   ProcessOutcome outcome = std::move(c->outcome);
-  if (outcome.err.size() > c->max_output) {
-    outcome.err.erase(0, outcome.err.size() - c->max_output);
-    outcome.err_truncated = true;
-  }
   Callback done = std::move(c->done);
   running_.erase(c->id);
   c->owner = nullptr;  // its handles are all closing; the last close frees it

@@ -42,6 +42,9 @@ struct ProcessSpec {
   // Per stream. stdout keeps its FIRST bytes (plugins print the status line first);
   // stderr keeps its LAST bytes (the error that ended a run is usually printed last).
   size_t max_output = 64 * 1024;
+  // stdout keeps its LAST bytes too (a remediation's result is at the end: a playbook's
+  // recap, a script's final error).
+  bool stdout_tail = false;
   // Run-as; only meaningful when the agent runs as root (otherwise the spawn fails).
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;

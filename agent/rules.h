@@ -40,6 +40,9 @@ struct RuleConfig {
   Severity severity = Severity::kWarning;
   Labels labels;       // added to every alert (they win over series labels)
   Labels annotations;  // summary, runbook_url, ...
+  // The remediation ladder: declared action names, run in order while the rule fires
+  // (read by the agent config, which knows the actions; agent/heal/healer.h).
+  std::vector<std::string> heal;
 };
 
 // Reads keys name, series, when (required), recover, for, severity (info, warning, high,

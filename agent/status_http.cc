@@ -12,8 +12,11 @@ constexpr auto kLoopAnswerTimeout = std::chrono::seconds(2);
 
 }  // namespace
 
-StatusHttp::StatusHttp(LoopDoor& door, std::function<AgentSnapshot()> snapshot)
-    : door_(door), snapshot_(std::move(snapshot)), server_(std::make_unique<httplib::Server>()) {
+StatusHttp::StatusHttp(LoopDoor& door, std::function<AgentSnapshot()> snapshot, Control control)
+    : door_(door),
+      snapshot_(std::move(snapshot)),
+      control_(std::move(control)),
+      server_(std::make_unique<httplib::Server>()) {
   // One worker: this is a loopback status page, and every thread costs the host memory.
   server_->new_task_queue = [] { return new httplib::ThreadPool(1); };
   auto serve = [this](httplib::Response& res, auto render, const char* type) {
@@ -31,6 +34,30 @@ StatusHttp::StatusHttp(LoopDoor& door, std::function<AgentSnapshot()> snapshot)
   server_->Get("/metrics", [serve](const httplib::Request&, httplib::Response& res) {
     serve(res, metrics_text, std::string(metrics::kContentType).c_str());
   });
+  server_->Post(
+      R"(/remediation/([a-z]+))", [this](const httplib::Request& req, httplib::Response& res) {
+        const std::string verb = req.matches[1];
+        if (verb != "pause" && verb != "resume" && verb != "reset") {
+          res.status = 404;
+          res.set_content("unknown control \"" + verb + "\" (known: pause, resume, reset)\n",
+                          "text/plain");
+          return;
+        }
+        const std::string target = req.get_param_value("target");
+        auto done = door_.call([this, verb, target] {
+          control_(verb, target);
+          return true;
+        });
+        if (done.wait_for(kLoopAnswerTimeout) != std::future_status::ready) {
+          res.status = 503;
+          res.set_content("the agent's event loop did not answer in time\n", "text/plain");
+          return;
+        }
+        const char* done_word = verb == "pause" ? "paused" : verb == "resume" ? "resumed" : "reset";
+        res.set_content(std::string("remediation ") + done_word +
+                            (target.empty() ? " on this host" : " for " + target) + "\n",
+                        "text/plain");
+      });
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     auto alive = door_.call([] { return true; });
     const bool ok = alive.wait_for(kLoopAnswerTimeout) == std::future_status::ready;

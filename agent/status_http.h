@@ -1,6 +1,8 @@
 // The agent's local HTTP surface (cpp-httplib, one server thread): GET /status (JSON),
-// GET /metrics (Prometheus text), GET /healthz. The handlers take a snapshot on the loop
-// thread through the LoopDoor and render it on the server thread.
+// GET /metrics (Prometheus text), GET /healthz, and the remediation controls
+// POST /remediation/{pause,resume,reset}[?target=T] (no target: the whole host). The
+// handlers take a snapshot (or apply a control) on the loop thread through the LoopDoor
+// and render on the server thread.
 #pragma once
 
 #include <functional>
@@ -20,8 +22,11 @@ namespace reflex::agent {
 
 class StatusHttp {
  public:
-  // `snapshot` runs on the loop thread. `door` must outlive this.
-  StatusHttp(LoopDoor& door, std::function<AgentSnapshot()> snapshot);
+  // Applies "pause", "resume" or "reset" to a target ("" = host); runs on the loop thread.
+  using Control = std::function<void(const std::string& verb, const std::string& target)>;
+
+  // `snapshot` and `control` run on the loop thread. `door` must outlive this.
+  StatusHttp(LoopDoor& door, std::function<AgentSnapshot()> snapshot, Control control);
   ~StatusHttp();
 
   // Binds host:port (port 0: any free one) and starts serving.
@@ -32,6 +37,7 @@ class StatusHttp {
  private:
   LoopDoor& door_;
   std::function<AgentSnapshot()> snapshot_;
+  Control control_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

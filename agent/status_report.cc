@@ -58,6 +58,55 @@ std::string ago(int64_t now_ms, int64_t then_ms) {
   return std::to_string(s / 3600) + "h ago";
 }
 
+json remediation_json(const heal::HealStatus& h) {
+  json circuits = json::array();
+  for (const auto& c : h.circuits) {
+    circuits.push_back({{"scope", c.host ? "host" : "target"},
+                        {"target", c.target},
+                        {"action", c.action},
+                        {"reason", heal::skip_reason_name(c.reason)},
+                        {"opened_at_ms", c.opened_at_ms},
+                        {"closes_at_ms", c.closes_at_ms}});
+  }
+  json running = json::array();
+  for (const auto& r : h.running) {
+    running.push_back({{"action", r.action},
+                       {"target", r.target},
+                       {"rule", r.rule},
+                       {"command_id", r.command_id},
+                       {"started_ms", r.started_ms},
+                       {"phase", r.verifying ? "verifying" : "running"}});
+  }
+  json actions = json::array();
+  for (const auto& a : h.actions) {
+    actions.push_back({{"name", a.name},
+                       {"type", a.type},
+                       {"dry_run", a.dry_run},
+                       {"budget", std::to_string(a.max_runs) + " per " + format_duration(a.window)},
+                       {"outcomes", a.outcomes}});
+  }
+  json recent = json::array();
+  for (const auto& r : h.recent) {
+    recent.push_back({{"action", r.action},
+                      {"target", r.target},
+                      {"rule", r.rule},
+                      {"outcome", protocol::remediation_outcome_name(r.outcome)},
+                      {"reason", r.reason},
+                      {"attempt", r.attempt},
+                      {"duration_ms", r.duration_ms},
+                      {"dry_run", r.dry_run}});
+  }
+  return {{"dry_run", h.dry_run},
+          {"paused", h.paused_all},
+          {"paused_targets", h.paused_targets},
+          {"host_runs_in_window", h.host_runs_in_window},
+          {"host_max_runs", h.host_max_runs},
+          {"open_circuits", circuits},
+          {"running", running},
+          {"actions", actions},
+          {"recent", recent}};
+}
+
 }  // namespace
 
 std::string status_json(const AgentSnapshot& s) {
@@ -85,6 +134,7 @@ std::string status_json(const AgentSnapshot& s) {
                      {"value", optional_number(r.last_value)}});
   }
   json doc = {
+      {"remediation", remediation_json(s.heal)},
       {"agent",
        {{"id", s.id},
         {"hostname", s.hostname},
@@ -160,6 +210,29 @@ std::string metrics_text(const AgentSnapshot& s) {
                            {{"rule", r.rule}, {"series", r.series}, {"fingerprint", r.fingerprint}},
                            static_cast<double>(r.phase));
   }
+  help("reflex_agent_remediation_total", "counter",
+       "Remediation decisions by action and outcome (skipped ones by reason).");
+  for (const auto& a : s.heal.actions) {
+    for (const auto& [outcome, n] : a.outcomes) {
+      metrics::append_sample(out, "reflex_agent_remediation_total",
+                             {{"action", a.name}, {"outcome", outcome}}, static_cast<double>(n));
+    }
+  }
+  help("reflex_agent_remediation_open_circuits", "gauge",
+       "Open remediation circuits (a spent budget; the host's counts as one).");
+  metrics::append_sample(out, "reflex_agent_remediation_open_circuits", {},
+                         static_cast<double>(s.heal.circuits.size()));
+  help("reflex_agent_remediation_running", "gauge",
+       "Remediations running or waiting for verification.");
+  metrics::append_sample(out, "reflex_agent_remediation_running", {},
+                         static_cast<double>(s.heal.running.size()));
+  help("reflex_agent_remediation_host_runs", "gauge",
+       "Remediation runs inside the host budget's window.");
+  metrics::append_sample(out, "reflex_agent_remediation_host_runs", {},
+                         static_cast<double>(s.heal.host_runs_in_window));
+  help("reflex_agent_remediation_paused", "gauge", "1 while remediation is paused on the host.");
+  metrics::append_sample(out, "reflex_agent_remediation_paused", {}, s.heal.paused_all ? 1 : 0);
+
   help("reflex_agent_series", "gauge", "Series with windows.");
   metrics::append_sample(out, "reflex_agent_series", {}, static_cast<double>(s.series.size()));
   help("reflex_agent_series_dropped_total", "counter", "New series refused at windows.max_series.");
@@ -273,6 +346,28 @@ std::string render_table(const json& doc) {
       out << cell(r.value("rule", ""), 20) << cell(r.value("series", ""), 24)
           << cell(r.value("state", ""), 10) << cell(ago(now, r.value("since_ms", int64_t{0})), 10)
           << value << "\n";
+    }
+  }
+  const json& rem = field(doc, "remediation");
+  if (rem.is_object()) {
+    out << "\nremediation: " << (rem.value("paused", false) ? "PAUSED" : "active")
+        << (rem.value("dry_run", false) ? " (dry run)" : "") << ", "
+        << rem.value("host_runs_in_window", int64_t{0}) << " of "
+        << rem.value("host_max_runs", int64_t{0}) << " host runs used";
+    const json targets = rem.value("paused_targets", json::array());
+    if (!targets.empty()) out << "; paused: " << targets.dump();
+    out << "\n";
+    for (const auto& c : rem.value("open_circuits", json::array())) {
+      out << "  circuit open: " << c.value("scope", "") << " " << c.value("target", "") << " ("
+          << c.value("action", "") << ", " << c.value("reason", "") << ")\n";
+    }
+    const json recent = rem.value("recent", json::array());
+    if (!recent.empty()) {
+      out << cell("ACTION", 16) << cell("TARGET", 24) << cell("OUTCOME", 14) << "REASON\n";
+      for (const auto& r : recent) {
+        out << cell(r.value("action", ""), 16) << cell(r.value("target", ""), 24)
+            << cell(r.value("outcome", ""), 14) << r.value("reason", "") << "\n";
+      }
     }
   }
   return out.str();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/checks/check.h"
+#include "agent/heal/healer.h"
 #include "agent/rules.h"
 #include "agent/windows.h"
 
@@ -30,6 +31,7 @@ struct AgentSnapshot {
   std::vector<RuleStatus> rules;
   std::vector<SeriesStats> series;
   uint64_t dropped_series = 0;
+  heal::HealStatus heal;
 };
 
 // GET /status: the agent, its uplink and spool, every check with its last result and

@@ -257,6 +257,10 @@ void Uplink::on_readable() {
     on_ack(*ack);
   } else if (const auto* err = std::get_if<protocol::Error>(&env->body)) {
     on_error(*err);
+  } else if (const auto* cmd = std::get_if<protocol::Command>(&env->body)) {
+    if (on_command_) on_command_(*cmd);
+  } else {
+    spdlog::warn("ignored a {} frame from the hub", protocol::type_name(env->type()));
   }
 }
 

@@ -39,6 +39,11 @@ class Uplink {
   // New events are in the spool: send what the window allows.
   void pump();
 
+  // Commands from the hub go to `handler` (the healer); without one they are dropped.
+  void set_command_handler(std::function<void(const protocol::Command&)> handler) {
+    on_command_ = std::move(handler);
+  }
+
   bool registered() const { return negotiated_version_ != 0; }
   uint32_t negotiated_version() const { return negotiated_version_; }
   const std::string& endpoint() const { return endpoint_; }
@@ -62,6 +67,7 @@ class Uplink {
   Timers& timers_;
   Spool& spool_;
   std::function<protocol::Heartbeat()> status_;
+  std::function<void(const protocol::Command&)> on_command_;
   AgentConfig cfg_;
   std::unique_ptr<zmq::socket_t> socket_;
   std::unique_ptr<ZmqWatcher> watcher_;

@@ -269,6 +269,8 @@ void read_actions(config::MapReader& top, std::vector<ActionConfig>& out) {
       }
     }
     read_guardrails(r, action.guardrails);
+    r.get("target", action.target);
+    check_template(r, "target", action.target, r.path_of("target"));
     if (kTypes.count(action.type)) read_kind(r, action.type, action);
     r.finish();
     out.push_back(std::move(action));
@@ -332,7 +334,8 @@ bool is_safe_label_value(const std::string& value) {
   return std::regex_match(value, re);
 }
 
-Result<std::string> expand_labels(const std::string& text, const protocol::Labels& labels) {
+Result<std::string> expand_labels(const std::string& text, const protocol::Labels& labels,
+                                  LabelUse use) {
   std::string out;
   Status st = scan_placeholders(
       text, [&](const std::string& lit) { out += lit; },
@@ -341,15 +344,66 @@ Result<std::string> expand_labels(const std::string& text, const protocol::Label
         if (it == labels.end()) {
           return Status::error("refused", "the alert has no label \"" + name + "\"");
         }
-        if (!is_safe_label_value(it->second)) {
+        const std::string& v = it->second;
+        if (use == LabelUse::kSafe && !is_safe_label_value(v)) {
           return Status::error("refused", "label \"" + name + "\" has a value that is not safe " +
                                               "to pass on (allowed: " + kSafeLabelValue + ")");
         }
-        out += it->second;
+        if (use == LabelUse::kArgv && v.find('\0') != std::string::npos) {
+          return Status::error("refused", "label \"" + name + "\" holds a NUL byte");
+        }
+        if (use == LabelUse::kArgv && out.empty() && !v.empty() && v.front() == '-') {
+          return Status::error("refused", "label \"" + name + "\" begins an argument with '-' " +
+                                              "(it would read as an option)");
+        }
+        out += v;
         return Status::ok();
       });
   if (!st) return st;
   return out;
+}
+
+Result<std::string> action_target(const ActionConfig& action, const protocol::Labels& labels) {
+  std::string text = action.target;
+  if (text.empty()) {
+    if (const auto* s = std::get_if<SystemdAction>(&action.kind)) text = s->unit;
+    if (const auto* g = std::get_if<SignalAction>(&action.kind)) {
+      text = g->pidfile.empty() ? g->process_name : g->pidfile;
+    }
+    if (const auto* h = std::get_if<HttpAction>(&action.kind)) text = h->url;
+  }
+  if (text.empty()) {
+    auto series = labels.find("series");
+    return series != labels.end() ? series->second : action.name;
+  }
+  auto v = expand_labels(text, labels);
+  if (!v) return v.status().with_context("action " + action.name + " target");
+  return v;
+}
+
+std::set<std::string> declared_params(const ActionConfig& action) {
+  std::set<std::string> names;
+  auto collect = [&](const std::string& text) {
+    (void)scan_placeholders(
+        text, [](const std::string&) {},
+        [&](const std::string& name) {
+          names.insert(name);
+          return Status::ok();
+        });
+  };
+  collect(action.target);
+  if (const auto* e = std::get_if<ExecAction>(&action.kind)) {
+    if (!e->shell) {
+      for (const auto& arg : e->command) collect(arg);
+    }
+  } else if (const auto* s = std::get_if<SystemdAction>(&action.kind)) {
+    collect(s->unit);
+  } else if (const auto* a = std::get_if<AnsibleAction>(&action.kind)) {
+    names.insert(a->extra_vars.begin(), a->extra_vars.end());
+  } else if (const auto* h = std::get_if<HttpAction>(&action.kind)) {
+    collect(h->url);
+  }
+  return names;
 }
 
 Result<std::vector<std::string>> build_argv(const ActionConfig& action,
@@ -364,7 +418,7 @@ Result<std::vector<std::string>> build_argv(const ActionConfig& action,
       return std::vector<std::string>{"/bin/sh", "-c", e->command[0]};
     }
     for (const auto& arg : e->command) {
-      auto v = expand_labels(arg, labels);
+      auto v = expand_labels(arg, labels, LabelUse::kArgv);
       if (!v) return v.status().with_context("action " + action.name);
       argv.push_back(std::move(v).value());
     }

@@ -6,13 +6,18 @@
 // claims its own keys, so a key of another type is an unknown key.
 //
 // Alert labels reach an action only through `{{label}}` placeholders in its arguments
-// (exec command entries, systemd unit, ansible extra_vars by label name). No value is
-// ever spliced into a shell string: a `shell: true` command may hold no placeholders, and
-// every substituted value must match kSafeLabelValue, so a value with spaces, quotes or
-// shell metacharacters is refused (the action does not run) instead of being passed on.
+// (exec command entries, systemd unit, http url, target, ansible extra_vars by label
+// name). No value is ever spliced into a shell string: a `shell: true` command may hold no
+// placeholders. An exec argv entry is its own argument, so a value there is passed as
+// inert text, whatever it holds (spaces, quotes, `;`, `$(...)`), with two exceptions that
+// are refused: a NUL byte, and a leading '-' where the value begins the argument (it
+// would read as an option). Everywhere else (unit names, URLs, targets, and ansible extra
+// vars, which Ansible would evaluate as Jinja templates) a value must match
+// kSafeLabelValue, or the action is refused and does not run.
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -66,6 +71,9 @@ struct SignalAction {
 struct ActionConfig {
   std::string name;
   std::string type;  // exec, systemd, ansible, http, signal
+  // What the action heals, for its guardrails (budget, cooldown, in-flight, pause): a
+  // template like "{{service}}". Empty: see action_target().
+  std::string target;
   GuardrailConfig guardrails;
   std::variant<ExecAction, SystemdAction, AnsibleAction, HttpAction, SignalAction> kind;
 };
@@ -100,10 +108,25 @@ std::map<std::string, GuardrailConfig> guardrails_by_action(
 inline constexpr const char* kSafeLabelValue = "^[A-Za-z0-9._:/@][A-Za-z0-9._:/@-]{0,127}$";
 bool is_safe_label_value(const std::string& value);
 
+// How substituted values are checked: kSafe against kSafeLabelValue; kArgv as one
+// argv entry (see the top of this file).
+enum class LabelUse : uint8_t { kSafe, kArgv };
+
 // Replaces each `{{name}}` in `text` with the label's value. Fails (code "refused",
-// message naming the label and why) on a missing label, an unsafe value or a malformed
-// placeholder.
-Result<std::string> expand_labels(const std::string& text, const protocol::Labels& labels);
+// message naming the label and why) on a missing label, a value `use` does not allow or
+// a malformed placeholder.
+Result<std::string> expand_labels(const std::string& text, const protocol::Labels& labels,
+                                  LabelUse use = LabelUse::kSafe);
+
+// The target of one run: `target` expanded, or by type: the systemd unit, the signal's
+// pidfile or process name, the http URL; for exec and ansible the alert's `series` label,
+// else the action's name. Fails like expand_labels.
+Result<std::string> action_target(const ActionConfig& action, const protocol::Labels& labels);
+
+// The parameters an action declares: every label named by a `{{label}}` placeholder in
+// its templates (command, unit, url, target) and its ansible extra_vars. A hub command may
+// pass these and no others.
+std::set<std::string> declared_params(const ActionConfig& action);
 
 // The argv that runs `action` for an alert with `labels`, or why it must not run:
 //   exec      the command with placeholders expanded; ["/bin/sh", "-c", cmd] with shell

@@ -134,6 +134,10 @@ void Guardrails::record_start(const RemediationRequest& req, int64_t now_ms) {
   prune(host_starts_, host_.budget.window, now_ms);
   host_starts_.push_back(now_ms);
   in_flight_[req.target] = req.action;
+  set_rung(req, RungOutcome::kRunning);
+}
+
+void Guardrails::set_rung(const RemediationRequest& req, RungOutcome outcome) {
   if (!req.episode) return;
   auto [it, inserted] = episodes_.try_emplace(*req.episode);
   if (inserted) {
@@ -148,7 +152,11 @@ void Guardrails::record_start(const RemediationRequest& req, int64_t now_ms) {
   }
   auto& rungs = it->second.rungs;
   if (rungs.size() <= req.rung) rungs.resize(req.rung + 1, RungOutcome::kNotRecovered);
-  rungs[req.rung] = RungOutcome::kRunning;
+  rungs[req.rung] = outcome;
+}
+
+void Guardrails::record_refused(const RemediationRequest& req) {
+  set_rung(req, RungOutcome::kFailed);
 }
 
 void Guardrails::record_finish(const RemediationRequest& req, protocol::RemediationOutcome outcome,

@@ -142,6 +142,13 @@ class Guardrails {
   // `actions`: guardrails by action name; a request for any other action is refused.
   Guardrails(HostGuardrailConfig host, std::map<std::string, GuardrailConfig> actions);
 
+  // A reload: new limits, the same memory. Runs, cooldowns, circuits, pauses and episodes
+  // carry on, so a reload can never hand a crash-looping service a fresh budget.
+  void reconfigure(HostGuardrailConfig host, std::map<std::string, GuardrailConfig> actions) {
+    host_ = std::move(host);
+    actions_ = std::move(actions);
+  }
+
   Decision decide(const RemediationRequest& req, int64_t now_ms) const;
 
   // A run of `req` started (decide said kRun). Counts against both budgets, marks the
@@ -151,6 +158,9 @@ class Guardrails {
   // cooldown; a failure or timeout marks the episode's rung failed (no verification).
   void record_finish(const RemediationRequest& req, protocol::RemediationOutcome outcome,
                      int64_t now_ms);
+  // The run could not even start (its arguments were refused, e.g. an unsafe label value):
+  // the episode's rung counts as failed, so the ladder moves on; no budget is spent.
+  void record_refused(const RemediationRequest& req);
   // What verification found for the episode's rung (no-op without an episode).
   void record_verification(const RemediationRequest& req, bool recovered);
   // A refusal: opens the circuit when `d.opens_circuit` and returns its escalation once.
@@ -167,6 +177,8 @@ class Guardrails {
   void resume(const std::string& target) { paused_targets_.erase(target); }
   void pause_all() { paused_all_ = true; }
   void resume_all() { paused_all_ = false; }
+  bool paused_all() const { return paused_all_; }
+  const std::set<std::string>& paused_targets() const { return paused_targets_; }
   bool paused(const std::string& target) const {
     return paused_all_ || paused_targets_.count(target) > 0;
   }
@@ -201,7 +213,9 @@ class Guardrails {
 
   static int64_t count_in_window(const std::deque<int64_t>& starts, Millis window, int64_t now_ms);
   static void prune(std::deque<int64_t>& starts, Millis window, int64_t now_ms);
+  // mark_rung changes a started rung; set_rung also starts the episode and the rung.
   void mark_rung(const RemediationRequest& req, RungOutcome outcome);
+  void set_rung(const RemediationRequest& req, RungOutcome outcome);
 
   HostGuardrailConfig host_;
   std::map<std::string, GuardrailConfig> actions_;

@@ -151,12 +151,24 @@ TEST_CASE("an exec argv takes safe label values as whole entries or parts of one
   CHECK(*argv == std::vector<std::string>{"heal", "nginx", "--host=web-1.example:8080"});
 }
 
-TEST_CASE("a label value with shell metacharacters or spaces is refused, not passed on",
+TEST_CASE("a label value with shell metacharacters is one inert argv entry",
+          "[agent][heal-config]") {
+  auto a =
+      one("actions: [{name: s, type: exec, command: [heal, '{{service}}', '--x={{service}}']}]");
+  for (const std::string odd : {"nginx; rm -rf /", "a b", "$(reboot)", "`id`", "x|y", "a&b", "a\nb",
+                                "\"q\"", "it's", "a>b", "", "x-rf"}) {
+    INFO(odd);
+    auto argv = build_argv(a, {{"service", odd}});
+    REQUIRE(argv);
+    CHECK(*argv == std::vector<std::string>{"heal", odd, "--x=" + odd});
+  }
+}
+
+TEST_CASE("an argv value that would read as an option or holds NUL is refused",
           "[agent][heal-config]") {
   auto a = one("actions: [{name: s, type: exec, command: [heal, '{{service}}']}]");
-  for (const std::string bad : {"nginx; rm -rf /", "a b", "$(reboot)", "`id`", "x|y", "a&b", "a\nb",
-                                "-rf", "\"q\"", "it's", "a>b", ""}) {
-    INFO(bad);
+  for (const std::string& bad :
+       {std::string("-rf"), std::string("--force"), std::string("a\0b", 3)}) {
     auto argv = build_argv(a, {{"service", bad}});
     REQUIRE_FALSE(argv);
     CHECK(argv.status().code() == "refused");
@@ -165,6 +177,17 @@ TEST_CASE("a label value with shell metacharacters or spaces is refused, not pas
   auto missing = build_argv(a, {});
   REQUIRE_FALSE(missing);
   CHECK(has(missing.status().message(), "the alert has no label \"service\""));
+}
+
+TEST_CASE("values outside argv entries must be safe label values", "[agent][heal-config]") {
+  for (const std::string bad : {"nginx; rm -rf /", "a b", "$(reboot)", "{{x}}", "-rf", ""}) {
+    INFO(bad);
+    auto v = expand_labels("unit-{{service}}", {{"service", bad}});
+    REQUIRE_FALSE(v);
+    CHECK(v.status().code() == "refused");
+  }
+  CHECK(*expand_labels("unit-{{service}}", {{"service", "web-1.example:80"}}) ==
+        "unit-web-1.example:80");
 }
 
 TEST_CASE("systemd and ansible actions build their argv", "[agent][heal-config]") {
