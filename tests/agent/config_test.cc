@@ -54,3 +54,35 @@ TEST_CASE("an empty endpoint list is refused", "[agent-config]") {
   CHECK(cfg.status().message().find("hub.endpoints: must name at least one hub") !=
         std::string::npos);
 }
+
+TEST_CASE("remediation actions, host guardrails and rule ladders are read", "[agent-config]") {
+  auto cfg = parse(
+      "checks: [{name: web, type: process, pidfile: /run/web.pid, interval: 1s}]\n"
+      "actions:\n"
+      "  - {name: restart, type: systemd, unit: web.service, cooldown: 10s}\n"
+      "  - {name: rebuild, type: ansible, playbook: /srv/web.yml, extra_vars: [series]}\n"
+      "remediation: {budget: {max_runs: 4, window: 30m}, dry_run: true}\n"
+      "rules: [{name: web-down, series: web, when: 'state == CRITICAL', "
+      "heal: [restart, rebuild]}]\n");
+  INFO((cfg ? "" : cfg.status().message()));
+  REQUIRE(cfg);
+  REQUIRE(cfg->actions.size() == 2);
+  CHECK(cfg->actions[0].guardrails.cooldown == Millis(10'000));
+  CHECK(cfg->remediation.budget.max_runs == 4);
+  CHECK(cfg->remediation.dry_run);
+  CHECK(cfg->rules[0].heal == std::vector<std::string>{"restart", "rebuild"});
+}
+
+TEST_CASE("a ladder naming an undeclared action is refused at its key path", "[agent-config]") {
+  auto cfg = parse(
+      "checks: [{name: web, type: process, pidfile: /run/web.pid}]\n"
+      "actions: [{name: restart, type: systemd, unit: web.service}]\n"
+      "remediation: {budget: {max_runs: 0}}\n"
+      "rules: [{name: web-down, series: web, when: 'state == CRITICAL', heal: [restrat]}]\n");
+  REQUIRE_FALSE(cfg);
+  const std::string msg = cfg.status().message();
+  INFO(msg);
+  CHECK(msg.find("rules[0].heal[0]: no action is named \"restrat\" (declared: restart)") !=
+        std::string::npos);
+  CHECK(msg.find("remediation.budget.max_runs") != std::string::npos);
+}

@@ -60,6 +60,10 @@ const std::set<std::string> kAgentKeys = {
     "windows.slices",
     "windows.max_series",
     "rules",
+    "actions",  // a list: its keys are in docs/CONFIGURATION.md#remediation
+    "remediation.budget.max_runs",
+    "remediation.budget.window",
+    "remediation.dry_run",
     "metrics_interval",
     "status_http.enabled",
     "status_http.listen",
