@@ -1,5 +1,6 @@
 // heal_latency_stamp: the remediation command of the heal latency benchmark, the same
-// program for reflex-agent and for Monit, so both pay the same exec.
+// program for reflex-agent and for Monit, so both pay the same exec (a small one: it is
+// linked statically, so the exec loads no shared library).
 //
 //   heal_latency_stamp STAMP_FILE                      the HTTP scenario's action
 //   heal_latency_stamp STAMP_FILE PIDFILE WATCH_PID    the process scenario's restart

@@ -1,5 +1,8 @@
 #include "bench/heal_latency_trials.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -127,6 +130,27 @@ Result<int64_t> http_trial(std::vector<Subject*>& subjects, FlipServer& server,
   const int64_t healthy_ns = realtime_ns();
   if (!waited.is_ok()) return waited;
   return healthy_ns;
+}
+
+Result<double> spawn_floor_trial(const std::string& stamp_program, const std::string& stamps) {
+  const StampFile file(stamps);
+  const size_t before = file.count();
+  std::string program = stamp_program, path = stamps;
+  char* argv[] = {program.data(), path.data(), nullptr};
+  const int64_t start_ns = realtime_ns();
+  const pid_t pid = ::fork();
+  if (pid < 0) return Status::error("io", "fork failed");
+  if (pid == 0) {
+    ::execv(argv[0], argv);
+    ::_exit(127);
+  }
+  int raw = 0;
+  ::waitpid(pid, &raw, 0);
+  const auto stamp = file.at(before);
+  if (!WIFEXITED(raw) || WEXITSTATUS(raw) != 0 || !stamp) {
+    return Status::error("spawn", stamp_program + " " + stamps + " failed");
+  }
+  return static_cast<double>(*stamp - start_ns) / 1e6;
 }
 
 }  // namespace reflex::bench::heal

@@ -52,4 +52,9 @@ Status await_http(std::vector<Subject*>& subjects, int64_t since_ns, const Trial
 Result<int64_t> http_trial(std::vector<Subject*>& subjects, FlipServer& server,
                            const TrialLimits& limits);
 
+// The floor under both supervisors on this machine at this moment: the benchmark itself
+// forks and execs `stamp_program` (its HTTP form, stamping into `stamps`) and times the
+// fork to the stamp, as a process trial times the kill to it. Returns milliseconds.
+Result<double> spawn_floor_trial(const std::string& stamp_program, const std::string& stamps);
+
 }  // namespace reflex::bench::heal
