@@ -102,11 +102,20 @@ struct CheckContext {
 // thread, with its result; it must give up (and clean up: kill, close) by the spec's
 // timeout and then report kUnknown (or kCritical where the protocol says so, like a
 // refused connection). The runner never starts a run while one is in flight.
+//
+// A check that learns between runs that its answer has changed (a watched process
+// exited) asks for a run at once by calling the `wake` function its runner hands it
+// through set_wake(); see CheckRunner for when that run starts.
 class PeriodicCheck {
  public:
   virtual ~PeriodicCheck() = default;
   virtual const CheckSpec& spec() const = 0;
   virtual void run(std::function<void(CheckResult)> done) = 0;
+  // Called once by the runner that takes the check, before its first run. `wake` may be
+  // called any number of times, from anywhere on the loop thread (inside run() too),
+  // while the check lives; it never runs the check from inside the call. Checks that
+  // only measure on their interval ignore it.
+  virtual void set_wake(std::function<void()> /*wake*/) {}
 };
 
 // A streaming check (log, statsd): starts reading on start(), records as data arrives

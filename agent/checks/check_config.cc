@@ -105,7 +105,7 @@ Result<std::unique_ptr<CheckSet>> CheckSet::start(const std::vector<CheckConfig>
     } else if (const auto* k = std::get_if<CommandCheckConfig>(&c.kind)) {
       set->runner_->add(make_command_check(c.spec, *k, services.processes));
     } else if (const auto* k = std::get_if<ProcessCheckConfig>(&c.kind)) {
-      set->runner_->add(make_process_check(c.spec, *k, services.processes));
+      set->runner_->add(make_process_check(c.spec, *k, services.processes, ctx.loop));
     } else if (const auto* k = std::get_if<HostCheckConfig>(&c.kind)) {
       set->runner_->add(make_host_check(c.spec, *k));
     } else if (const auto* k = std::get_if<LogCheckConfig>(&c.kind)) {

@@ -199,8 +199,13 @@ void read_process_check(config::MapReader& r, ProcessCheckConfig& out) {
   }
 }
 
-ProcessCheck::ProcessCheck(CheckSpec spec, ProcessCheckConfig config, ProcessRunner& runner)
+ProcessCheck::ProcessCheck(CheckSpec spec, ProcessCheckConfig config, ProcessRunner& runner,
+                           EventLoop& loop)
     : spec_(std::move(spec)), config_(std::move(config)), runner_(runner) {
+  // Pidfds name real processes: a fake proc tree's pids would watch strangers.
+  if (config_.unit.empty() && config_.proc_root == "/proc") {
+    watcher_.emplace(loop, [this](pid_t) { wake_(); });
+  }
   if (!config_.cmdline.empty()) {
     try {
       cmdline_re_.emplace(config_.cmdline);
@@ -217,14 +222,16 @@ ProcessCheck::~ProcessCheck() {
 void ProcessCheck::run(std::function<void(CheckResult)> done) {
   if (!config_.unit.empty()) {
     check_unit(std::move(done));
-  } else if (!config_.pidfile.empty()) {
-    done(check_pidfile());
-  } else {
-    done(check_matches());
+    return;
   }
+  std::vector<pid_t> alive;
+  CheckResult r = config_.pidfile.empty() ? check_matches(alive) : check_pidfile(alive);
+  // One already gone since it was counted: this result is stale, so ask for another.
+  if (watcher_ && watcher_->watch(alive) > 0) wake_();
+  done(std::move(r));
 }
 
-CheckResult ProcessCheck::check_pidfile() const {
+CheckResult ProcessCheck::check_pidfile(std::vector<pid_t>& alive) const {
   CheckResult r;
   const std::string& file = config_.pidfile;
   auto text = slurp(file);
@@ -241,27 +248,30 @@ CheckResult ProcessCheck::check_pidfile() const {
     return r;
   }
   auto info = read_proc_info(config_.proc_root, *pid);
-  const bool alive = info && info->state != 'Z';
-  r.state = alive ? CheckState::kOk : CheckState::kCritical;
-  r.message =
-      "pid " + std::to_string(*pid) + " from " + file + (alive ? " is running" : " is not running");
-  r.perf.push_back(PerfValue{"count", alive ? 1.0 : 0.0, "", {}});
+  const bool running = info && info->state != 'Z';
+  if (running) alive.push_back(*pid);
+  r.state = running ? CheckState::kOk : CheckState::kCritical;
+  r.message = "pid " + std::to_string(*pid) + " from " + file +
+              (running ? " is running" : " is not running");
+  r.perf.push_back(PerfValue{"count", running ? 1.0 : 0.0, "", {}});
   return r;
 }
 
-CheckResult ProcessCheck::check_matches() const {
+CheckResult ProcessCheck::check_matches(std::vector<pid_t>& alive) const {
   const bool by_name = !config_.name.empty();
   if (!by_name && !cmdline_re_) {
     CheckResult r;
     r.message = "invalid cmdline regex " + in_quotes(config_.cmdline);
     return r;
   }
-  size_t count = 0;
   for (const auto& p : list_processes(config_.proc_root)) {
     if (p.state == 'Z') continue;
-    if (by_name ? matches_name(p, config_.name) : matches_cmdline(p, *cmdline_re_)) ++count;
+    if (by_name ? matches_name(p, config_.name) : matches_cmdline(p, *cmdline_re_)) {
+      alive.push_back(p.pid);
+    }
   }
-  return count_result(count, by_name ? config_.name : config_.cmdline, config_.min, config_.max);
+  return count_result(alive.size(), by_name ? config_.name : config_.cmdline, config_.min,
+                      config_.max);
 }
 
 void ProcessCheck::check_unit(std::function<void(CheckResult)> done) {
@@ -288,8 +298,8 @@ void ProcessCheck::check_unit(std::function<void(CheckResult)> done) {
 }
 
 std::unique_ptr<ProcessCheck> make_process_check(CheckSpec spec, ProcessCheckConfig config,
-                                                 ProcessRunner& runner) {
-  return std::make_unique<ProcessCheck>(std::move(spec), std::move(config), runner);
+                                                 ProcessRunner& runner, EventLoop& loop) {
+  return std::make_unique<ProcessCheck>(std::move(spec), std::move(config), runner, loop);
 }
 
 }  // namespace reflex::agent

@@ -4,6 +4,14 @@
 //
 // Processes are read from a proc tree (/proc unless told otherwise, so tests can build
 // one); zombies never count as alive.
+//
+// A death is an event, not something to wait an interval for: after each pidfile, name
+// or cmdline run against the real /proc, the live processes it counted (at most
+// PidWatcher::kMaxWatched) are watched, and when one exits the check wakes its runner
+// for a run at once. Pids are resolved afresh on every run, so a process restarted
+// under a new pid is watched from the run after it appears. Unit checks are not watched
+// (their main pid would have to be asked of systemd on each run; not done): they notice
+// a failed unit at their next run.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +24,7 @@
 #include <vector>
 
 #include "agent/checks/check.h"
+#include "agent/checks/pid_watcher.h"
 #include "agent/process_runner.h"
 #include "common/config.h"
 
@@ -66,17 +75,23 @@ CheckResult unit_state_result(const std::string& unit, const std::string& active
 
 class ProcessCheck final : public PeriodicCheck {
  public:
-  // `runner` must outlive the check. Pidfile, name and cmdline checks read the proc tree
-  // and call `done` before run() returns; unit checks call it when systemctl finishes.
-  ProcessCheck(CheckSpec spec, ProcessCheckConfig config, ProcessRunner& runner);
+  // `runner` and `loop` must outlive the check. Pidfile, name and cmdline checks read the
+  // proc tree and call `done` before run() returns; unit checks call it when systemctl
+  // finishes. Watches are opened on `loop` and closed with the check.
+  ProcessCheck(CheckSpec spec, ProcessCheckConfig config, ProcessRunner& runner, EventLoop& loop);
   ~ProcessCheck() override;
 
   const CheckSpec& spec() const override { return spec_; }
   void run(std::function<void(CheckResult)> done) override;
+  void set_wake(std::function<void()> wake) override { wake_ = std::move(wake); }
+
+  // How many processes are watched for their exit now (for tests).
+  size_t watched() const { return watcher_ ? watcher_->watched() : 0; }
 
  private:
-  CheckResult check_pidfile() const;
-  CheckResult check_matches() const;
+  // Each fills `alive` with the pids it counted as alive.
+  CheckResult check_pidfile(std::vector<pid_t>& alive) const;
+  CheckResult check_matches(std::vector<pid_t>& alive) const;
   void check_unit(std::function<void(CheckResult)> done);
 
   CheckSpec spec_;
@@ -84,9 +99,11 @@ class ProcessCheck final : public PeriodicCheck {
   ProcessRunner& runner_;
   std::optional<std::regex> cmdline_re_;
   std::optional<RunId> in_flight_;
+  std::function<void()> wake_ = [] {};
+  std::optional<PidWatcher> watcher_;  // none for units and fake proc trees
 };
 
 std::unique_ptr<ProcessCheck> make_process_check(CheckSpec spec, ProcessCheckConfig config,
-                                                 ProcessRunner& runner);
+                                                 ProcessRunner& runner, EventLoop& loop);
 
 }  // namespace reflex::agent

@@ -2,13 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+
 namespace reflex::agent {
 
 struct CheckRunner::Slot {
   std::unique_ptr<PeriodicCheck> check;
   CheckStatus status;
-  TimerId timer = 0;
+  TimerId timer = 0;       // the periodic schedule
+  TimerId wake_timer = 0;  // a woken run due soon (0: none)
   bool in_flight = false;
+  bool rerun = false;                    // woken while in flight: run once it ends
+  std::optional<int64_t> last_woken_ms;  // monotonic start of the last woken run
 };
 
 CheckRunner::CheckRunner(const Clock& clock, Timers& timers, Recorder& recorder)
@@ -16,7 +22,10 @@ CheckRunner::CheckRunner(const Clock& clock, Timers& timers, Recorder& recorder)
 
 CheckRunner::~CheckRunner() {
   *alive_ = false;
-  for (auto& slot : slots_) timers_.cancel(slot->timer);
+  for (auto& slot : slots_) {
+    timers_.cancel(slot->timer);
+    if (slot->wake_timer != 0) timers_.cancel(slot->wake_timer);
+  }
 }
 
 void CheckRunner::add(std::unique_ptr<PeriodicCheck> check) {
@@ -29,8 +38,39 @@ void CheckRunner::add(std::unique_ptr<PeriodicCheck> check) {
   const int64_t interval = spec.interval.count();
   const int64_t offset = static_cast<int64_t>(slots_.size() * 97) % std::max<int64_t>(interval, 1);
   Slot& s = *slot;
+  std::weak_ptr<bool> alive = alive_;
+  s.check->set_wake([this, alive, &s] {
+    if (auto a = alive.lock(); a && *a) wake(s);
+  });
   s.timer = timers_.start(Millis(offset), spec.interval, [this, &s] { run(s); });
   slots_.push_back(std::move(slot));
+}
+
+bool CheckRunner::wake(const std::string& name) {
+  for (auto& slot : slots_) {
+    if (slot->check->spec().name == name) {
+      wake(*slot);
+      return true;
+    }
+  }
+  return false;
+}
+
+void CheckRunner::wake(Slot& slot) {
+  if (slot.in_flight) {
+    slot.rerun = true;
+    return;
+  }
+  if (slot.wake_timer != 0) return;  // coalesces into the run already due
+  int64_t delay = 0;
+  if (slot.last_woken_ms) {
+    delay = std::max<int64_t>(0, *slot.last_woken_ms + kMinWakeGap.count() - clock_.monotonic_ms());
+  }
+  slot.wake_timer = timers_.start(Millis(delay), Millis(0), [this, &slot] {
+    slot.wake_timer = 0;
+    slot.last_woken_ms = clock_.monotonic_ms();
+    run(slot);
+  });
 }
 
 void CheckRunner::run(Slot& slot) {
@@ -38,22 +78,39 @@ void CheckRunner::run(Slot& slot) {
     ++slot.status.bad_input["overlapping_run_skipped"];  // due while the last one still runs
     return;
   }
+  if (slot.wake_timer != 0) {  // this run answers the pending wake too
+    timers_.cancel(slot.wake_timer);
+    slot.wake_timer = 0;
+  }
   slot.in_flight = true;
   std::weak_ptr<bool> alive = alive_;
   slot.check->run([this, alive, &slot](CheckResult result) {
     if (auto a = alive.lock(); !a || !*a) return;
-    slot.in_flight = false;
-    CheckStatus& st = slot.status;
-    ++st.runs;
-    if (result.state != CheckState::kOk) ++st.failures;
-    if (result.timed_out) ++st.timeouts;
-    for (const auto& [reason, n] : result.bad_input) st.bad_input[reason] += n;
-    st.last_state = result.state;
-    st.last_message = result.message;
-    st.last_latency_ms = result.latency_ms;
-    st.last_run_ms = clock_.now_ms();
-    record(recorder_, slot.check->spec(), result);
+    finish(slot, result);
   });
+}
+
+void CheckRunner::finish(Slot& slot, const CheckResult& result) {
+  slot.in_flight = false;
+  CheckStatus& st = slot.status;
+  const bool changed = st.runs == 0 || st.last_state != result.state;
+  ++st.runs;
+  if (result.state != CheckState::kOk) ++st.failures;
+  if (result.timed_out) ++st.timeouts;
+  for (const auto& [reason, n] : result.bad_input) st.bad_input[reason] += n;
+  st.last_state = result.state;
+  st.last_message = result.message;
+  st.last_latency_ms = result.latency_ms;
+  st.last_run_ms = clock_.now_ms();
+  record(recorder_, slot.check->spec(), result);
+  if (slot.rerun) {
+    slot.rerun = false;
+    wake(slot);
+  }
+  if (changed && on_state_change_) {
+    StateChange hook = on_state_change_;  // the hook may replace itself
+    hook(slot.check->spec(), result.state);
+  }
 }
 
 void CheckRunner::record(Recorder& recorder, const CheckSpec& spec, const CheckResult& result) {

@@ -5,9 +5,21 @@
 // a run still in flight when the next is due is skipped and counted. A result becomes
 // one `event` (failed unless OK, with its latency), the check's `state`, and a gauge per
 // perf value, all under the check's name. Loop thread only.
+//
+// Woken runs: a check (through the function set_wake() gave it) or the owner (wake())
+// may ask for a run between intervals, e.g. when a watched process exits. The run
+// starts on the next loop turn (a zero-delay timer, so never inside the caller), or,
+// when a run is in flight, once right after that run ends; wakes that arrive before the
+// run starts coalesce into it. A periodic run that starts first satisfies a pending wake.
+// Woken runs of one check start at least kMinWakeGap apart (a later wake waits for the
+// gap to pass), so a check whose processes die by the hundred cannot turn into a busy
+// loop; the gap counts only woken runs, so a periodic run never delays one. Woken runs
+// do not move the periodic schedule.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "agent/checks/check.h"
@@ -16,13 +28,25 @@ namespace reflex::agent {
 
 class CheckRunner {
  public:
+  static constexpr Millis kMinWakeGap = Millis(100);
+
+  // Called after a result is recorded whose state differs from the check's previous
+  // result (a check's first result always counts), with the new state; on the loop
+  // thread, from inside the check's completion. It must not destroy the runner.
+  using StateChange = std::function<void(const CheckSpec& spec, CheckState state)>;
+
   CheckRunner(const Clock& clock, Timers& timers, Recorder& recorder);
   ~CheckRunner();  // cancels the timers; runs in flight report to nobody
   CheckRunner(const CheckRunner&) = delete;
   CheckRunner& operator=(const CheckRunner&) = delete;
 
-  // Takes the check and schedules it.
+  // Takes the check, hands it its wake function and schedules it.
   void add(std::unique_ptr<PeriodicCheck> check);
+  // Asks for a woken run of the check named `name` (as a check's own wake does); false
+  // when there is no such check. E.g. after a restart, so the new process is watched.
+  bool wake(const std::string& name);
+  // Replaces the state-change hook (none by default).
+  void set_on_state_change(StateChange hook) { on_state_change_ = std::move(hook); }
   // The status of every periodic check, in the order they were added.
   std::vector<CheckStatus> status() const;
 
@@ -32,10 +56,13 @@ class CheckRunner {
  private:
   struct Slot;
   void run(Slot& slot);
+  void wake(Slot& slot);
+  void finish(Slot& slot, const CheckResult& result);
 
   const Clock& clock_;
   Timers& timers_;
   Recorder& recorder_;
+  StateChange on_state_change_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::shared_ptr<bool> alive_;  // runs finishing after destruction see false
 };

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "agent/checks/process_check.h"
+#include "agent/heal/ansible_recap.h"
 
 namespace reflex::agent::heal {
 namespace {
@@ -401,6 +402,12 @@ void Healer::execute(std::shared_ptr<Run> run) {
   spec.env["REFLEX_RULE"] = run->rule;
   spec.env["REFLEX_FINGERPRINT"] = run->fingerprint;
   spec.env["REFLEX_ATTEMPT"] = std::to_string(run->req.rung + 1);
+  const bool ansible = std::holds_alternative<AnsibleAction>(action.kind);
+  if (ansible) {
+    // The recap is what the result reports: an operator's ansible.cfg must not switch
+    // to a callback that prints none.
+    spec.env["ANSIBLE_STDOUT_CALLBACK"] = "default";
+  }
   if (const auto* e = std::get_if<ExecAction>(&action.kind)) {
     for (const auto& [k, v] : e->env) spec.env[k] = v;
     spec.cwd = e->cwd;
@@ -414,10 +421,23 @@ void Healer::execute(std::shared_ptr<Run> run) {
       spec.gid = ids->second;
     }
   }
-  run->process = services_.processes.run(std::move(spec), [this, alive, run](ProcessOutcome o) {
+  run->process = services_.processes.run(std::move(spec), [this, alive, run,
+                                                           ansible](ProcessOutcome o) {
     if (!*alive) return;
     run->process.reset();
     std::string output = tail(o.out + o.err, kOutputTail);
+    if (ansible && !o.timed_out && o.spawn_error.empty()) {
+      // The play's own verdict: its recap, and the task that failed.
+      auto recap = parse_ansible_recap(o.out);
+      std::string why = recap ? summarize(*recap) : "no play recap in the output";
+      if (auto task = failed_task(o.out); task && (!recap || !recap->ok())) {
+        why = "task \"" + *task + "\" failed; " + why;
+      }
+      const bool ok = o.exit_code == 0 && recap && recap->ok();
+      finished(run, ok ? RemediationOutcome::kSucceeded : RemediationOutcome::kFailed, o.exit_code,
+               std::move(why), std::move(output));
+      return;
+    }
     const Millis timeout = run->action.guardrails.timeout;
     if (o.timed_out) {
       finished(run, RemediationOutcome::kTimedOut, std::nullopt,

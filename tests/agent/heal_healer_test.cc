@@ -218,27 +218,63 @@ TEST_CASE("a hanging action is killed at its timeout together with its children"
   h.await(RemediationOutcome::kExhausted);
 }
 
-TEST_CASE("a ladder moves from restart to playbook when restart does not help, then escalates",
-          "[agent][heal]") {
+// Ansible's home and temporary files go into `dir` while it lives.
+struct AnsibleHome {
+  explicit AnsibleHome(const TempDir& dir) : old_home(getenv("HOME") ? getenv("HOME") : "") {
+    setenv("HOME", dir.file("home").c_str(), 1);
+  }
+  ~AnsibleHome() { setenv("HOME", old_home.c_str(), 1); }
+  std::string old_home;
+};
+
+TEST_CASE("a ladder moves from restart to a real playbook when restart does not help",
+          "[agent][heal][ansible]") {
   TempDir dir;
+  AnsibleHome home(dir);
+  const std::string playbook =
+      dir.write("fix.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: repair {{ series }}\n"
+                "      ansible.builtin.copy: {dest: " +
+                    dir.file("played") + ", content: \"{{ series }}\"}\n");
   Heal h(
       "actions:\n"
       "  - {name: restart, type: exec, verify_within: 200ms, command: [touch, " +
           dir.file("restarted") +
           "]}\n"
-          "  - {name: playbook, type: exec, verify_within: 200ms, command: [touch, " +
-          dir.file("played") + "]}\n",
+          "  - {name: playbook, type: ansible, verify_within: 200ms, playbook: " +
+          playbook + ", extra_vars: [series]}\n",
       {"restart", "playbook"});
   h.fire();
-  h.await(RemediationOutcome::kExhausted);
+  h.await(RemediationOutcome::kExhausted, 1, 120s);
   CHECK(h.outcomes() == std::vector<std::string>{"started restart", "succeeded restart",
                                                  "not_recovered restart", "started playbook",
                                                  "succeeded playbook", "not_recovered playbook",
                                                  "exhausted playbook"});
   CHECK(std::filesystem::exists(dir.file("restarted")));
-  CHECK(std::filesystem::exists(dir.file("played")));
-  CHECK(h.remediations()[3].attempt == 2);
+  CHECK(read_file(dir.file("played")) == "svc");
+  const auto played = h.remediations()[4];
+  CHECK(played.attempt == 2);
+  CHECK(played.reason == "localhost: ok=1 changed=1 failed=0 unreachable=0");
+  CHECK(has(played.output, "PLAY RECAP"));
   CHECK(has(h.remediations().back().reason, "restart, playbook"));
+}
+
+TEST_CASE("a playbook whose task fails is a failed rung naming the task",
+          "[agent][heal][ansible]") {
+  TempDir dir;
+  AnsibleHome home(dir);
+  const std::string playbook =
+      dir.write("fail.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: give up\n"
+                "      ansible.builtin.fail: {msg: nope}\n");
+  Heal h("actions: [{name: playbook, type: ansible, playbook: " + playbook + "}]", {"playbook"});
+  h.fire();
+  h.await(RemediationOutcome::kFailed, 1, 120s);
+  const auto failed = h.last(RemediationOutcome::kFailed);
+  CHECK(failed.exit_code == 2);
+  CHECK(failed.reason ==
+        "task \"give up\" failed; localhost: ok=0 changed=0 failed=1 unreachable=0");
+  h.await(RemediationOutcome::kExhausted);
 }
 
 TEST_CASE("the second rung is not run when the first one recovered", "[agent][heal]") {

@@ -33,7 +33,7 @@ struct Fixture {
     CheckSpec spec;
     spec.name = "proc";
     spec.type = "process";
-    auto check = make_process_check(spec, std::move(cfg), runner);
+    auto check = make_process_check(spec, std::move(cfg), runner, loop);
     std::optional<CheckResult> got;
     check->run([&](CheckResult r) { got = std::move(r); });
     REQUIRE(run_loop_until(

@@ -20,6 +20,7 @@ namespace {
 struct FakeLog {
   std::vector<int64_t> started_ms;                     // monotonic time of each run()
   std::vector<std::function<void(CheckResult)>> done;  // the callbacks not yet called
+  std::function<void()> wake;                          // what the runner handed the check
 };
 
 // A periodic check whose runs finish only when the test says so.
@@ -32,6 +33,7 @@ class FakeCheck final : public PeriodicCheck {
     log_->started_ms.push_back(clock_.monotonic_ms());
     log_->done.push_back(std::move(done));
   }
+  void set_wake(std::function<void()> wake) override { log_->wake = std::move(wake); }
 
  private:
   CheckSpec spec_;
@@ -62,6 +64,13 @@ CheckResult ok(double latency_ms = 5) {
   r.state = CheckState::kOk;
   r.message = "fine";
   r.latency_ms = latency_ms;
+  return r;
+}
+
+CheckResult critical() {
+  CheckResult r;
+  r.state = CheckState::kCritical;
+  r.message = "down";
   return r;
 }
 
@@ -249,6 +258,182 @@ TEST_CASE("a run finishing after the runner is gone reports to nobody", "[agent]
   finish(*log, ok());          // the check's callback arrives late: no crash, no record
   CHECK(recorder.events.empty());
   CHECK(recorder.states.empty());
+  time.advance(Millis(5000));
+  CHECK(log->started_ms.size() == 1);
+}
+
+TEST_CASE("a woken check runs on the next loop turn and keeps its interval", "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+  REQUIRE(log->wake);
+
+  time.advance(Millis(0));
+  finish(*log, ok());
+  time.advance(Millis(300));
+  log->wake();
+  CHECK(log->started_ms.size() == 1);  // never from inside the wake
+  time.advance(Millis(0));
+  REQUIRE(log->started_ms.size() == 2);
+  finish(*log, critical());
+  CHECK(recorder.states.back().state == CheckState::kCritical);
+  time.advance(Millis(700));
+  finish(*log, ok());
+  time.advance(Millis(1000));
+  finish(*log, ok());
+  CHECK(log->started_ms == std::vector<int64_t>{0, 300, 1000, 2000});
+}
+
+TEST_CASE("a wake during a run in flight reruns the check once, right after it ends",
+          "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+
+  time.advance(Millis(0));
+  REQUIRE(log->done.size() == 1);
+  for (int i = 0; i < 3; ++i) log->wake();
+  time.advance(Millis(50));
+  CHECK(log->started_ms.size() == 1);  // still in flight: no second run beside it
+  finish(*log, ok());
+  time.advance(Millis(0));
+  REQUIRE(log->started_ms.size() == 2);
+  finish(*log, ok());
+  time.advance(Millis(900));  // just before the next periodic run
+  CHECK(log->started_ms == std::vector<int64_t>{0, 50});
+  CHECK(runner.status()[0].bad_input.count("overlapping_run_skipped") == 0);
+}
+
+TEST_CASE("wakes before the woken run starts coalesce into one run", "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+  time.advance(Millis(0));
+  finish(*log, ok());
+
+  time.advance(Millis(200));
+  log->wake();
+  log->wake();
+  CHECK(runner.wake("proc"));
+  time.advance(Millis(0));
+  REQUIRE(log->started_ms.size() == 2);
+  finish(*log, ok());
+  time.advance(Millis(500));
+  CHECK(log->started_ms == std::vector<int64_t>{0, 200});
+}
+
+TEST_CASE("woken runs of one check start at least 100 ms apart, whatever the periodic runs do",
+          "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+  time.advance(Millis(0));
+  finish(*log, ok());
+
+  log->wake();  // right after a periodic run: not delayed by it
+  time.advance(Millis(0));
+  REQUIRE(log->started_ms.size() == 2);
+  finish(*log, ok());
+  time.advance(Millis(30));
+  log->wake();
+  time.advance(Millis(69));
+  CHECK(log->started_ms.size() == 2);
+  time.advance(Millis(1));
+  REQUIRE(log->started_ms.size() == 3);
+  finish(*log, ok());
+  CHECK(log->started_ms == std::vector<int64_t>{0, 0, 100});
+}
+
+TEST_CASE("a periodic run that starts while a woken run waits answers the wake too",
+          "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+  time.advance(Millis(0));
+  finish(*log, ok());
+
+  time.advance(Millis(950));
+  log->wake();
+  time.advance(Millis(0));
+  finish(*log, ok());  // woken at 950
+  time.advance(Millis(10));
+  log->wake();  // due at 1050, after the gap
+  time.advance(Millis(40));
+  REQUIRE(log->started_ms.size() == 3);  // the periodic run at 1000
+  finish(*log, ok());
+  time.advance(Millis(500));
+  CHECK(log->started_ms == std::vector<int64_t>{0, 950, 1000});
+}
+
+TEST_CASE("waking a check by name finds it, and an unknown name is refused", "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+  time.advance(Millis(0));
+  finish(*log, ok());
+
+  CHECK_FALSE(runner.wake("nginx"));
+  time.advance(Millis(10));
+  CHECK(log->started_ms.size() == 1);
+  CHECK(runner.wake("proc"));
+  time.advance(Millis(0));
+  CHECK(log->started_ms.size() == 2);
+}
+
+TEST_CASE("the state-change hook fires on the first result and on each change, not on repeats",
+          "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  CheckRunner runner(time, time, recorder);
+  std::vector<std::pair<std::string, CheckState>> changes;
+  std::vector<size_t> recorded_before;  // states recorded when the hook ran
+  runner.set_on_state_change([&](const CheckSpec& spec, CheckState state) {
+    changes.emplace_back(spec.name, state);
+    recorded_before.push_back(recorder.states.size());
+  });
+  auto log = std::make_shared<FakeLog>();
+  runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+
+  time.advance(Millis(0));
+  const CheckResult results[] = {ok(), ok(), critical(), critical(), ok(), ok()};
+  for (const auto& r : results) {
+    finish(*log, r);
+    time.advance(Millis(1000));
+  }
+  using P = std::pair<std::string, CheckState>;
+  CHECK(changes == std::vector<P>{{"proc", CheckState::kOk},
+                                  {"proc", CheckState::kCritical},
+                                  {"proc", CheckState::kOk}});
+  CHECK(recorded_before == std::vector<size_t>{1, 3, 5});  // after the result is recorded
+}
+
+TEST_CASE("a wake after the runner is gone does nothing", "[agent][runner]") {
+  SimulatedTime time;
+  RecorderSpy recorder;
+  auto log = std::make_shared<FakeLog>();
+  std::function<void()> wake;
+  {
+    CheckRunner runner(time, time, recorder);
+    runner.add(std::make_unique<FakeCheck>(spec_of("proc", 1000), time, log));
+    wake = log->wake;  // a copy outliving the runner and its check
+    time.advance(Millis(0));
+    finish(*log, ok());
+    wake();  // a woken run is due, then the runner goes
+  }
+  CHECK(time.pending() == 0);
+  wake();
   time.advance(Millis(5000));
   CHECK(log->started_ms.size() == 1);
 }
