@@ -97,8 +97,9 @@ void phase_table(const std::vector<Phases>& phases, int trials, std::ostream& ou
   };
   for (const auto& r : kRows) {
     const Summary s = column(r.field);
-    out << "| " << r.name << " | " << fixed(s.median, 0) << " ms | " << fixed(s.max, 0)
-        << " ms |\n";
+    // Whole milliseconds, and never "-0": the clocks' truncation can make a phase -0.4 ms.
+    auto whole = [](double ms) { return fixed(std::round(ms) + 0.0, 0) + " ms"; };
+    out << "| " << r.name << " | " << whole(s.median) << " | " << whole(s.max) << " |\n";
   }
 }
 
