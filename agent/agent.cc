@@ -130,10 +130,13 @@ Status Agent::start_measuring(const AgentConfig& cfg) {
   if (windows) windows_ = std::move(windows);
   check_context_ = std::move(context);
   checks_ = std::move(checks).value();
+  checks_->set_on_state_change([this](const CheckSpec&, CheckState) { evaluate_soon(); });
 
   if (!healer_) {
     healer_ = std::make_unique<heal::Healer>(
-        heal::HealServices{clock_, timers_, *processes_, *http_}, [this](auto events) {
+        heal::HealServices{clock_, timers_, *processes_, *http_, "/proc",
+                           [this](const protocol::Labels& labels) { recheck(labels); }},
+        [this](auto events) {
           if (auto st = emit(std::move(events)); !st) spdlog::error("heal: {}", st.to_string());
         });
     uplink_->set_command_handler([this](const protocol::Command& c) { healer_->on_command(c); });
@@ -156,7 +159,7 @@ Status Agent::start_measuring(const AgentConfig& cfg) {
 }
 
 void Agent::stop_measuring() {
-  for (TimerId* t : {&rules_timer_, &metrics_timer_, &expire_timer_}) {
+  for (TimerId* t : {&rules_timer_, &soon_timer_, &metrics_timer_, &expire_timer_}) {
     if (*t) timers_.cancel(*t);
     *t = 0;
   }
@@ -170,6 +173,26 @@ void Agent::stop_measuring() {
 
 void Agent::evaluate_rules() {
   handle_alerts(rules_->evaluate(*windows_, clock_.monotonic_ms(), clock_.now_ms()));
+}
+
+void Agent::evaluate_soon() {
+  if (soon_timer_) return;
+  soon_timer_ = timers_.start(Millis(0), Millis(0), [this] {
+    soon_timer_ = 0;
+    evaluate_rules();
+  });
+}
+
+void Agent::recheck(const protocol::Labels& labels) {
+  auto series = labels.find("series");
+  if (series == labels.end() || !checks_) return;
+  // The check's name is the series name, or its part before a ".<metric>" suffix.
+  std::string name = series->second;
+  while (!checks_->wake(name)) {
+    const size_t dot = name.rfind('.');
+    if (dot == std::string::npos) return;
+    name.resize(dot);
+  }
 }
 
 void Agent::handle_alerts(std::vector<protocol::Alert> alerts) {

@@ -61,6 +61,11 @@ class Agent {
   // previous checks run on.
   Status start_measuring(const AgentConfig& cfg);
   void evaluate_rules();
+  // A check changed state: the rules are evaluated on the next loop turn rather than at
+  // the next tick, so a dead process is healed in milliseconds.
+  void evaluate_soon();
+  // Runs the check behind `series` ("web" or "web.ttfb") at once.
+  void recheck(const protocol::Labels& labels);
   // Alerts go to the spool first, then to the healer, so the hub hears of an alert
   // before of what was done about it.
   void handle_alerts(std::vector<protocol::Alert> alerts);
@@ -85,6 +90,7 @@ class Agent {
   std::unique_ptr<RuleEngine> rules_;
   std::unique_ptr<heal::Healer> healer_;
   TimerId rules_timer_ = 0;
+  TimerId soon_timer_ = 0;
   TimerId metrics_timer_ = 0;
   TimerId expire_timer_ = 0;
   LoopDoor door_;

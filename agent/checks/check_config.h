@@ -49,6 +49,13 @@ class CheckSet {
   // Every check's status, in config order.
   std::vector<CheckStatus> status() const;
 
+  // Periodic checks: called when a check's state changes (CheckRunner::set_on_state_change).
+  void set_on_state_change(CheckRunner::StateChange hook) {
+    runner_->set_on_state_change(std::move(hook));
+  }
+  // Runs the periodic check `name` at once (CheckRunner::wake); false when there is none.
+  bool wake(const std::string& name) { return runner_->wake(name); }
+
  private:
   explicit CheckSet(CheckContext& context);
   CheckContext& context_;

@@ -478,6 +478,9 @@ void Healer::finished(const std::shared_ptr<Run>& run, RemediationOutcome outcom
   r.output = output;
   r.command_id = run->command ? run->command->id : "";
   report(std::move(r));
+  if (outcome == RemediationOutcome::kSucceeded && services_.after_action) {
+    services_.after_action(run->labels);
+  }
 
   if (run->command) {
     reply(*run->command, command_status(outcome), std::move(reason), exit_code,

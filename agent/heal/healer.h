@@ -57,6 +57,9 @@ struct HealServices {
   ProcessRunner& processes;
   HttpClient& http;
   std::string proc_root = "/proc";  // where signal actions look for processes
+  // Called after an action succeeded, with the labels it ran for, so the agent can check
+  // again at once (verification need not wait for the check's next interval). Optional.
+  std::function<void(const protocol::Labels&)> after_action;
 };
 
 // One run in progress, for /status.

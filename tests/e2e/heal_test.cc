@@ -56,11 +56,10 @@ bool alive(pid_t pid) {
   return pid > 0 && ::kill(pid, 0) == 0;
 }
 
-// A service that writes its pid and runs until killed; started detached so that it
-// outlives the action that starts it.
+// A service that runs until killed, started detached so that it outlives the action that
+// starts it; its pidfile is written before the command returns (as systemctl start does).
 std::string service_command(const std::string& pidfile) {
-  return "setsid /bin/sh -c 'echo $$ > " + pidfile +
-         "; exec sleep 300' </dev/null >/dev/null 2>&1 &";
+  return "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > " + pidfile;
 }
 
 }  // namespace
@@ -81,7 +80,7 @@ TEST_CASE("a supervised service killed with SIGKILL is restarted and verified", 
           ", interval: 60s}]\n"
           "actions: [{name: restart, type: exec, command: [/bin/sh, " +
           start +
-          "], verify_within: 20s}]\n"
+          "], verify_within: 20s, cooldown: 0s, budget: {max_runs: 2, window: 1h}}]\n"
           "rules: [{name: svc-down, series: svc, when: 'state == CRITICAL', heal: [restart]}]\n");
   // The first run finds the service alive (nothing to heal yet).
   REQUIRE(wait_until([&] { return has_series(hub, "web-1", "svc"); }, 20s));
@@ -99,7 +98,24 @@ TEST_CASE("a supervised service killed with SIGKILL is restarted and verified", 
   CHECK(rs[2].outcome == RemediationOutcome::kRecovered);
   CHECK(rs[0].rule == "svc-down");
   CHECK(rs[0].target == "svc");
+
+  // It keeps dying: the second restart is the last the budget allows; the third death
+  // opens the circuit and escalates to the hub instead of restarting.
   ::kill(second, SIGKILL);
+  REQUIRE(wait_until(
+      [&] { return count(remediations(hub, "web-1"), RemediationOutcome::kRecovered) == 2; }, 30s));
+  const pid_t third = pid_in(pidfile);
+  CHECK(third != second);
+  ::kill(third, SIGKILL);
+  REQUIRE(wait_until(
+      [&] { return count(remediations(hub, "web-1"), RemediationOutcome::kExhausted) == 1; }, 30s));
+  const auto all = remediations(hub, "web-1");
+  CHECK(count(all, RemediationOutcome::kStarted) == 2);
+  CHECK(all.back().outcome == RemediationOutcome::kExhausted);
+  CHECK(all.back().reason.rfind("budget", 0) == 0);
+  CHECK(pid_in(pidfile) == third);  // not restarted
+  // The next heartbeat tells the hub about the open circuit.
+  CHECK(wait_until([&] { return hub.agents()["agents"][0]["open_circuits"] == 1; }));
 }
 
 namespace {
