@@ -60,15 +60,14 @@ struct Options {
   std::string stamp_binary;
   std::string work_dir;
   int trials = 25;
-  double process_interval = 5;
+  double process_interval = 60;
   double http_interval = 1;
   double wait_limit = 0;  // seconds; 0: from the intervals
+  double max_pause = 1;   // seconds
   bool keep = false;
   bool compare = true;
   uint64_t seed = 0;  // of the pauses before each break; 0: from the clock
 };
-
-constexpr int kMonitCycleMs = 1000;  // `set daemon 1`
 
 std::string sibling_binary(const std::string& dir, const std::string& name) {
   std::error_code ec;
@@ -164,6 +163,7 @@ int run(const Options& opt, OrphanGuard& guard) {
   HealReport report;
   report.trials = opt.trials;
   report.seed = opt.seed;
+  report.max_pause_s = opt.max_pause;
   report.process_interval_s = opt.process_interval;
   report.http_interval_s = opt.http_interval;
 
@@ -186,8 +186,6 @@ int run(const Options& opt, OrphanGuard& guard) {
   if (!agent) return fail("cannot start the agent: " + agent.status().to_string());
   subjects.push_back(subject("reflex", plan.supervised, reflex_observer(*status_port)));
   subjects.back().status_port = *status_port;
-  subjects.back().process_period_ms = plan.process_interval_ms;
-  subjects.back().http_period_ms = plan.http_interval_ms;
   leftovers.started.push_back((*agent)->pid());
   std::cerr << "started reflex-agent (pid " << (*agent)->pid() << ")\n";
 
@@ -215,8 +213,6 @@ int run(const Options& opt, OrphanGuard& guard) {
     if (!started) return fail("cannot start monit: " + started.status().to_string());
     monit = std::move(started).value();
     subjects.push_back(subject("monit", s, monit_observer(home + "/monit.log", **http, "/monit")));
-    subjects.back().process_period_ms = kMonitCycleMs;
-    subjects.back().http_period_ms = kMonitCycleMs;
     leftovers.started.push_back(monit->pid());
     std::cerr << "started monit (pid " << monit->pid() << ")\n";
   }
@@ -238,6 +234,7 @@ int run(const Options& opt, OrphanGuard& guard) {
   limits.interrupted = &g_interrupted;
   std::mt19937_64 random(opt.seed);
   limits.random = &random;
+  limits.pause_ms = ms(opt.max_pause);
   auto failed = [&](const Status& st) {
     if (st.code() == "interrupted") return 130;
     if (auto code = check_alive()) return *code;
@@ -327,8 +324,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
   app.add_option("--process-interval", opt.process_interval,
-                 "seconds between the agent's process check runs (detection must not wait "
-                 "for them)")
+                 "seconds between the agent's process check runs; long, so that only the "
+                 "event of the process's exit can detect it fast")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 600.0));
   app.add_option("--http-interval", opt.http_interval,
@@ -339,6 +336,11 @@ int main(int argc, char** argv) {
                  "seconds any one wait may take (default: from the intervals, at least 30)")
       ->check(CLI::Range(1.0, 3600.0));
   app.add_option("--dir", opt.work_dir, "where the scratch directory goes")->capture_default_str();
+  app.add_option("--max-pause", opt.max_pause,
+                 "a break waits a random 0 to this many seconds after the supervisors "
+                 "settled (Monit's cycle and the agent's rule tick are 1 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60.0));
   app.add_option("--seed", opt.seed, "seed of the random pauses before each break (0: any)")
       ->capture_default_str();
   app.add_flag("--keep", opt.keep, "keep the scratch directory (configurations, logs, stamps)");

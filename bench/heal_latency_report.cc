@@ -118,9 +118,9 @@ std::string p99_rank_text(int n) {
 }  // namespace
 
 void print_markdown(const HealReport& r, std::ostream& out) {
-  const std::string process_detection = "process check on the pidfile every " +
-                                        interval_text(r.process_interval_s) +
-                                        "; rule `state == CRITICAL`, heal `[restart-svc]`";
+  const std::string process_detection =
+      "process check on the pidfile every " + interval_text(r.process_interval_s) +
+      ", woken by the process's exit (pidfd); rule `state == CRITICAL`, heal `[restart-svc]`";
   const std::string http_detection = "http check every " + interval_text(r.http_interval_s) +
                                      "; rule `state == CRITICAL`, heal `[stamp-web]`";
   out << "| Scenario | Supervisor | Detection | Trials | Median | p90 | p99 | Max | Min |\n"
@@ -141,10 +141,10 @@ void print_markdown(const HealReport& r, std::ostream& out) {
          "trial fails both at once. Before every trial each supervisor has seen its target "
          "healthy again (Reflex: /status shows the check OK after the restart, the rule "
          "inactive and no remediation in flight; Monit: its log names the new pid, or it "
-         "was answered 200 again); then the benchmark pauses a random 0 to 1 polling period of "
-         "that "
-         "supervisor (the agent's check interval, Monit's 1 s cycle; for HTTP the longer of "
-         "the two), so that the break lands anywhere in its cycle as a real failure would (seed "
+         "was answered 200 again); then the benchmark pauses a random 0 to "
+      << fixed(r.max_pause_s, 1)
+      << " s (Monit's cycle and the agent's rule tick are 1 s), so that the break lands "
+         "anywhere in their cycles as a real failure would (seed "
       << r.seed
       << "). Killed services are reaped at once (the benchmark is "
          "their subreaper), so neither sees a zombie. p99 is the nearest rank: with "

@@ -23,8 +23,9 @@ struct LatencySeries {
 };
 
 struct HealReport {
-  int trials = 0;     // asked for, per supervisor and scenario
-  uint64_t seed = 0;  // of the pauses before each break
+  int trials = 0;          // asked for, per supervisor and scenario
+  uint64_t seed = 0;       // of the pauses before each break
+  double max_pause_s = 0;  // the longest of them
   double process_interval_s = 0;
   double http_interval_s = 0;
   std::vector<LatencySeries> process;  // Reflex first, then Monit when compared

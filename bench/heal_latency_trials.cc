@@ -36,10 +36,10 @@ Status await(const TrialLimits& limits, const std::string& what, Done done,
   }
 }
 
-// Sleeps a random time in [0, period_ms), in steps that notice an interruption.
-Status random_pause(int period_ms, const TrialLimits& limits) {
-  if (period_ms <= 0 || !limits.random) return Status::ok();
-  std::uniform_int_distribution<int> pick(0, period_ms - 1);
+// Sleeps a random time in [0, limits.pause_ms), in steps that notice an interruption.
+Status random_pause(const TrialLimits& limits) {
+  if (limits.pause_ms <= 0 || !limits.random) return Status::ok();
+  std::uniform_int_distribution<int> pick(0, limits.pause_ms - 1);
   const auto until = Clock::now() + std::chrono::milliseconds(pick(*limits.random));
   while (Clock::now() < until) {
     if (limits.interrupted && limits.interrupted->load()) {
@@ -75,7 +75,7 @@ Status await_service(Subject& s, const TrialLimits& limits) {
 
 Status process_trial(Subject& s, const TrialLimits& limits) {
   REFLEX_RETURN_IF_ERROR(await_service(s, limits));
-  REFLEX_RETURN_IF_ERROR(random_pause(s.process_period_ms, limits));
+  REFLEX_RETURN_IF_ERROR(random_pause(limits));
   const StampFile stamps(s.supervised.service_stamps);
   const size_t before = stamps.count();
   const pid_t pid = read_pid(s.supervised.pidfile);
@@ -106,9 +106,7 @@ Status await_http(std::vector<Subject*>& subjects, int64_t since_ns, const Trial
 
 Result<int64_t> http_trial(std::vector<Subject*>& subjects, FlipServer& server,
                            const TrialLimits& limits) {
-  int period_ms = 0;
-  for (Subject* s : subjects) period_ms = std::max(period_ms, s->http_period_ms);
-  REFLEX_RETURN_IF_ERROR(random_pause(period_ms, limits));
+  REFLEX_RETURN_IF_ERROR(random_pause(limits));
   std::vector<size_t> before;
   for (Subject* s : subjects) before.push_back(StampFile(s->supervised.http_stamps).count());
 

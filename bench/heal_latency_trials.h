@@ -24,11 +24,6 @@ struct Subject {
   Supervised supervised;
   std::unique_ptr<Observer> observer;
   int status_port = 0;  // reflex-agent's, for its phases; 0 for Monit
-  // How often it polls each target (its check interval or cycle). A break waits a random
-  // part of this after the supervisor settled, so that it lands anywhere in its cycle
-  // as a real failure would, not just after a poll.
-  int process_period_ms = 0;
-  int http_period_ms = 0;
   std::vector<double> process_ms;
   std::vector<double> http_ms;
   std::vector<Phases> phases;  // Reflex's, where its /status still showed the episode
@@ -37,7 +32,11 @@ struct Subject {
 struct TrialLimits {
   int wait_ms = 30'000;  // for any one condition
   const std::atomic<bool>* interrupted = nullptr;
-  std::mt19937_64* random = nullptr;  // for the pauses before a break
+  // Before each break the trial pauses a random 0 to pause_ms after the supervisors
+  // settled, so that the break lands anywhere in their polling cycles (as a real failure
+  // would), not just after a poll.
+  int pause_ms = 1000;
+  std::mt19937_64* random = nullptr;
 };
 
 // Waits until the subject watches its (re)started service; fails naming what it last saw.
