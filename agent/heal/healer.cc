@@ -114,8 +114,9 @@ struct Healer::Run {
   std::string rule;
   std::string fingerprint;
   std::optional<protocol::Command> command;
-  std::vector<std::string> argv;  // exec, systemd, ansible
-  std::string url;                // http
+  std::vector<std::string> argv;                // exec, systemd, ansible
+  std::optional<std::pair<uid_t, gid_t>> user;  // exec's run-as user
+  std::string url;                              // http
   protocol::Labels labels;
   int64_t started_mono_ms = 0;
   int64_t started_wall_ms = 0;
@@ -296,6 +297,14 @@ void Healer::attempt(const ActionConfig& action, const RemediationRequest& reque
     } else if (auto argv = build_argv(action, run->labels); argv) {
       run->argv = std::move(argv).value();
       what = join(run->argv, " ");
+      const auto* e = std::get_if<ExecAction>(&action.kind);
+      if (e && !e->user.empty()) {
+        if (auto ids = lookup_user(e->user); ids) {
+          run->user = *ids;
+        } else {
+          built = ids.status();
+        }
+      }
     } else {
       built = argv.status();
     }
@@ -346,8 +355,15 @@ void Healer::attempt(const ActionConfig& action, const RemediationRequest& reque
   runs_[run->number] = run;
   r.outcome = RemediationOutcome::kStarted;
   r.reason = what;
-  report(std::move(r));
-  execute(run);
+  if (!run->argv.empty()) {
+    // A child process is spawned first: writing the event to the spool must not delay a
+    // restart. Its end is reported on a later loop turn, so `started` still comes first.
+    execute(run);
+    report(std::move(r));
+  } else {
+    report(std::move(r));  // http and signal actions may finish inside execute()
+    execute(run);
+  }
 }
 
 void Healer::execute(std::shared_ptr<Run> run) {
@@ -411,14 +427,9 @@ void Healer::execute(std::shared_ptr<Run> run) {
   if (const auto* e = std::get_if<ExecAction>(&action.kind)) {
     for (const auto& [k, v] : e->env) spec.env[k] = v;
     spec.cwd = e->cwd;
-    if (!e->user.empty()) {
-      auto ids = lookup_user(e->user);
-      if (!ids) {
-        finished(run, RemediationOutcome::kFailed, std::nullopt, ids.status().message(), "");
-        return;
-      }
-      spec.uid = ids->first;
-      spec.gid = ids->second;
+    if (run->user) {
+      spec.uid = run->user->first;
+      spec.gid = run->user->second;
     }
   }
   run->process = services_.processes.run(std::move(spec), [this, alive, run,

@@ -503,3 +503,13 @@ TEST_CASE("hub commands run only declared actions with declared parameters", "[a
   CHECK(h.results().back().status == CommandStatus::kOk);
   CHECK(h.results().back().message == "dry_run: would run: /bin/sh -c echo done $1 sh api");
 }
+
+TEST_CASE("an action run as a user this host does not have is refused before it starts",
+          "[agent][heal]") {
+  Heal h("actions: [{name: fix, type: exec, user: nosuchuser, command: ['true']}]", {"fix"});
+  h.fire();
+  REQUIRE(h.remediations().size() >= 1);
+  CHECK(h.remediations()[0].outcome == RemediationOutcome::kFailed);
+  CHECK(h.remediations()[0].reason == "refused: no user \"nosuchuser\" on this host");
+  CHECK(h.count(RemediationOutcome::kStarted) == 0);
+}
