@@ -54,7 +54,7 @@ struct Heal {
 
   Heal(const std::string& actions_yaml, std::vector<std::string> ladder,
        HostGuardrailConfig host = {}) {
-    healer = std::make_unique<Healer>(HealServices{clock, timers, processes, http},
+    healer = std::make_unique<Healer>(HealServices{clock, timers, processes, http, "/proc", {}},
                                       [this](std::vector<protocol::Body> e) {
                                         for (auto& b : e) events.push_back(std::move(b));
                                       });
