@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 namespace reflex::agent {
@@ -13,8 +14,16 @@ struct CheckRunner::Slot {
   TimerId timer = 0;       // the periodic schedule
   TimerId wake_timer = 0;  // a woken run due soon (0: none)
   bool in_flight = false;
-  bool rerun = false;                    // woken while in flight: run once it ends
-  std::optional<int64_t> last_woken_ms;  // monotonic start of the last woken run
+  bool rerun = false;  // woken while in flight: run once it ends
+  // The wake token bucket: tokens as of tokens_ms (monotonic).
+  double tokens = kWakeBurst;
+  int64_t tokens_ms = 0;
+
+  void refill(int64_t now_ms) {
+    tokens = std::min<double>(kWakeBurst, tokens + static_cast<double>(now_ms - tokens_ms) /
+                                                       static_cast<double>(kWakeRefill.count()));
+    tokens_ms = now_ms;
+  }
 };
 
 CheckRunner::CheckRunner(const Clock& clock, Timers& timers, Recorder& recorder)
@@ -62,13 +71,14 @@ void CheckRunner::wake(Slot& slot) {
     return;
   }
   if (slot.wake_timer != 0) return;  // coalesces into the run already due
-  int64_t delay = 0;
-  if (slot.last_woken_ms) {
-    delay = std::max<int64_t>(0, *slot.last_woken_ms + kMinWakeGap.count() - clock_.monotonic_ms());
-  }
+  slot.refill(clock_.monotonic_ms());
+  const double missing = std::max(0.0, 1.0 - slot.tokens);
+  const auto delay =
+      static_cast<int64_t>(std::ceil(missing * static_cast<double>(kWakeRefill.count()) - 1e-9));
   slot.wake_timer = timers_.start(Millis(delay), Millis(0), [this, &slot] {
     slot.wake_timer = 0;
-    slot.last_woken_ms = clock_.monotonic_ms();
+    slot.refill(clock_.monotonic_ms());
+    slot.tokens = std::max(0.0, slot.tokens - 1.0);
     run(slot);
   });
 }

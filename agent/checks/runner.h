@@ -11,10 +11,11 @@
 // starts on the next loop turn (a zero-delay timer, so never inside the caller), or,
 // when a run is in flight, once right after that run ends; wakes that arrive before the
 // run starts coalesce into it. A periodic run that starts first satisfies a pending wake.
-// Woken runs of one check start at least kMinWakeGap apart (a later wake waits for the
-// gap to pass), so a check whose processes die by the hundred cannot turn into a busy
-// loop; the gap counts only woken runs, so a periodic run never delays one. Woken runs
-// do not move the periodic schedule.
+// Woken runs of one check are rate-limited by a token bucket: up to kWakeBurst start at
+// once, then one per kWakeRefill (a later wake waits for its token), so a check whose
+// processes die by the hundred cannot turn into a busy loop, while an isolated death (even
+// right after a restart's re-check) is never delayed. Only woken runs take tokens, so a
+// periodic run never delays one. Woken runs do not move the periodic schedule.
 #pragma once
 
 #include <functional>
@@ -28,7 +29,8 @@ namespace reflex::agent {
 
 class CheckRunner {
  public:
-  static constexpr Millis kMinWakeGap = Millis(100);
+  static constexpr int kWakeBurst = 5;
+  static constexpr Millis kWakeRefill = Millis(100);
 
   // Called after a result is recorded whose state differs from the check's previous
   // result (a check's first result always counts), with the new state; on the loop

@@ -328,8 +328,7 @@ TEST_CASE("wakes before the woken run starts coalesce into one run", "[agent][ru
   CHECK(log->started_ms == std::vector<int64_t>{0, 200});
 }
 
-TEST_CASE("woken runs of one check start at least 100 ms apart, whatever the periodic runs do",
-          "[agent][runner]") {
+TEST_CASE("woken runs start at once up to a burst, then one per refill", "[agent][runner]") {
   SimulatedTime time;
   RecorderSpy recorder;
   CheckRunner runner(time, time, recorder);
@@ -338,18 +337,30 @@ TEST_CASE("woken runs of one check start at least 100 ms apart, whatever the per
   time.advance(Millis(0));
   finish(*log, ok());
 
-  log->wake();  // right after a periodic run: not delayed by it
-  time.advance(Millis(0));
-  REQUIRE(log->started_ms.size() == 2);
-  finish(*log, ok());
-  time.advance(Millis(30));
+  // A burst of deaths right after a periodic run: none is delayed by it or by the others.
+  for (int i = 0; i < CheckRunner::kWakeBurst; ++i) {
+    log->wake();
+    time.advance(Millis(0));
+    finish(*log, ok());
+  }
+  CHECK(log->started_ms == std::vector<int64_t>{0, 0, 0, 0, 0, 0});
+  // The bucket is empty: the next wake waits for one refill, and the one after for another.
   log->wake();
-  time.advance(Millis(69));
-  CHECK(log->started_ms.size() == 2);
+  time.advance(Millis(99));
+  CHECK(log->started_ms.size() == 6);
   time.advance(Millis(1));
-  REQUIRE(log->started_ms.size() == 3);
+  REQUIRE(log->started_ms.size() == 7);
   finish(*log, ok());
-  CHECK(log->started_ms == std::vector<int64_t>{0, 0, 100});
+  log->wake();
+  time.advance(Millis(100));
+  REQUIRE(log->started_ms.size() == 8);
+  finish(*log, ok());
+  CHECK(log->started_ms.back() == 200);
+  // After a quiet spell the bucket is full again: an isolated death runs at once.
+  time.advance(Millis(600));
+  log->wake();
+  time.advance(Millis(0));
+  CHECK(log->started_ms.back() == 800);
 }
 
 TEST_CASE("a periodic run that starts while a woken run waits answers the wake too",
@@ -363,16 +374,18 @@ TEST_CASE("a periodic run that starts while a woken run waits answers the wake t
   finish(*log, ok());
 
   time.advance(Millis(950));
-  log->wake();
-  time.advance(Millis(0));
-  finish(*log, ok());  // woken at 950
+  for (int i = 0; i < CheckRunner::kWakeBurst; ++i) {  // the bucket emptied at 950
+    log->wake();
+    time.advance(Millis(0));
+    finish(*log, ok());
+  }
   time.advance(Millis(10));
-  log->wake();  // due at 1050, after the gap
+  log->wake();  // due at 1050, when a token has come back
   time.advance(Millis(40));
-  REQUIRE(log->started_ms.size() == 3);  // the periodic run at 1000
+  REQUIRE(log->started_ms.size() == 7);  // the periodic run at 1000
   finish(*log, ok());
   time.advance(Millis(500));
-  CHECK(log->started_ms == std::vector<int64_t>{0, 950, 1000});
+  CHECK(log->started_ms == std::vector<int64_t>{0, 950, 950, 950, 950, 950, 1000});
 }
 
 TEST_CASE("waking a check by name finds it, and an unknown name is refused", "[agent][runner]") {
