@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/curve_keys.h"
 
 namespace reflex::hub {
@@ -11,6 +13,16 @@ constexpr Millis kCommitRetry(500);
 
 LivenessPolicy policy_of(const HubConfig& cfg) {
   return {cfg.agents.lost_after_missed, cfg.agents.default_heartbeat.count()};
+}
+
+// The longest time any of `agents` may stay silent before it is lost.
+int64_t longest_lost_window(const std::vector<AgentRecord>& agents, const LivenessPolicy& p) {
+  int64_t longest = 0;
+  for (const auto& a : agents) {
+    const int64_t interval = a.heartbeat_ms > 0 ? a.heartbeat_ms : p.default_heartbeat_ms;
+    longest = std::max(longest, interval * p.lost_after_missed);
+  }
+  return longest;
 }
 
 }  // namespace
@@ -37,6 +49,10 @@ Status Hub::start(const HubConfig& cfg) {
   auto known = store_->load_agents();
   if (!known) return known.status().with_context("store " + cfg.store.path);
   registry_.load(std::move(known).value());
+  // While the hub was down it could not hear its agents: none is judged lost before it
+  // has had a full window to reach the restarted hub (a lost agent opens an incident).
+  liveness_grace_until_ms_ =
+      clock_.now_ms() + longest_lost_window(registry_.snapshot(), policy_of(cfg));
   auto reader = open_reader(cfg.store);
   if (!reader) return reader.status().with_context("store " + cfg.store.path);
   reader_ = std::move(reader).value();
@@ -230,7 +246,9 @@ void Hub::give_back(WriteBatch batch, const Status& why) {
 }
 
 void Hub::check_liveness() {
-  if (registry_.check_liveness(clock_.now_ms()) > 0) commit();
+  const int64_t now = clock_.now_ms();
+  if (now < liveness_grace_until_ms_) return;
+  if (registry_.check_liveness(now) > 0) commit();
 }
 
 void Hub::update_gauges() {

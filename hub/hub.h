@@ -89,6 +89,7 @@ class Hub {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
+  int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
   TimerId commit_retry_timer_ = 0;
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/sqlite.h"
@@ -255,32 +256,80 @@ TEST_CASE("a lost agent becomes an incident that resolves when the agent returns
   CHECK(count_kind(after["timeline"], "resolved") == 1);
 }
 
-TEST_CASE("alerts that arrive while commits fail are correlated exactly once when they succeed",
+TEST_CASE("a hub down longer than the lost window takes none of its running agents for lost",
+          "[e2e][incidents]") {
+  HubProcess hub;
+  auto agent = hub.start_agent("web-1", checkout_agent("host-1", "", "1s"));
+  REQUIRE(wait_until([&] { return hub.states()["web-1"] == "alive"; }));
+  hub.stop(SIGTERM);
+  std::this_thread::sleep_for(4s);  // the outage itself: longer than 3 heartbeats of 1 s
+  const int64_t restarted_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  hub.start();
+  // The agent reaches the restarted hub; meanwhile the hub must not have judged it.
+  REQUIRE(wait_until([&] {
+    const json doc = hub.agents();
+    return doc.contains("agents") && doc["agents"].size() == 1 &&
+           doc["agents"][0]["last_seen_ms"].get<int64_t>() > restarted_ms;
+  }));
+  CHECK(hub.states()["web-1"] == "alive");
+  CHECK(incidents(hub)["incidents"].empty());
+  auto db = sqlite::Database::open(hub.dir().file("hub.db"));
+  REQUIRE(db);
+  auto st = db->prepare("SELECT count(*) FROM agent_state_changes WHERE state = 'lost'");
+  REQUIRE(st);
+  REQUIRE(*st->step());
+  CHECK(st->column_int64(0) == 0);
+}
+
+TEST_CASE("alerts whose commit failed are correlated exactly once when it succeeds",
           "[e2e][incidents][delivery]") {
   HubProcess hub;
   const int port = reserve_port();
-  auto web1 = hub.start_agent("web-1", checkout_agent("host-1", failing_check(port)));
-  REQUIRE(the_incident(hub, [](const json& i) { return i["firing"] == 1; }).is_object());
+  auto listener = std::make_unique<Listener>(port);  // the checks pass for now
+  // Quiet agents (heartbeats every 10 s, metrics every hour): few commits besides the
+  // alerts' own.
+  std::vector<std::unique_ptr<Child>> agents;
+  for (int i = 1; i <= 3; ++i) {
+    agents.push_back(
+        hub.start_agent("web-" + std::to_string(i),
+                        checkout_agent("host-" + std::to_string(i),
+                                       "metrics_interval: 1h\n" + failing_check(port), "10s")));
+  }
+  // Their first hello goes out at their first heartbeat, once connected.
+  REQUIRE(wait_until(
+      [&] {
+        auto s = hub.states();
+        return s["web-1"] == "alive" && s["web-2"] == "alive" && s["web-3"] == "alive";
+      },
+      30s));
   {
-    // Another writer holds the store longer than the hub waits for it (5 s): the
-    // commits carrying the new agents' alerts fail and are retried.
+    // Another writer holds the store longer than the hub waits for it (5 s), so the
+    // commits made while the rules fire fail. Which events a failing batch holds
+    // depends on timing (a heartbeat's commit may be in flight when the alerts arrive,
+    // and ingest then forgets them unread); tests/hub/incident_http_test.cc puts an
+    // alert into a failing commit deterministically. Here, with real agents, the end
+    // result must be the same: every alert correlated exactly once.
     auto db = sqlite::Database::open(hub.dir().file("hub.db"));
     REQUIRE(db);
     REQUIRE(db->exec("BEGIN IMMEDIATE"));
-    auto web2 = hub.start_agent("web-2", checkout_agent("host-2", failing_check(port)));
-    auto web3 = hub.start_agent("web-3", checkout_agent("host-3", failing_check(port)));
+    listener.reset();  // the checks fail: the rules fire
     REQUIRE(
-        wait_until([&] { return hub.metric("reflex_hub_store_commit_failures_total") >= 2; }, 30s));
+        wait_until([&] { return hub.metric("reflex_hub_store_commit_failures_total") >= 1; }, 30s));
     REQUIRE(db->exec("ROLLBACK"));
-    const json inc = the_incident(hub, [](const json& i) { return i["affected_hosts"] == 3; });
-    REQUIRE(inc.is_object());
-    const json d = detail(hub, inc);
-    // Each alert joined once: a batch undone whole left no trace, and its resent events
-    // went through the engine again, once.
-    CHECK(d["members"].size() == 3);
-    CHECK(member_hosts(d) == std::set<std::string>{"host-1", "host-2", "host-3"});
-    CHECK(count_kind(d["timeline"], "opened") == 1);
-    CHECK(count_kind(d["timeline"], "alert_joined") == 2);
-    CHECK(inc["members"] == 3);
   }
+  // The agents resend what was not acknowledged (at their next heartbeat).
+  const json inc = the_incident(
+      hub, [](const json& i) { return i["affected_hosts"] == 3; }, 60s);
+  REQUIRE(inc.is_object());
+  const json d = detail(hub, inc);
+  // Each alert joined once, and the incident was opened once: the failed batch left no
+  // trace in the engine, and the resent events went through it once.
+  CHECK(d["members"].size() == 3);
+  CHECK(member_hosts(d) == std::set<std::string>{"host-1", "host-2", "host-3"});
+  CHECK(count_kind(d["timeline"], "opened") == 1);
+  CHECK(count_kind(d["timeline"], "alert_joined") == 2);
+  CHECK(inc["members"] == 3);
+  CHECK(inc["id"] == 1);
 }

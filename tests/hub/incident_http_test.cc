@@ -206,7 +206,7 @@ TEST_CASE("an action whose commit fails is answered 503, changes nothing and can
   CHECK(count_kind(t.api.incident(1), "acknowledged") == 1);
 }
 
-TEST_CASE("events whose commit failed are correlated once when resent, duplicates never",
+TEST_CASE("events whose commit failed are correlated once when resent and duplicates never",
           "[hub][incident-api]") {
   OneIncident t;
   {
