@@ -79,8 +79,12 @@ std::optional<uint64_t> route_id(const httplib::Request& req) {
   return parse_u64(req.matches[1].str());
 }
 
+Status no_incident(const std::string& id) {
+  return Status::error("not_found", "no incident " + id);
+}
+
 Status no_incident(uint64_t id) {
-  return Status::error("not_found", "no incident " + std::to_string(id));
+  return no_incident(std::to_string(id));
 }
 
 }  // namespace
@@ -302,7 +306,7 @@ void IncidentApi::list(const httplib::Request& req, httplib::Response& res) {
 
 void IncidentApi::show(const httplib::Request& req, httplib::Response& res) {
   auto id = route_id(req);
-  if (!id) return send_status(res, no_incident(0));
+  if (!id) return send_status(res, no_incident(req.matches[1].str()));
   auto detail = reader_.incident(*id);
   if (!detail) return send_status(res, detail.status());
   if (!*detail) return send_status(res, no_incident(*id));
@@ -317,7 +321,7 @@ void IncidentApi::show(const httplib::Request& req, httplib::Response& res) {
 void IncidentApi::act(IncidentAction::Kind kind, const httplib::Request& req,
                       httplib::Response& res) {
   auto id = route_id(req);
-  if (!id) return send_status(res, no_incident(0));
+  if (!id) return send_status(res, no_incident(req.matches[1].str()));
   auto action = parse_action(kind, *id, req.body);
   if (!action) return send_status(res, action.status());
   auto answer = std::make_shared<ActionAnswer>();
