@@ -1,5 +1,7 @@
 #include "hub/config.h"
 
+#include <set>
+
 namespace reflex::hub {
 
 bool is_loopback_endpoint(const std::string& endpoint) {
@@ -9,6 +11,41 @@ bool is_loopback_endpoint(const std::string& endpoint) {
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
+
+namespace {
+
+void read_incidents(config::MapReader& top, IncidentsConfig& out) {
+  auto inc = top.child("incidents");
+  std::vector<std::string> keys = out.group_by;
+  inc.get("group_by", keys);
+  const YAML::Node at = inc.take("group_by");
+  std::set<std::string> seen;
+  bool ok = true;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string path = "incidents.group_by[" + std::to_string(i) + "]";
+    if (keys[i].empty()) {
+      inc.errors().add(at, path, "must not be empty");
+      ok = false;
+    } else if (!seen.insert(keys[i]).second) {
+      inc.errors().add(at, path, "\"" + keys[i] + "\" is listed twice");
+      ok = false;
+    }
+  }
+  if (keys.empty()) {
+    inc.errors().add(at, "incidents.group_by", "must name at least one label, e.g. [service, env]");
+    ok = false;
+  }
+  if (ok) out.group_by = keys;
+  inc.get("resolve_after", out.resolve_after);
+  inc.get("reopen_window", out.reopen_window);
+  inc.get("flap_threshold", out.flap_threshold, 1, 1000);
+  inc.get("flap_window", out.flap_window);
+  if (out.flap_window.count() <= 0) {
+    inc.errors().add(inc.take("flap_window"), "incidents.flap_window", "must be positive");
+  }
+}
+
+}  // namespace
 
 Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file) {
   HubConfig cfg;
@@ -68,6 +105,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
                    "security.insecure_plaintext: true");
       }
     }
+    read_incidents(top, cfg.incidents);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }

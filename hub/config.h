@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -35,12 +36,23 @@ struct SecurityConfig {
   bool curve() const { return !secret_key_file.empty(); }
 };
 
+// How alerts become incidents (the incident engine's policy; see
+// hub/incidents/engine.h). The defaults are the engine's own.
+struct IncidentsConfig {
+  std::vector<std::string> group_by{"service", "env"};  // alert labels that make a group
+  Millis resolve_after = Millis(5 * 60'000);            // after the last member alert resolves
+  Millis reopen_window = Millis(60 * 60'000);           // a returning alert reopens within this
+  int64_t flap_threshold = 3;  // reopens within flap_window before flapping
+  Millis flap_window = Millis(60 * 60'000);
+};
+
 struct HubConfig {
   std::string listen = "tcp://127.0.0.1:7171";  // ZeroMQ ROUTER for agents
   std::string http = "127.0.0.1:7180";          // HTTP API, dashboard, /metrics
   StoreConfig store;
   AgentsPolicyConfig agents;
   SecurityConfig security;
+  IncidentsConfig incidents;
   LogConfig log;
 };
 

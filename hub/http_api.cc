@@ -12,12 +12,14 @@ namespace {
 
 constexpr auto kLoopAnswerTimeout = std::chrono::seconds(2);
 
-void json_error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
-}
-
 }  // namespace
+
+void json_error(httplib::Response& res, int http_status, const std::string& code,
+                const std::string& message) {
+  res.status = http_status;
+  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(),
+                  "application/json");
+}
 
 std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms) {
   nlohmann::json list = nlohmann::json::array();
@@ -39,11 +41,12 @@ std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms) 
 }
 
 HttpApi::HttpApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
-                 const metrics::Registry& metrics)
+                 const metrics::Registry& metrics, HubReader& reader, SubmitAction submit)
     : door_(door),
       clock_(clock),
       registry_(registry),
       metrics_(metrics),
+      incidents_(door, clock, registry, reader, std::move(submit)),
       server_(std::make_unique<httplib::Server>()) {
   routes();
 }
@@ -65,16 +68,19 @@ void HttpApi::routes() {
   server_->Get("/api/v1/agents", [this](const httplib::Request&, httplib::Response& res) {
     auto answer = door_.call([this] { return agents_json(registry_.snapshot(), clock_.now_ms()); });
     if (answer.wait_for(kLoopAnswerTimeout) != std::future_status::ready) {
-      return json_error(res, 503, "the hub's event loop did not answer in time");
+      return json_error(res, 503, "unavailable", "the hub's event loop did not answer in time");
     }
     res.set_content(answer.get(), "application/json");
   });
+  incidents_.add_routes(*server_);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), std::string(metrics::kContentType));
   });
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
-      json_error(res, res.status, "no route for " + req.method + " " + req.path);
+      json_error(res, res.status,
+                 res.status == 404 ? "not_found" : "http_" + std::to_string(res.status),
+                 "no route for " + req.method + " " + req.path);
     }
   });
   server_->set_exception_handler(
@@ -87,7 +93,7 @@ void HttpApi::routes() {
         } catch (...) {
         }
         spdlog::error("HTTP {} {} failed: {}", req.method, req.path, what);
-        json_error(res, 500, "internal error");
+        json_error(res, 500, "internal", "internal error");
       });
 }
 

@@ -3,7 +3,9 @@
 //
 //   GET /healthz          200 "ok" while the loop answers, 503 otherwise
 //   GET /api/v1/agents    every agent as JSON
+//   /api/v1/incidents...  and /api/v1/alerts: see incident_api.h
 //   GET /metrics          the hub's own health, Prometheus text format
+// Errors are JSON: {"error": {"code": "...", "message": "..."}}.
 #pragma once
 
 #include <memory>
@@ -15,18 +17,21 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "hub/agents.h"
+#include "hub/incident_api.h"
 
 namespace httplib {
 class Server;
-}
+struct Response;
+}  // namespace httplib
 
 namespace reflex::hub {
 
 class HttpApi {
  public:
-  // `registry` is read on the loop thread only (through `door`). All must outlive this.
+  // `registry` is read on the loop thread only (through `door`); `submit` runs there
+  // too. All must outlive this.
   HttpApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
-          const metrics::Registry& metrics);
+          const metrics::Registry& metrics, HubReader& reader, SubmitAction submit);
   ~HttpApi();
 
   // Binds host:port (port 0 = any free port) and starts serving.
@@ -42,10 +47,15 @@ class HttpApi {
   const Clock& clock_;
   const AgentRegistry& registry_;
   const metrics::Registry& metrics_;
+  IncidentApi incidents_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
 };
+
+// Answers `http_status` with the JSON error body.
+void json_error(httplib::Response& res, int http_status, const std::string& code,
+                const std::string& message);
 
 // The JSON document GET /api/v1/agents returns.
 std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms);

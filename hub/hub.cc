@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/curve_keys.h"
 
 namespace reflex::hub {
@@ -11,6 +13,16 @@ constexpr Millis kCommitRetry(500);
 
 LivenessPolicy policy_of(const HubConfig& cfg) {
   return {cfg.agents.lost_after_missed, cfg.agents.default_heartbeat.count()};
+}
+
+// The longest time any of `agents` may stay silent before it is lost.
+int64_t longest_lost_window(const std::vector<AgentRecord>& agents, const LivenessPolicy& p) {
+  int64_t longest = 0;
+  for (const auto& a : agents) {
+    const int64_t interval = a.heartbeat_ms > 0 ? a.heartbeat_ms : p.default_heartbeat_ms;
+    longest = std::max(longest, interval * p.lost_after_missed);
+  }
+  return longest;
 }
 
 }  // namespace
@@ -37,6 +49,17 @@ Status Hub::start(const HubConfig& cfg) {
   auto known = store_->load_agents();
   if (!known) return known.status().with_context("store " + cfg.store.path);
   registry_.load(std::move(known).value());
+  // While the hub was down it could not hear its agents: none is judged lost before it
+  // has had a full window to reach the restarted hub (a lost agent opens an incident).
+  liveness_grace_until_ms_ =
+      clock_.now_ms() + longest_lost_window(registry_.snapshot(), policy_of(cfg));
+  auto reader = open_reader(cfg.store);
+  if (!reader) return reader.status().with_context("store " + cfg.store.path);
+  reader_ = std::move(reader).value();
+  correlator_ =
+      std::make_unique<Correlator>(*store_, registry_, clock_, timers_, [this] { commit(); });
+  REFLEX_RETURN_IF_ERROR(
+      correlator_->start(incident_policy(cfg.incidents)).with_context("store " + cfg.store.path));
   writer_ = std::make_unique<StoreWriter>(loop_, *store_);
 
   std::string secret_key;
@@ -46,7 +69,15 @@ Status Hub::start(const HubConfig& cfg) {
   REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen, secret_key, ZapAuthenticator::kDomain));
   ingest_->set_window(static_cast<uint32_t>(cfg.agents.window));
   metrics_.granted_window->set(static_cast<double>(cfg.agents.window));
-  http_ = std::make_unique<HttpApi>(door_, clock_, registry_, metrics_registry_);
+  http_ = std::make_unique<HttpApi>(
+      door_, clock_, registry_, metrics_registry_, *reader_,
+      [this](IncidentAction action, std::shared_ptr<ActionAnswer> answer) {
+        if (stopped_ || !correlator_) {
+          answer->set_value(Status::error("unavailable", "the hub is stopping"));
+          return;
+        }
+        correlator_->submit(std::move(action), std::move(answer));
+      });
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -109,6 +140,7 @@ Status Hub::reload(const HubConfig& cfg) {
     spdlog::warn("reload: listen, http and store changes take effect after a restart");
   }
   registry_.set_policy(policy_of(cfg));
+  if (correlator_) correlator_->set_policy(incident_policy(cfg.incidents));
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);
     liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -141,23 +173,31 @@ void Hub::stop() {
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
   // What was accepted is made durable and acknowledged before the socket closes.
-  writer_->drain();
-  commit();
-  writer_->drain();
+  if (writer_) {  // absent when start() failed early
+    writer_->drain();
+    commit();
+    writer_->drain();
+  }
   ingest_.reset();
   writer_.reset();
+  correlator_.reset();  // answers what still waits: the hub is stopping
 }
 
 void Hub::commit() {
-  if (writer_->busy()) return;
+  if (!writer_ || writer_->busy()) return;
   WriteBatch batch = registry_.take_batch();
   Ingest::Taken taken;
   if (ingest_) {
     taken = ingest_->take();
     batch.events = std::move(taken.events);
   }
+  if (Status st = correlator_->correlate(batch, clock_.now_ms()); !st) {
+    give_back(std::move(batch), st);
+    return;
+  }
   if (batch.empty()) {
     if (ingest_) ingest_->committed(taken);  // acks owed for redeliveries
+    correlator_->committed();                // actions that changed nothing
     return;
   }
   writer_->submit(std::move(batch), [this, taken = std::move(taken)](WriteBatch batch, Status st,
@@ -177,16 +217,23 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
   if (st) {
     metrics_.events_committed->inc(batch.events.size());
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
+    correlator_->committed();
     update_gauges();
     commit();  // what arrived while this batch was written
     return;
   }
-  // Nothing acknowledged is lost: agent rows go with the next commit, and the events
-  // were never acknowledged, so their agents send them again.
   metrics_.commit_failures->inc();
   spdlog::error("store commit failed, will retry: {}", st.to_string());
+  give_back(std::move(batch), st);
+}
+
+void Hub::give_back(WriteBatch batch, const Status& why) {
+  // Nothing acknowledged is lost: agent rows go with the next commit, and the events
+  // were never acknowledged, so their agents send them again.
   if (ingest_) ingest_->commit_failed();
+  correlator_->failed(why);
   batch.events.clear();
+  batch.incidents = {};
   registry_.restore_batch(std::move(batch));
   // Retry on a timer: on a quiet hub no new frame would trigger the next commit.
   if (!commit_retry_timer_ && !stopped_) {
@@ -199,7 +246,9 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
 }
 
 void Hub::check_liveness() {
-  if (registry_.check_liveness(clock_.now_ms()) > 0) commit();
+  const int64_t now = clock_.now_ms();
+  if (now < liveness_grace_until_ms_) return;
+  if (registry_.check_liveness(now) > 0) commit();
 }
 
 void Hub::update_gauges() {

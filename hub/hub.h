@@ -1,9 +1,26 @@
 // Hub: the reflex-hub process as a library, so tests can run it in-process and main
 // stays thin. Loop thread only, except where noted.
 //
-// Pipeline (grown stage by stage): ingest -> validate + dedup -> store (group commit)
-// -> ack -> correlate -> inhibit/silence -> route -> notify -> record. This class is
+// Pipeline (grown stage by stage): ingest -> validate + dedup -> correlate -> store
+// (group commit) -> ack -> inhibit/silence -> route -> notify -> record. This class is
 // the one place that wires the stages together.
+//
+// Correlation runs while a group commit is built (commit()): the events it takes from
+// ingest, the agents' state changes, the API's actions and the incident timers that
+// fell due go through the incident engine, and the batch carries the engine's changes,
+// so events and the incidents they caused are written in one transaction. Acks, and the
+// API's answers to actions, wait for that commit.
+//
+// A failed commit is undone whole: ingest forgets the batch's events (unacknowledged, so
+// their agents send them again, and ingest accepts them as new), the registry keeps its
+// rows and state changes for the next batch, the actions in it are answered
+// "unavailable" (nothing changed), and the engine is restored from the store, which it
+// can be because a batch is built only while none is in flight. The resent events and
+// the kept state changes then go through the restored engine exactly once. We chose
+// this over keeping the failed batch's incident changes and retrying them, which would
+// need ingest to tell "resent after a failure, already correlated" from "new" for every
+// agent and would leave incident changes committed for events a full spool may never
+// resend.
 #pragma once
 
 #include <memory>
@@ -14,6 +31,7 @@
 #include "common/metrics.h"
 #include "hub/agents.h"
 #include "hub/config.h"
+#include "hub/correlate.h"
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
@@ -47,6 +65,9 @@ class Hub {
   // starts when it is done, with everything that arrived meanwhile).
   void commit();
   void on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double seconds);
+  // A batch that was not written (or could not be built): undoes it as the header says
+  // and schedules a retry.
+  void give_back(WriteBatch batch, const Status& why);
   void check_liveness();
   void update_gauges();
   Status start_security(const SecurityConfig& security, std::string& secret_key);
@@ -63,9 +84,12 @@ class Hub {
   std::unique_ptr<ZapAuthenticator> zap_;  // before ingest_: outlives the socket it guards
   std::unique_ptr<HubStore> store_;
   std::unique_ptr<StoreWriter> writer_;  // after store_: stops before it
+  std::unique_ptr<HubReader> reader_;
+  std::unique_ptr<Correlator> correlator_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
+  int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
   TimerId commit_retry_timer_ = 0;
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;

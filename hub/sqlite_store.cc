@@ -3,13 +3,16 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
+#include "hub/incidents/incident_store.h"
 #include "hub/store.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
 namespace {
 
-constexpr sqlite::Migration kMigrations[] = {
+// Migration 3 takes the incident tables into the hub's file, so an event and the
+// incident changes it causes commit in one transaction.
+const sqlite::Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE agents (
   id TEXT PRIMARY KEY,
@@ -47,6 +50,7 @@ CREATE TABLE events (
   frame BLOB NOT NULL
 ) STRICT;
 )sql"},
+    {3, incidents::kIncidentSchemaSql},
 };
 
 AgentState parse_state(std::string_view s) {
@@ -76,6 +80,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
         "VALUES (?, ?, ?, ?, ?, ?)");
     if (!event) return event.status();
     event_ = std::make_unique<sqlite::Statement>(std::move(event).value());
+    auto tables = incidents::IncidentTables::prepare(db_);
+    if (!tables) return tables.status();
+    incidents_.emplace(std::move(tables).value());
     return Status::ok();
   }
 
@@ -104,8 +111,11 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
           change_->bind_all(c.agent_id, std::string(agent_state_name(c.state)), c.at_ms, c.reason));
       REFLEX_RETURN_IF_ERROR(change_->run());
     }
+    REFLEX_RETURN_IF_ERROR(incidents_->append(batch.incidents));
     return tx->commit();
   }
+
+  Result<incidents::EngineSnapshot> load_incidents() override { return incidents_->load(); }
 
   Result<std::vector<AgentRecord>> load_agents() override {
     auto st = db_.prepare(
@@ -163,6 +173,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::unique_ptr<sqlite::Statement> upsert_;
   std::unique_ptr<sqlite::Statement> change_;
   std::unique_ptr<sqlite::Statement> event_;
+  std::optional<incidents::IncidentTables> incidents_;  // on db_, which must not move
 };
 
 }  // namespace

@@ -3,16 +3,20 @@
 // SQLite (one file) is the embedded default; other backends implement the same
 // interface. A store is used by one thread at a time (once started, the hub's
 // StoreWriter thread). Writes that belong together go through write_batch(), one
-// transaction, so the hub commits in groups.
+// transaction, so the hub commits in groups: events, agent rows and the incident
+// changes they caused commit together or not at all. The API reads through a HubReader,
+// a connection of its own that sees the last committed state.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "hub/config.h"
+#include "hub/incidents/incident.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
@@ -57,7 +61,11 @@ struct WriteBatch {
   std::vector<AgentRecord> agents;  // upserts, full rows
   std::vector<AgentStateChange> state_changes;
   std::vector<StoredEvent> events;
-  bool empty() const { return agents.empty() && state_changes.empty() && events.empty(); }
+  // What correlation changed while the batch was built (incidents, alerts, timeline).
+  incidents::Changes incidents;
+  bool empty() const {
+    return agents.empty() && state_changes.empty() && events.empty() && incidents.empty();
+  }
 };
 
 class HubStore {
@@ -68,9 +76,46 @@ class HubStore {
   virtual Result<std::vector<AgentRecord>> load_agents() = 0;
   // Oldest first.
   virtual Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) = 0;
+  // What a (re)started incident engine restores: the incidents and alerts it held at the
+  // last commit.
+  virtual Result<incidents::EngineSnapshot> load_incidents() = 0;
+};
+
+// Which incidents GET /api/v1/incidents lists.
+struct IncidentQuery {
+  // Unset: any status. `open_only`: triggered or acknowledged.
+  std::optional<incidents::IncidentStatus> status;
+  bool open_only = false;
+  std::string service;  // "": any
+  std::optional<protocol::Severity> min_severity;
+  int64_t since_ms = 0;  // opened at or after (hub clock, epoch ms)
+  size_t limit = 100;
+};
+
+// One incident with what the record holds about it.
+struct IncidentDetail {
+  incidents::IncidentRow incident;
+  std::vector<incidents::MemberRow> members;       // in joining order
+  std::vector<incidents::AlertRow> alerts;         // the members' alerts as they are now
+  std::vector<incidents::TimelineEntry> timeline;  // oldest first
+};
+
+// Reading incidents and alerts for the API. Thread-safe (calls take turns on one
+// connection of its own); never blocked by the writer, it sees the last committed state.
+class HubReader {
+ public:
+  virtual ~HubReader() = default;
+  // Newest first, at most q.limit.
+  virtual Result<std::vector<incidents::IncidentRow>> incidents(const IncidentQuery& q) = 0;
+  // Nullopt when no incident has that id.
+  virtual Result<std::optional<IncidentDetail>> incident(uint64_t id) = 0;
+  // Pending and firing alerts, with detail, most recently changed first, at most `limit`.
+  virtual Result<std::vector<incidents::AlertRow>> open_alerts(size_t limit) = 0;
 };
 
 // Opens the store `cfg` names, applying schema migrations.
 Result<std::unique_ptr<HubStore>> open_store(const StoreConfig& cfg);
+// Opens a reader on a store that open_store() has already opened (and migrated).
+Result<std::unique_ptr<HubReader>> open_reader(const StoreConfig& cfg);
 
 }  // namespace reflex::hub

@@ -14,6 +14,26 @@ std::string relative_age(int64_t ago_ms) {
   return std::to_string(s / 86400) + "d ago";
 }
 
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return "";
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 std::string agents_table(const nlohmann::json& doc) {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "HOSTNAME", "STATE", "LAST SEEN", "VERSION", "LABELS"}};
@@ -29,19 +49,7 @@ std::string agents_table(const nlohmann::json& doc) {
                     relative_age(a.value("last_seen_ago_ms", int64_t{0})), a.value("version", ""),
                     labels.empty() ? "-" : labels});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out += line + "\n";
-  }
+  std::string out = render_table(rows);
   if (rows.size() == 1) out += "(no agents have registered yet)\n";
   return out;
 }

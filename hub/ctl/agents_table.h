@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace reflex::ctl {
 
@@ -11,5 +12,8 @@ std::string agents_table(const nlohmann::json& doc);
 
 // "3s ago", "5m ago", "2h ago", "4d ago".
 std::string relative_age(int64_t ago_ms);
+
+// Rows (the first is the header) as columns aligned with two spaces between them.
+std::string render_table(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace reflex::ctl

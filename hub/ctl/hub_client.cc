@@ -20,12 +20,25 @@ HubClient::HubClient(std::string base_url, std::string token, long timeout_ms)
 }
 
 Result<HttpResponse> HubClient::get(const std::string& path) const {
+  return request(path, nullptr);
+}
+
+Result<HttpResponse> HubClient::post(const std::string& path, const std::string& json_body) const {
+  return request(path, &json_body);
+}
+
+Result<HttpResponse> HubClient::request(const std::string& path, const std::string* body) const {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return Status::error("io", "cannot initialise libcurl");
   const std::string url = base_url_ + path;
   HttpResponse res;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: application/json");
+  if (body) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body->c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+  }
   if (!token_.empty()) {
     headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
   }

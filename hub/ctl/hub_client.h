@@ -20,8 +20,12 @@ class HubClient {
   // A transport failure (refused, timeout) is an error naming the URL; any HTTP status
   // comes back as a response for the caller to judge.
   Result<HttpResponse> get(const std::string& path) const;
+  // POSTs `json_body` (Content-Type: application/json).
+  Result<HttpResponse> post(const std::string& path, const std::string& json_body) const;
 
  private:
+  Result<HttpResponse> request(const std::string& path, const std::string* body) const;
+
   std::string base_url_;
   std::string token_;
   long timeout_ms_;

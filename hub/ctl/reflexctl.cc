@@ -1,6 +1,7 @@
 // reflexctl: the operator's command line for the hub's HTTP API, plus the offline tools
 // (config checks, CURVE key generation) an operator needs around it.
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "hub/config.h"
 #include "hub/ctl/agents_table.h"
 #include "hub/ctl/hub_client.h"
+#include "hub/ctl/incidents_view.h"
 
 using namespace reflex;
 
@@ -41,6 +43,79 @@ int cmd_agents(const ctl::HubClient& client, bool json) {
   } else {
     std::cout << ctl::agents_table(doc);
   }
+  return 0;
+}
+
+// The hub's error message from an error body, or the body itself.
+std::string hub_error(const ctl::HttpResponse& res) {
+  auto doc = nlohmann::json::parse(res.body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+    return doc["error"].value("message", res.body) + " (HTTP " + std::to_string(res.status) + ")";
+  }
+  return "the hub answered HTTP " + std::to_string(res.status) + ": " + res.body;
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct IncidentFilter {
+  std::string status, service, severity, since;
+};
+
+int cmd_incidents(const ctl::HubClient& client, const IncidentFilter& f, bool json) {
+  std::string query;
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"status", f.status},
+                                    {"service", f.service},
+                                    {"severity", f.severity},
+                                    {"since", f.since}}) {
+    if (value.empty()) continue;
+    query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(value);
+  }
+  auto res = client.get("/api/v1/incidents" + query);
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !doc["incidents"].is_array()) {
+    return fail("the hub's answer is not the incidents document: " + res->body.substr(0, 200));
+  }
+  std::cout << (json ? doc.dump(2) + "\n" : ctl::incidents_table(doc));
+  return 0;
+}
+
+int cmd_incident_show(const ctl::HubClient& client, uint64_t id, bool json) {
+  auto res = client.get("/api/v1/incidents/" + std::to_string(id));
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !doc["incident"].is_object()) {
+    return fail("the hub's answer is not an incident document: " + res->body.substr(0, 200));
+  }
+  std::cout << (json ? doc.dump(2) + "\n" : ctl::incident_text(doc));
+  return 0;
+}
+
+// POSTs one action; prints `done` on success.
+int cmd_incident_action(const ctl::HubClient& client, uint64_t id, const std::string& action,
+                        const nlohmann::json& body, const std::string& done) {
+  if (body.value("actor", "").empty()) {
+    return fail("who is acting? pass --actor NAME or set REFLEX_ACTOR");
+  }
+  auto res = client.post("/api/v1/incidents/" + std::to_string(id) + "/" + action, body.dump());
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res));
+  std::cout << "incident " << id << " " << done << "\n";
   return 0;
 }
 
@@ -106,6 +181,45 @@ int main(int argc, char** argv) {
   auto* agents = app.add_subcommand("agents", "list agents with their state");
   agents->add_flag("--json", json, "print the API's JSON instead of a table");
 
+  IncidentFilter filter;
+  bool incidents_json = false;
+  auto* incidents = app.add_subcommand("incidents", "list incidents, newest first");
+  incidents->add_option("--status", filter.status, "triggered, acknowledged, resolved or open")
+      ->check(CLI::IsMember({"triggered", "acknowledged", "resolved", "open"}));
+  incidents->add_option("--service", filter.service, "only this service");
+  incidents->add_option("--severity", filter.severity, "this severity or higher")
+      ->check(CLI::IsMember({"info", "warning", "high", "critical"}));
+  incidents->add_option("--since", filter.since,
+                        "opened since: a duration back from now (2h) or epoch milliseconds");
+  incidents->add_flag("--json", incidents_json, "print the API's JSON instead of a table");
+
+  const char* actor_env = std::getenv("REFLEX_ACTOR");
+  if (!actor_env || !*actor_env) actor_env = std::getenv("USER");
+  std::string actor = actor_env ? actor_env : "";
+  uint64_t incident_id = 0;
+  bool show_json = false;
+  std::string note_text, owner;
+  auto* incident = app.add_subcommand("incident", "show or act on one incident");
+  incident->require_subcommand(1);
+  incident->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+  auto* show = incident->add_subcommand("show", "an incident with its alerts and timeline");
+  show->add_option("id", incident_id, "the incident's id")->required();
+  show->add_flag("--json", show_json, "print the API's JSON");
+  auto* ack = incident->add_subcommand("ack", "acknowledge: someone is on it");
+  ack->add_option("id", incident_id, "the incident's id")->required();
+  ack->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+  auto* resolve = incident->add_subcommand("resolve", "resolve it now");
+  resolve->add_option("id", incident_id, "the incident's id")->required();
+  resolve->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+  auto* note = incident->add_subcommand("note", "add a note to its timeline");
+  note->add_option("id", incident_id, "the incident's id")->required();
+  note->add_option("text", note_text, "the note")->required();
+  note->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+  auto* assign = incident->add_subcommand("assign", "give it an owner (\"\" unassigns)");
+  assign->add_option("id", incident_id, "the incident's id")->required();
+  assign->add_option("owner", owner, "who owns it now")->required();
+  assign->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+
   std::string check_kind = "auto", check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub or agent config file");
   check->add_option("--kind", check_kind, "hub, agent, or auto (guess from the keys)")
@@ -136,6 +250,22 @@ int main(int argc, char** argv) {
 
   ctl::HubClient client(hub_url, token);
   if (*agents) return cmd_agents(client, json);
+  if (*incidents) return cmd_incidents(client, filter, incidents_json);
+  if (*show) return cmd_incident_show(client, incident_id, show_json);
+  if (*ack) {
+    return cmd_incident_action(client, incident_id, "ack", {{"actor", actor}}, "acknowledged");
+  }
+  if (*resolve) {
+    return cmd_incident_action(client, incident_id, "resolve", {{"actor", actor}}, "resolved");
+  }
+  if (*note) {
+    return cmd_incident_action(client, incident_id, "notes",
+                               {{"actor", actor}, {"text", note_text}}, "noted");
+  }
+  if (*assign) {
+    return cmd_incident_action(client, incident_id, "assign", {{"actor", actor}, {"owner", owner}},
+                               owner.empty() ? "unassigned" : "assigned to " + owner);
+  }
   if (*check) return cmd_check_config(check_kind, check_path);
   std::cerr << app.help();
   return 1;

@@ -35,6 +35,11 @@ const std::set<std::string> kHubKeys = {
     "security.secret_key_file",
     "security.allowlist",
     "security.insecure_plaintext",
+    "incidents.group_by",
+    "incidents.resolve_after",
+    "incidents.reopen_window",
+    "incidents.flap_threshold",
+    "incidents.flap_window",
     "log.level",
     "log.format",
 };

@@ -87,6 +87,18 @@ std::unique_ptr<Child> HubProcess::start_agent(const std::string& id, const std:
                                  dir_.file(id + ".log"));
 }
 
+std::unique_ptr<Child> HubProcess::start_agent(const std::string& id, const AgentSpec& spec) {
+  const std::string cfg = dir_.write(
+      id + ".yaml", "id: " + id + "\n" +
+                        (spec.hostname.empty() ? "" : "hostname: " + spec.hostname + "\n") +
+                        "labels: " + spec.labels + "\nheartbeat_interval: " + spec.heartbeat +
+                        "\nstatus_http: {listen: '127.0.0.1:0'}\nhub: {endpoints: [" + ingest_ +
+                        "], ack_timeout: 1s}\nspool: {path: " + dir_.file(id + "-spool.db") +
+                        "}\n" + spec.extra_yaml);
+  return std::make_unique<Child>(std::vector<std::string>{agent_binary(), "--config", cfg},
+                                 dir_.file(id + ".log"));
+}
+
 nlohmann::json HubProcess::agents() const {
   auto out = run({ctl_binary(), "--hub", url(), "agents", "--json"});
   if (out.exit_code != 0) return nlohmann::json::object();
@@ -106,6 +118,18 @@ std::map<std::string, std::string> HubProcess::states() const {
   if (!doc.is_object() || !doc.contains("agents")) return out;
   for (const auto& a : doc["agents"]) out[a["id"]] = a["state"];
   return out;
+}
+
+Output HubProcess::ctl(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{ctl_binary(), "--hub", url()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+nlohmann::json HubProcess::api_get(const std::string& path) const {
+  auto out = run({"/usr/bin/curl", "-fsS", url() + path});
+  if (out.exit_code != 0) return nullptr;
+  return nlohmann::json::parse(out.out, nullptr, false);
 }
 
 }  // namespace reflex::testing

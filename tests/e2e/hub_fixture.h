@@ -35,6 +35,14 @@ class HubProcess {
   std::unique_ptr<Child> start_agent(const std::string& id, const std::string& heartbeat = "200ms",
                                      const std::string& extra_yaml = "",
                                      const std::string& spool_yaml = "");
+  // An agent with a hostname and labels of its own.
+  struct AgentSpec {
+    std::string hostname;                        // "": the machine's
+    std::string labels = "{service: checkout}";  // a YAML flow mapping
+    std::string heartbeat = "200ms";
+    std::string extra_yaml;  // appended to its config
+  };
+  std::unique_ptr<Child> start_agent(const std::string& id, const AgentSpec& spec);
 
   // The sequence numbers of `agent_id`'s events in the hub's store, in commit order.
   std::vector<uint64_t> stored_seqs(const std::string& agent_id) const;
@@ -48,6 +56,11 @@ class HubProcess {
   double metric(const std::string& sample) const;
   // id -> state ("alive", "lost"), from reflexctl.
   std::map<std::string, std::string> states() const;
+
+  // reflexctl --hub <this hub> `args...`.
+  Output ctl(const std::vector<std::string>& args) const;
+  // GET `path` on the hub's HTTP API, parsed; null unless it answered 200.
+  nlohmann::json api_get(const std::string& path) const;
 
  private:
   void launch();

@@ -1,5 +1,7 @@
 #include "hub/config.h"
 
+#include "hub/correlate.h"
+
 #include <catch2/catch.hpp>
 
 using namespace reflex;
@@ -85,4 +87,53 @@ TEST_CASE("host:port parsing takes bracketed IPv6 and refuses bad ports", "[hub-
   CHECK_FALSE(config::parse_host_port("host:65536", host, port));
   CHECK_FALSE(config::parse_host_port("host:", host, port));
   CHECK_FALSE(config::parse_host_port(":80", host, port));
+}
+
+TEST_CASE("the incidents section sets the engine's policy; its defaults are the engine's",
+          "[hub-config]") {
+  auto defaults = load_hub_config("");
+  REQUIRE(defaults);
+  const auto got = incident_policy(defaults->incidents);
+  const incidents::IncidentPolicy engine;
+  CHECK(got.group_by == engine.group_by);
+  CHECK(got.resolve_after_ms == engine.resolve_after_ms);
+  CHECK(got.reopen_window_ms == engine.reopen_window_ms);
+  CHECK(got.flap_threshold == engine.flap_threshold);
+  CHECK(got.flap_window_ms == engine.flap_window_ms);
+
+  auto cfg = parse(
+      "incidents: {group_by: [service], resolve_after: 2m, reopen_window: 30m, "
+      "flap_threshold: 5, flap_window: 2h}\n");
+  REQUIRE(cfg);
+  const auto p = incident_policy(cfg->incidents);
+  CHECK(p.group_by == std::vector<std::string>{"service"});
+  CHECK(p.resolve_after_ms == 120'000);
+  CHECK(p.reopen_window_ms == 1'800'000);
+  CHECK(p.flap_threshold == 5);
+  CHECK(p.flap_window_ms == 7'200'000);
+  CHECK(incidents::validate_policy(p));
+}
+
+TEST_CASE("incidents config errors name each key path", "[hub-config]") {
+  auto cfg = parse(
+      "incidents:\n"
+      "  group_by: [service, '', service]\n"
+      "  resolve_after: 5\n"
+      "  flap_threshold: 0\n"
+      "  flap_window: 0s\n"
+      "  reopen: 1h\n");
+  REQUIRE(!cfg);
+  const std::string m = cfg.status().message();
+  INFO(m);
+  CHECK(m.find("hub.yaml:2: incidents.group_by[1]: must not be empty") != std::string::npos);
+  CHECK(m.find("incidents.group_by[2]: \"service\" is listed twice") != std::string::npos);
+  CHECK(m.find("hub.yaml:3: incidents.resolve_after:") != std::string::npos);
+  CHECK(m.find("incidents.flap_threshold: must be between 1 and 1000") != std::string::npos);
+  CHECK(m.find("incidents.flap_window: must be positive") != std::string::npos);
+  CHECK(m.find("incidents.reopen: unknown key") != std::string::npos);
+  CHECK(!parse("incidents: {group_by: []}\n"));
+  CHECK(parse("incidents: {group_by: []}\n")
+            .status()
+            .message()
+            .find("incidents.group_by: must name at least one label") != std::string::npos);
 }

@@ -1,0 +1,221 @@
+#include "hub/correlate.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "hub/incidents/alert_signal.h"
+#include "hub/incidents/grouping.h"
+#include "hub/incidents/lost_agent.h"
+#include "protocol/codec.h"
+
+namespace reflex::hub {
+namespace {
+
+constexpr int64_t kRefusalLogEveryMs = 10'000;
+
+Status commit_failed(const Status& why) {
+  return Status::error("unavailable", "the hub could not commit this change (" + why.to_string() +
+                                          "); nothing changed, try again");
+}
+
+}  // namespace
+
+std::string agent_alert_fingerprint(const std::string& agent_id, const std::string& fingerprint) {
+  return agent_id + "/" + fingerprint;
+}
+
+incidents::IncidentPolicy incident_policy(const IncidentsConfig& cfg) {
+  incidents::IncidentPolicy p;
+  p.group_by = cfg.group_by;
+  p.resolve_after_ms = cfg.resolve_after.count();
+  p.reopen_window_ms = cfg.reopen_window.count();
+  p.flap_threshold = static_cast<uint32_t>(cfg.flap_threshold);
+  p.flap_window_ms = cfg.flap_window.count();
+  return p;
+}
+
+Correlator::Correlator(HubStore& store, const AgentRegistry& registry, const Clock& clock,
+                       Timers& timers, std::function<void()> wake)
+    : store_(store),
+      registry_(registry),
+      clock_(clock),
+      timers_(timers),
+      wake_(std::move(wake)),
+      engine_(std::make_unique<incidents::IncidentEngine>()) {}
+
+Correlator::~Correlator() {
+  if (timer_) timers_.cancel(timer_);
+  const Status stopping = Status::error("unavailable", "the hub is stopping");
+  for (auto& q : queued_) q.answer->set_value(stopping);
+  for (auto& a : awaiting_) a->set_value(stopping);
+}
+
+Status Correlator::start(const incidents::IncidentPolicy& policy) {
+  policy_ = policy;
+  return restore().with_context("restoring incidents from the store");
+}
+
+void Correlator::set_policy(const incidents::IncidentPolicy& policy) {
+  policy_ = policy;
+  engine_->set_policy(policy);
+}
+
+Status Correlator::restore() {
+  auto snapshot = store_.load_incidents();
+  if (!snapshot) return snapshot.status();
+  auto engine = std::make_unique<incidents::IncidentEngine>(policy_);
+  REFLEX_RETURN_IF_ERROR(engine->restore(*snapshot));
+  engine->set_known_hosts([this](const std::string& service) -> uint32_t {
+    const auto hosts =
+        incidents::known_hosts_by_service(registry_.snapshot(), policy_.service_label);
+    auto it = hosts.find(service);
+    return it == hosts.end() ? 0 : it->second;
+  });
+  engine_ = std::move(engine);
+  needs_restore_ = false;
+  rearm();
+  return Status::ok();
+}
+
+void Correlator::submit(IncidentAction action, std::shared_ptr<ActionAnswer> answer) {
+  queued_.push_back({std::move(action), std::move(answer)});
+  wake_();
+}
+
+Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
+  if (needs_restore_) {
+    if (Status st = restore(); !st) {
+      const Status why = commit_failed(st);
+      for (auto& q : queued_) q.answer->set_value(why);
+      queued_.clear();
+      return st.with_context("restoring incidents from the store");
+    }
+  }
+  incidents::Changes out = engine_->tick(now_ms);
+  for (const auto& change : batch.state_changes) feed_state_change(change, now_ms, out);
+  for (const auto& event : batch.events) feed_event(event, now_ms, out);
+  for (auto& q : queued_) {
+    auto result = run(q.action, now_ms);
+    if (!result) {
+      q.answer->set_value(result.status());
+      continue;
+    }
+    out.merge(std::move(result).value());
+    awaiting_.push_back(std::move(q.answer));
+  }
+  queued_.clear();
+  notify_.insert(notify_.end(), out.notify.begin(), out.notify.end());
+  batch.incidents.merge(std::move(out));
+  rearm();
+  return Status::ok();
+}
+
+void Correlator::committed() {
+  for (auto& a : awaiting_) a->set_value(Status::ok());
+  awaiting_.clear();
+  // Until the notification stages exist, what someone should hear about is logged.
+  for (const auto& n : notify_) {
+    spdlog::info("incident {}: {} ({}, {})", n.incident_id, n.reason,
+                 incidents::notify_kind_name(n.kind), protocol::severity_name(n.severity));
+  }
+  notify_.clear();
+}
+
+void Correlator::failed(const Status& why) {
+  const Status answer = commit_failed(why);
+  for (auto& a : awaiting_) a->set_value(answer);
+  awaiting_.clear();
+  notify_.clear();
+  if (Status st = restore(); !st) {
+    needs_restore_ = true;
+    spdlog::error("cannot restore incidents from the store after a failed commit, will retry: {}",
+                  st.to_string());
+  }
+}
+
+void Correlator::feed_state_change(const AgentStateChange& change, int64_t now_ms,
+                                   incidents::Changes& out) {
+  const AgentRecord* agent = registry_.find(change.agent_id);
+  if (!agent) return;
+  // An agent registering or coming back resolves its lost alert, if there is one.
+  if (change.state == AgentState::kAlive &&
+      !engine_->alert(incidents::lost_agent_fingerprint(change.agent_id))) {
+    return;
+  }
+  AgentRecord then = *agent;
+  then.state = change.state;
+  take(engine_->on_signal(incidents::lost_agent_signal(then, change.at_ms), now_ms),
+       "the liveness of agent " + change.agent_id, out);
+}
+
+void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents::Changes& out) {
+  if (event.type != protocol::MessageType::kAlert &&
+      event.type != protocol::MessageType::kRemediation) {
+    return;
+  }
+  const AgentRecord* agent = registry_.find(event.agent_id);
+  auto env = protocol::decode(event.frame);
+  if (!agent || !env) return;  // ingest accepted it from a registered agent: cannot happen
+  if (const auto* alert = std::get_if<protocol::Alert>(&env->body)) {
+    auto signal = incidents::signal_from_agent(agent->id, agent->hostname, agent->labels, *alert,
+                                               event.ts_ms);
+    signal.fingerprint = agent_alert_fingerprint(agent->id, alert->fingerprint);
+    take(engine_->on_signal(signal, now_ms), "alert " + alert->rule + " of agent " + event.agent_id,
+         out);
+  } else if (const auto* rem = std::get_if<protocol::Remediation>(&env->body)) {
+    incidents::RemediationReport report{agent->id, agent->hostname, agent->labels, *rem};
+    if (!rem->alert_fingerprint.empty()) {
+      report.remediation.alert_fingerprint =
+          agent_alert_fingerprint(agent->id, rem->alert_fingerprint);
+    }
+    take(engine_->on_remediation(report, now_ms), "a remediation report of agent " + event.agent_id,
+         out);
+  }
+}
+
+Result<incidents::Changes> Correlator::run(const IncidentAction& a, int64_t now_ms) {
+  switch (a.kind) {
+    case IncidentAction::Kind::kAcknowledge:
+      return engine_->acknowledge(a.incident_id, a.actor, now_ms);
+    case IncidentAction::Kind::kResolve:
+      return engine_->resolve(a.incident_id, a.actor, now_ms);
+    case IncidentAction::Kind::kAssign:
+      return engine_->assign(a.incident_id, a.owner, a.actor, now_ms);
+    case IncidentAction::Kind::kNote:
+      return engine_->add_note(a.incident_id, a.text, a.actor, now_ms);
+  }
+  return Status::error("invalid_argument", "unknown action");
+}
+
+void Correlator::take(Result<incidents::Changes> result, const std::string& what,
+                      incidents::Changes& out) {
+  if (result) {
+    out.merge(std::move(result).value());
+    return;
+  }
+  // Agents' input is untrusted: a bad alert is dropped from correlation (it stays in
+  // the event log) and the hub goes on.
+  const int64_t now = clock_.monotonic_ms();
+  if (last_refusal_log_ms_ == 0 || now - last_refusal_log_ms_ >= kRefusalLogEveryMs) {
+    last_refusal_log_ms_ = now;
+    spdlog::warn("correlation refused {}: {} (logged at most every {} s)", what,
+                 result.status().to_string(), kRefusalLogEveryMs / 1000);
+  }
+}
+
+void Correlator::rearm() {
+  const auto due = engine_->next_due_ms();
+  if (timer_ && due && *due == timer_due_) return;
+  if (timer_) timers_.cancel(timer_);
+  timer_ = 0;
+  if (!due) return;
+  timer_due_ = *due;
+  const int64_t delay = std::max<int64_t>(0, *due - clock_.now_ms());
+  timer_ = timers_.start(Millis(delay), Millis(0), [this] {
+    timer_ = 0;
+    wake_();
+  });
+}
+
+}  // namespace reflex::hub

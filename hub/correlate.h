@@ -1,0 +1,118 @@
+// Correlate: the hub's incident stage. It runs the incident engine over what each group
+// commit carries (agents lost or back, alerts and remediation reports newly accepted from
+// agents, people's actions from the API, timers that fell due), so an event and the
+// incident changes it causes are written in the same transaction, and answers each
+// action only once its changes are durable.
+//
+// Every engine call happens while the hub builds a batch, and the hub builds one only
+// while no other is in flight. So the engine's memory is always "the store, plus the one
+// batch being written", and a failed commit is undone by restoring the engine from the
+// store (Hub explains why this is the answer it chose). Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "hub/agents.h"
+#include "hub/incidents/engine.h"
+#include "hub/store.h"
+
+namespace reflex::hub {
+
+// The engine's policy as hub.yaml sets it.
+incidents::IncidentPolicy incident_policy(const IncidentsConfig& cfg);
+
+// The hub's fingerprint for an agent's alert. An agent's fingerprint is stable per rule
+// and label set on that agent only: three agents running the same rule on the same
+// series send the same one, and they are three alerts (three hosts), so the hub
+// qualifies it with the agent id: "web-1/3f2a...".
+std::string agent_alert_fingerprint(const std::string& agent_id, const std::string& fingerprint);
+
+// Something a person does to an incident through the API.
+struct IncidentAction {
+  enum class Kind { kAcknowledge, kResolve, kAssign, kNote };
+  Kind kind = Kind::kAcknowledge;
+  uint64_t incident_id = 0;
+  std::string actor;
+  std::string owner;  // kAssign; "" unassigns
+  std::string text;   // kNote
+};
+
+// The answer to an action: ok once its changes are committed (or it had nothing to
+// change); else why not: the engine's refusal ("invalid_argument", "not_found",
+// "conflict") or "unavailable" when its commit failed and nothing changed.
+using ActionAnswer = std::promise<Status>;
+
+class Correlator {
+ public:
+  // `store` (read only while no batch is in flight), `registry`, `clock` and `timers`
+  // must outlive the Correlator. `wake` asks the hub to build a batch: an engine timer
+  // is due or an action waits.
+  Correlator(HubStore& store, const AgentRegistry& registry, const Clock& clock, Timers& timers,
+             std::function<void()> wake);
+  ~Correlator();
+  Correlator(const Correlator&) = delete;
+  Correlator& operator=(const Correlator&) = delete;
+
+  // Restores the engine from the store and arms its timer. Call once, before any batch.
+  Status start(const incidents::IncidentPolicy& policy);
+  // Applies to decisions from now on (IncidentEngine::set_policy).
+  void set_policy(const incidents::IncidentPolicy& policy);
+
+  // Queues an action for the next batch and wakes the hub. `answer` is set on the loop
+  // thread; the caller may wait for it on any thread.
+  void submit(IncidentAction action, std::shared_ptr<ActionAnswer> answer);
+
+  // Runs the engine over `batch` (its agent state changes and new events, in that order)
+  // and then over the queued actions, appending every change to batch.incidents. Refused
+  // actions are answered at once; the others wait for committed() or failed(). Fails,
+  // changing nothing, while the engine cannot be restored after a failed commit.
+  Status correlate(WriteBatch& batch, int64_t now_ms);
+  // The batch built last is durable (or was empty): answers its actions, logs the
+  // notifications it asks for.
+  void committed();
+  // The batch built last was not written: answers its actions with "unavailable" and
+  // puts the engine back to the store's state (retried by the next correlate() if the
+  // store cannot be read now).
+  void failed(const Status& why);
+
+  const incidents::IncidentEngine& engine() const { return *engine_; }
+  // Actions queued or waiting for their commit.
+  size_t actions_pending() const { return queued_.size() + awaiting_.size(); }
+
+ private:
+  struct Queued {
+    IncidentAction action;
+    std::shared_ptr<ActionAnswer> answer;
+  };
+  Status restore();
+  void feed_state_change(const AgentStateChange& change, int64_t now_ms, incidents::Changes& out);
+  void feed_event(const StoredEvent& event, int64_t now_ms, incidents::Changes& out);
+  Result<incidents::Changes> run(const IncidentAction& action, int64_t now_ms);
+  void take(Result<incidents::Changes> result, const std::string& what, incidents::Changes& out);
+  void rearm();
+
+  HubStore& store_;
+  const AgentRegistry& registry_;
+  const Clock& clock_;
+  Timers& timers_;
+  std::function<void()> wake_;
+  incidents::IncidentPolicy policy_;
+  std::unique_ptr<incidents::IncidentEngine> engine_;
+  bool needs_restore_ = false;
+  std::vector<Queued> queued_;                           // for the next batch
+  std::vector<std::shared_ptr<ActionAnswer>> awaiting_;  // in the batch in flight
+  std::vector<incidents::NotifyIntent> notify_;          // of the batch in flight
+  TimerId timer_ = 0;
+  int64_t timer_due_ = 0;
+  int64_t last_refusal_log_ms_ = 0;
+};
+
+}  // namespace reflex::hub

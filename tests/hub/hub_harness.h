@@ -1,0 +1,177 @@
+// Test support for the hub as a library: a real Hub on its own loop thread (real store,
+// real sockets on loopback), a stand-in agent speaking the wire protocol over ZeroMQ,
+// and a small JSON client for the hub's HTTP API.
+#pragma once
+
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <zmq.hpp>
+
+#include "common/clock.h"
+#include "common/loop.h"
+#include "hub/hub.h"
+#include "protocol/codec.h"
+#include "tests/support/process.h"
+
+namespace reflex::hub::testing {
+
+// A Hub on loopback with its store in a temp directory, its loop on a thread of its own.
+class RunningHub {
+ public:
+  explicit RunningHub(IncidentsConfig incidents = {}) {
+    HubConfig cfg;
+    cfg.listen = "tcp://127.0.0.1:0";
+    cfg.http = "127.0.0.1:0";
+    cfg.store.path = dir_.file("hub.db");
+    cfg.incidents = std::move(incidents);
+    hub_ = std::make_unique<Hub>(loop_, clock_, timers_);
+    const Status st = hub_->start(cfg);
+    INFO(st.to_string());
+    REQUIRE(st);
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  ~RunningHub() {
+    door_.post([this] {
+      hub_->stop();
+      loop_.stop();
+    });
+    thread_.join();
+    hub_.reset();
+  }
+  RunningHub(const RunningHub&) = delete;
+  RunningHub& operator=(const RunningHub&) = delete;
+
+  std::string endpoint() const { return hub_->ingest_endpoint(); }
+  int http_port() const { return hub_->http_port(); }
+  std::string store_path() const { return dir_.file("hub.db"); }
+
+ private:
+  reflex::testing::TempDir dir_;
+  EventLoop loop_;
+  SystemClock clock_;
+  UvTimers timers_{loop_};
+  LoopDoor door_{loop_};
+  std::unique_ptr<Hub> hub_;
+  std::thread thread_;
+};
+
+// An agent as the hub sees it: a DEALER that says hello and sends sequenced events.
+class StandInAgent {
+ public:
+  StandInAgent(const std::string& endpoint, std::string id, std::string host)
+      : id_(std::move(id)), host_(std::move(host)), socket_(ctx_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::rcvtimeo, 200);
+    socket_.connect(endpoint);
+  }
+
+  // Says hello with labels service=checkout, env=prod; waits for the hub's answer.
+  void hello() {
+    protocol::Hello h;
+    h.hostname = host_;
+    h.agent_version = "test";
+    h.labels = {{"service", "checkout"}, {"env", "prod"}};
+    h.heartbeat_ms = 3'600'000;  // never lost during a test
+    send(0, h);
+    REQUIRE(wait_ack(0));
+  }
+  void alert(uint64_t seq, const std::string& fingerprint, protocol::AlertState state) {
+    protocol::Alert a;
+    a.rule = "HighErrorRate";
+    a.fingerprint = fingerprint;
+    a.state = state;
+    a.severity = protocol::Severity::kHigh;
+    a.labels = {{"series", "web"}};
+    send(seq, a);
+  }
+  void remediation(uint64_t seq, const std::string& fingerprint, const std::string& action) {
+    protocol::Remediation r;
+    r.rule = "HighErrorRate";
+    r.alert_fingerprint = fingerprint;
+    r.action = action;
+    r.outcome = protocol::RemediationOutcome::kSucceeded;
+    r.attempt = 1;
+    send(seq, r);
+  }
+  // Waits (up to `timeout`) for an ack that covers `seq`.
+  bool wait_ack(uint64_t seq, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return reflex::testing::wait_until(
+        [&] {
+          zmq::message_t msg;
+          while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
+            auto env = protocol::decode(msg.to_string_view());
+            if (!env) continue;
+            if (const auto* ack = std::get_if<protocol::Ack>(&env->body)) {
+              acked_ = std::max(acked_, ack->upto);
+              if (ack->proto != 0) hello_answered_ = true;
+            }
+          }
+          return seq == 0 ? hello_answered_ : acked_ >= seq;
+        },
+        timeout);
+  }
+  uint64_t acked() const { return acked_; }
+
+ private:
+  template <class Body>
+  void send(uint64_t seq, Body body) {
+    protocol::Envelope env;
+    env.agent_id = id_;
+    env.seq = seq;
+    env.ts_ms = 1'700'000'000'000 + seq;
+    env.body = std::move(body);
+    const std::string frame = protocol::encode(env);
+    socket_.send(zmq::buffer(frame), zmq::send_flags::none);
+  }
+
+  std::string id_;
+  std::string host_;
+  zmq::context_t ctx_{1};
+  zmq::socket_t socket_;
+  uint64_t acked_ = 0;
+  bool hello_answered_ = false;
+};
+
+// JSON over HTTP to the hub's API.
+struct ApiAnswer {
+  int status = 0;  // 0: no answer
+  nlohmann::json body;
+};
+
+class Api {
+ public:
+  explicit Api(int port) : client_("127.0.0.1", port) {
+    client_.set_read_timeout(20);
+    client_.set_connection_timeout(2);
+  }
+  ApiAnswer get(const std::string& path) { return answer(client_.Get(path)); }
+  ApiAnswer post(const std::string& path, const std::string& body) {
+    return answer(client_.Post(path, body, "application/json"));
+  }
+  nlohmann::json incident(uint64_t id) {
+    auto a = get("/api/v1/incidents/" + std::to_string(id));
+    REQUIRE(a.status == 200);
+    return a.body;
+  }
+  // One sample of /metrics, 0 when absent.
+  double metric(const std::string& sample) {
+    auto res = client_.Get("/metrics");
+    if (!res) return 0;
+    const auto pos = res->body.find("\n" + sample + " ");
+    return pos == std::string::npos ? 0 : std::stod(res->body.substr(pos + sample.size() + 2));
+  }
+
+ private:
+  static ApiAnswer answer(const httplib::Result& res) {
+    if (!res) return {};
+    return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
+  }
+  httplib::Client client_;
+};
+
+}  // namespace reflex::hub::testing
