@@ -84,6 +84,21 @@ Result<std::pair<uid_t, gid_t>> lookup_user(const std::string& name) {
   return std::make_pair(pw.pw_uid, pw.pw_gid);
 }
 
+// The event about one run of `req` for an alert (rule and fingerprint empty for a command).
+protocol::Remediation remediation_event(const std::string& rule, const std::string& fingerprint,
+                                        const RemediationRequest& req, RemediationOutcome outcome,
+                                        std::string reason) {
+  protocol::Remediation r;
+  r.rule = rule;
+  r.alert_fingerprint = fingerprint;
+  r.action = req.action;
+  r.target = req.target;
+  r.outcome = outcome;
+  r.attempt = static_cast<uint32_t>(req.rung + 1);
+  r.reason = std::move(reason);
+  return r;
+}
+
 protocol::CommandStatus command_status(RemediationOutcome o) {
   switch (o) {
     case RemediationOutcome::kSucceeded:
@@ -105,6 +120,12 @@ struct Healer::Firing {
   bool exhausted = false;  // `exhausted` was reported for this episode
   std::optional<RemediationRequest> verifying;
   TimerId verify_timer = 0;
+
+  void cancel_timers(Timers& timers) {
+    if (retry_timer) timers.cancel(retry_timer);
+    if (verify_timer) timers.cancel(verify_timer);
+    retry_timer = verify_timer = 0;
+  }
 };
 
 struct Healer::Run {
@@ -137,10 +158,7 @@ Healer::~Healer() {
     if (run->process) services_.processes.cancel(*run->process);
     if (run->http) services_.http.cancel(*run->http);
   }
-  for (auto& [fp, f] : firing_) {
-    if (f->retry_timer) services_.timers.cancel(f->retry_timer);
-    if (f->verify_timer) services_.timers.cancel(f->verify_timer);
-  }
+  for (auto& [fp, f] : firing_) f->cancel_timers(services_.timers);
 }
 
 void Healer::configure(HealConfig cfg) {
@@ -149,8 +167,7 @@ void Healer::configure(HealConfig cfg) {
   // Alerts whose rule lost its ladder are no longer healed.
   std::erase_if(firing_, [&](auto& kv) {
     if (cfg_.ladders.count(kv.second->alert.rule)) return false;
-    if (kv.second->retry_timer) services_.timers.cancel(kv.second->retry_timer);
-    if (kv.second->verify_timer) services_.timers.cancel(kv.second->verify_timer);
+    kv.second->cancel_timers(services_.timers);
     return true;
   });
 }
@@ -172,10 +189,7 @@ void Healer::on_alert(const protocol::Alert& alert) {
     EpisodeKey episode{alert.fingerprint, alert.active_since_ms};
     auto& slot = firing_[alert.fingerprint];
     if (slot && slot->episode == episode) return;  // the same episode again
-    if (slot) {
-      if (slot->retry_timer) services_.timers.cancel(slot->retry_timer);
-      if (slot->verify_timer) services_.timers.cancel(slot->verify_timer);
-    }
+    if (slot) slot->cancel_timers(services_.timers);
     slot = std::make_unique<Firing>();
     slot->alert = alert;
     slot->episode = episode;
@@ -186,8 +200,7 @@ void Healer::on_alert(const protocol::Alert& alert) {
   auto it = firing_.find(alert.fingerprint);
   if (it == firing_.end()) return;
   Firing& f = *it->second;
-  if (f.retry_timer) services_.timers.cancel(f.retry_timer);
-  if (f.verify_timer) services_.timers.cancel(f.verify_timer);
+  f.cancel_timers(services_.timers);
   bool running = false;
   for (auto& [n, run] : runs_) {
     if (run->fingerprint == alert.fingerprint && !run->command) {
@@ -197,15 +210,8 @@ void Healer::on_alert(const protocol::Alert& alert) {
   }
   if (f.verifying) {
     guardrails_.record_verification(*f.verifying, true);
-    protocol::Remediation r;
-    r.rule = f.alert.rule;
-    r.alert_fingerprint = f.alert.fingerprint;
-    r.action = f.verifying->action;
-    r.target = f.verifying->target;
-    r.outcome = RemediationOutcome::kRecovered;
-    r.attempt = static_cast<uint32_t>(f.verifying->rung + 1);
-    r.reason = "the rule resolved";
-    report(std::move(r));
+    report(remediation_event(f.alert.rule, f.alert.fingerprint, *f.verifying,
+                             RemediationOutcome::kRecovered, "the rule resolved"));
   }
   if (!running) guardrails_.end_episode(f.episode);
   firing_.erase(it);
@@ -476,14 +482,8 @@ void Healer::finished(const std::shared_ptr<Run>& run, RemediationOutcome outcom
   runs_.erase(run->number);
   const int64_t now = services_.clock.monotonic_ms();
   guardrails_.record_finish(run->req, outcome, now);
-  protocol::Remediation r;
-  r.rule = run->rule;
-  r.alert_fingerprint = run->fingerprint;
-  r.action = run->action.name;
-  r.target = run->req.target;
-  r.outcome = outcome;
-  r.reason = reason;
-  r.attempt = static_cast<uint32_t>(run->req.rung + 1);
+  protocol::Remediation r =
+      remediation_event(run->rule, run->fingerprint, run->req, outcome, reason);
   r.exit_code = exit_code;
   r.duration_ms = static_cast<uint64_t>(now - run->started_mono_ms);
   r.output = output;
@@ -511,15 +511,8 @@ void Healer::finished(const std::shared_ptr<Run>& run, RemediationOutcome outcom
     // The rule resolved while the action ran.
     if (outcome == RemediationOutcome::kSucceeded) {
       guardrails_.record_verification(run->req, true);
-      protocol::Remediation rec;
-      rec.rule = run->rule;
-      rec.alert_fingerprint = run->fingerprint;
-      rec.action = run->action.name;
-      rec.target = run->req.target;
-      rec.outcome = RemediationOutcome::kRecovered;
-      rec.attempt = static_cast<uint32_t>(run->req.rung + 1);
-      rec.reason = "the rule resolved";
-      report(std::move(rec));
+      report(remediation_event(run->rule, run->fingerprint, run->req,
+                               RemediationOutcome::kRecovered, "the rule resolved"));
     }
     guardrails_.end_episode(*run->req.episode);
   }
@@ -536,16 +529,10 @@ void Healer::verified(const std::string& fingerprint, bool recovered) {
   guardrails_.record_verification(req, recovered);
   const GuardrailConfig* g = nullptr;
   if (const ActionConfig* a = find_action(req.action)) g = &a->guardrails;
-  protocol::Remediation r;
-  r.rule = f.alert.rule;
-  r.alert_fingerprint = fingerprint;
-  r.action = req.action;
-  r.target = req.target;
-  r.outcome = RemediationOutcome::kNotRecovered;
-  r.attempt = static_cast<uint32_t>(req.rung + 1);
-  r.reason = "the rule still fires " + (g ? format_duration(g->verify_within) : std::string("")) +
-             " after the action";
-  report(std::move(r));
+  report(remediation_event(f.alert.rule, fingerprint, req, RemediationOutcome::kNotRecovered,
+                           "the rule still fires " +
+                               (g ? format_duration(g->verify_within) : std::string("")) +
+                               " after the action"));
   advance(fingerprint);
 }
 
@@ -560,11 +547,16 @@ void Healer::schedule_retry(Firing& f, int64_t at_ms) {
 }
 
 void Healer::retry_waiting() {
-  std::vector<std::string> waiting;
+  advance_all(/*waiting_only=*/true);
+}
+
+void Healer::advance_all(bool waiting_only) {
+  // Collected first: advancing may report, and reporting may reach back into the healer.
+  std::vector<std::string> fps;
   for (const auto& [fp, f] : firing_) {
-    if (f->waiting) waiting.push_back(fp);
+    if (!waiting_only || f->waiting) fps.push_back(fp);
   }
-  for (const auto& fp : waiting) advance(fp);
+  for (const auto& fp : fps) advance(fp);
 }
 
 void Healer::on_command(const protocol::Command& command) {
@@ -620,19 +612,14 @@ void Healer::pause(const std::string& target) {
 void Healer::resume(const std::string& target) {
   target.empty() ? guardrails_.resume_all() : guardrails_.resume(target);
   spdlog::info("remediation resumed {}", target.empty() ? "on this host" : "for " + target);
-  // Alerts that fired while paused are healed now.
-  std::vector<std::string> all;
-  for (const auto& [fp, f] : firing_) all.push_back(fp);
-  for (const auto& fp : all) advance(fp);
+  advance_all();  // alerts that fired while paused are healed now
 }
 
 void Healer::reset(const std::string& target) {
   target.empty() ? guardrails_.reset_all() : guardrails_.reset(target);
   spdlog::info("remediation budgets and circuits reset {}",
                target.empty() ? "on this host" : "for " + target);
-  std::vector<std::string> all;
-  for (const auto& [fp, f] : firing_) all.push_back(fp);
-  for (const auto& fp : all) advance(fp);
+  advance_all();
 }
 
 void Healer::report(protocol::Remediation r) {

@@ -141,6 +141,8 @@ class Healer {
   void verified(const std::string& fingerprint, bool recovered);
   void schedule_retry(Firing& firing, int64_t at_ms);
   void retry_waiting();
+  // Advances every firing alert (or only those waiting for a run to end).
+  void advance_all(bool waiting_only = false);
   void report(protocol::Remediation r);
   void reply(const protocol::Command& c, protocol::CommandStatus status, std::string message,
              std::optional<int32_t> exit_code = std::nullopt, uint64_t duration_ms = 0,
