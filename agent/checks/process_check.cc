@@ -231,20 +231,26 @@ void ProcessCheck::run(std::function<void(CheckResult)> done) {
   done(std::move(r));
 }
 
+Result<pid_t> read_pidfile(const std::string& path) {
+  auto text = slurp(path);
+  if (!text) {
+    return Status::error("io", "cannot read pidfile " + path + ": " + std::strerror(errno));
+  }
+  auto pid = parse_pid(trim(*text));
+  if (!pid) return Status::error("invalid_value", "pidfile " + path + " holds no pid");
+  return *pid;
+}
+
 CheckResult ProcessCheck::check_pidfile(std::vector<pid_t>& alive) const {
   CheckResult r;
   const std::string& file = config_.pidfile;
-  auto text = slurp(file);
-  if (!text) {
-    r.state = CheckState::kCritical;
-    r.message = "cannot read pidfile " + file + ": " + std::strerror(errno);
-    r.perf.push_back(PerfValue{"count", 0, "", {}});
-    return r;
-  }
-  auto pid = parse_pid(trim(*text));
+  auto pid = read_pidfile(file);
   if (!pid) {
-    r.state = CheckState::kUnknown;
-    r.message = "pidfile " + file + " holds no pid";
+    // No file: the service is down. A file without a pid: we cannot tell.
+    const bool unreadable = pid.status().code() == "io";
+    r.state = unreadable ? CheckState::kCritical : CheckState::kUnknown;
+    r.message = pid.status().message();
+    if (unreadable) r.perf.push_back(PerfValue{"count", 0, "", {}});
     return r;
   }
   auto info = read_proc_info(config_.proc_root, *pid);

@@ -59,6 +59,10 @@ struct ProcInfo {
 // Reads one process from `proc_root`/<pid>; nullopt when it does not exist. Missing
 // comm/stat files leave those fields at their defaults (a process racing to exit).
 std::optional<ProcInfo> read_proc_info(const std::string& proc_root, pid_t pid);
+// The pid a pidfile holds (surrounding whitespace allowed). Errors: "io" when the file
+// cannot be read ("cannot read pidfile <path>: <reason>"), "invalid_value" when it holds
+// no pid ("pidfile <path> holds no pid").
+Result<pid_t> read_pidfile(const std::string& path);
 // Every process under `proc_root` (numeric directory names).
 std::vector<ProcInfo> list_processes(const std::string& proc_root);
 

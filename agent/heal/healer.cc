@@ -6,10 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "agent/checks/process_check.h"
 #include "agent/heal/ansible_recap.h"
@@ -45,16 +42,9 @@ std::string last_line(const std::string& text) {
 // The one pid a signal action targets, or why there is none.
 Result<pid_t> signal_target(const SignalAction& s, const std::string& proc_root) {
   if (!s.pidfile.empty()) {
-    std::ifstream in(s.pidfile);
-    std::string text;
-    if (!in || !std::getline(in, text)) {
-      return Status::error("not_found", "cannot read pidfile " + s.pidfile);
-    }
-    pid_t pid = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-    if (ec != std::errc() || pid <= 0) {
-      return Status::error("invalid_value", "pidfile " + s.pidfile + " holds no pid");
-    }
+    auto read = read_pidfile(s.pidfile);
+    if (!read) return read.status();
+    const pid_t pid = *read;
     auto info = read_proc_info(proc_root, pid);
     if (!info || info->state == 'Z') {
       return Status::error("not_found",
