@@ -106,6 +106,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
       }
     }
     read_incidents(top, cfg.incidents);
+    incidents::read_suppression_config(top, cfg.suppression);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "hub/incidents/suppression_config.h"
 
 namespace reflex::hub {
 
@@ -54,6 +55,9 @@ struct HubConfig {
   SecurityConfig security;
   IncidentsConfig incidents;
   LogConfig log;
+  // Top-level `services`, `dependency_inhibition`, `inhibit_rules`, `maintenance` and
+  // `silence_reminders` (keys in hub/incidents/suppression_config.h).
+  incidents::SuppressionConfig suppression;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).

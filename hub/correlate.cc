@@ -53,7 +53,26 @@ Correlator::~Correlator() {
 
 Status Correlator::start(const incidents::IncidentPolicy& policy) {
   policy_ = policy;
+  started_ = true;
   return restore().with_context("restoring incidents from the store");
+}
+
+void Correlator::set_suppression(incidents::SuppressionConfig config) {
+  suppress_.configure(std::move(config));
+  if (started_) wake_();
+}
+
+void Correlator::submit(SilenceCommand command, std::shared_ptr<SilenceAnswer> answer) {
+  suppress_.submit(std::move(command), std::move(answer));
+  wake_();
+}
+
+void Correlator::set_metrics(metrics::Registry& registry) {
+  notify_counter_ = &registry.counter_family(
+      "reflex_hub_notify_intents_total",
+      "Incident changes someone should hear about, by kind (suppressed ones are not counted).",
+      {"kind"});
+  suppress_.set_metrics(registry);
 }
 
 void Correlator::set_policy(const incidents::IncidentPolicy& policy) {
@@ -66,6 +85,7 @@ Status Correlator::restore() {
   if (!snapshot) return snapshot.status();
   auto engine = std::make_unique<incidents::IncidentEngine>(policy_);
   REFLEX_RETURN_IF_ERROR(engine->restore(*snapshot));
+  REFLEX_RETURN_IF_ERROR(suppress_.restore(*engine, *snapshot, clock_.now_ms()));
   engine->set_known_hosts([this](const std::string& service) -> uint32_t {
     const auto hosts =
         incidents::known_hosts_by_service(registry_.snapshot(), policy_.service_label);
@@ -89,10 +109,13 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
       const Status why = commit_failed(st);
       for (auto& q : queued_) q.answer->set_value(why);
       queued_.clear();
+      suppress_.refuse_queued(why);
       return st.with_context("restoring incidents from the store");
     }
   }
+  REFLEX_RETURN_IF_ERROR(suppress_.prepare().with_context("applying the suppression config"));
   incidents::Changes out = engine_->tick(now_ms);
+  suppress_.observe(out);
   for (const auto& change : batch.state_changes) feed_state_change(change, now_ms, out);
   for (const auto& event : batch.events) feed_event(event, now_ms, out);
   for (auto& q : queued_) {
@@ -101,10 +124,12 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
       q.answer->set_value(result.status());
       continue;
     }
+    suppress_.observe(*result);
     out.merge(std::move(result).value());
     awaiting_.push_back(std::move(q.answer));
   }
   queued_.clear();
+  suppress_.run(batch, now_ms);
   notify_.insert(notify_.end(), out.notify.begin(), out.notify.end());
   batch.incidents.merge(std::move(out));
   rearm();
@@ -116,16 +141,19 @@ void Correlator::committed() {
   awaiting_.clear();
   // Until the notification stages exist, what someone should hear about is logged.
   for (const auto& n : notify_) {
+    if (notify_counter_) notify_counter_->with({incidents::notify_kind_name(n.kind)}).inc();
     spdlog::info("incident {}: {} ({}, {})", n.incident_id, n.reason,
                  incidents::notify_kind_name(n.kind), protocol::severity_name(n.severity));
   }
   notify_.clear();
+  suppress_.committed();
 }
 
 void Correlator::failed(const Status& why) {
   const Status answer = commit_failed(why);
   for (auto& a : awaiting_) a->set_value(answer);
   awaiting_.clear();
+  suppress_.failed(answer);
   notify_.clear();
   if (Status st = restore(); !st) {
     needs_restore_ = true;
@@ -145,8 +173,10 @@ void Correlator::feed_state_change(const AgentStateChange& change, int64_t now_m
   }
   AgentRecord then = *agent;
   then.state = change.state;
-  take(engine_->on_signal(incidents::lost_agent_signal(then, change.at_ms), now_ms),
-       "the liveness of agent " + change.agent_id, out);
+  const auto signal = incidents::lost_agent_signal(then, change.at_ms);
+  auto result = engine_->on_signal(signal, now_ms);
+  if (result) suppress_.observe(signal);
+  take(std::move(result), "the liveness of agent " + change.agent_id, out);
 }
 
 void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents::Changes& out) {
@@ -161,8 +191,9 @@ void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents:
     auto signal = incidents::signal_from_agent(agent->id, agent->hostname, agent->labels, *alert,
                                                event.ts_ms);
     signal.fingerprint = agent_alert_fingerprint(agent->id, alert->fingerprint);
-    take(engine_->on_signal(signal, now_ms), "alert " + alert->rule + " of agent " + event.agent_id,
-         out);
+    auto result = engine_->on_signal(signal, now_ms);
+    if (result) suppress_.observe(signal);
+    take(std::move(result), "alert " + alert->rule + " of agent " + event.agent_id, out);
   } else if (const auto* rem = std::get_if<protocol::Remediation>(&env->body)) {
     incidents::RemediationReport report{agent->id, agent->hostname, agent->labels, *rem};
     if (!rem->alert_fingerprint.empty()) {
@@ -191,6 +222,7 @@ Result<incidents::Changes> Correlator::run(const IncidentAction& a, int64_t now_
 void Correlator::take(Result<incidents::Changes> result, const std::string& what,
                       incidents::Changes& out) {
   if (result) {
+    suppress_.observe(*result);
     out.merge(std::move(result).value());
     return;
   }
@@ -205,7 +237,10 @@ void Correlator::take(Result<incidents::Changes> result, const std::string& what
 }
 
 void Correlator::rearm() {
-  const auto due = engine_->next_due_ms();
+  auto due = engine_->next_due_ms();
+  if (auto silences = suppress_.next_due_ms(clock_.now_ms())) {
+    due = due ? std::min(*due, *silences) : *silences;
+  }
   if (timer_ && due && *due == timer_due_) return;
   if (timer_) timers_.cancel(timer_);
   timer_ = 0;

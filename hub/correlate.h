@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "hub/agents.h"
 #include "hub/incidents/engine.h"
 #include "hub/store.h"
+#include "hub/suppress.h"
 
 namespace reflex::hub {
 
@@ -84,6 +86,16 @@ class Correlator {
   void failed(const Status& why);
 
   const incidents::IncidentEngine& engine() const { return *engine_; }
+
+  // ---- the inhibit/silence stage (hub/suppress.h) ----
+  // hub.yaml's suppression keys: call before start(); later (a reload) they apply from
+  // the next batch, which this asks for.
+  void set_suppression(incidents::SuppressionConfig config);
+  // Queues a silence command for the next batch and wakes the hub; answered like actions.
+  void submit(SilenceCommand command, std::shared_ptr<SilenceAnswer> answer);
+  // reflex_hub_notify_intents_total{kind} and the stage's counters.
+  void set_metrics(metrics::Registry& registry);
+  const incidents::Suppressor& suppressor() const { return suppress_.suppressor(); }
   // Actions queued or waiting for their commit.
   size_t actions_pending() const { return queued_.size() + awaiting_.size(); }
 
@@ -113,6 +125,9 @@ class Correlator {
   TimerId timer_ = 0;
   int64_t timer_due_ = 0;
   int64_t last_refusal_log_ms_ = 0;
+  SuppressStage suppress_{store_};  // its verdict hook is set on every engine restore() builds
+  bool started_ = false;
+  metrics::CounterFamily* notify_counter_ = nullptr;
 };
 
 }  // namespace reflex::hub

@@ -97,6 +97,10 @@ void HttpApi::routes() {
       });
 }
 
+void HttpApi::add_routes(const std::function<void(httplib::Server&)>& add) {
+  add(*server_);
+}
+
 Status HttpApi::listen(const std::string& host_port) {
   std::string host;
   int port = 0;

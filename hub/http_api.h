@@ -8,6 +8,7 @@
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,6 +38,8 @@ class HttpApi {
   // Binds host:port (port 0 = any free port) and starts serving.
   Status listen(const std::string& host_port);
   int port() const { return port_; }
+  // Lets another module add its routes (e.g. SilenceApi::add_routes); before listen().
+  void add_routes(const std::function<void(httplib::Server&)>& add);
   // Stops accepting, finishes requests in progress, joins the server thread.
   void stop();
 

@@ -58,6 +58,8 @@ Status Hub::start(const HubConfig& cfg) {
   reader_ = std::move(reader).value();
   correlator_ =
       std::make_unique<Correlator>(*store_, registry_, clock_, timers_, [this] { commit(); });
+  correlator_->set_suppression(cfg.suppression);
+  correlator_->set_metrics(metrics_registry_);
   REFLEX_RETURN_IF_ERROR(
       correlator_->start(incident_policy(cfg.incidents)).with_context("store " + cfg.store.path));
   writer_ = std::make_unique<StoreWriter>(loop_, *store_);
@@ -78,6 +80,18 @@ Status Hub::start(const HubConfig& cfg) {
         }
         correlator_->submit(std::move(action), std::move(answer));
       });
+  auto silence_api =
+      SilenceApi::open(cfg.store, door_, clock_,
+                       [this](SilenceCommand command, std::shared_ptr<SilenceAnswer> answer) {
+                         if (stopped_ || !correlator_) {
+                           answer->set_value(Status::error("unavailable", "the hub is stopping"));
+                           return;
+                         }
+                         correlator_->submit(std::move(command), std::move(answer));
+                       });
+  if (!silence_api) return silence_api.status().with_context("store " + cfg.store.path);
+  silence_api_ = std::move(silence_api).value();
+  http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -141,6 +155,7 @@ Status Hub::reload(const HubConfig& cfg) {
   }
   registry_.set_policy(policy_of(cfg));
   if (correlator_) correlator_->set_policy(incident_policy(cfg.incidents));
+  if (correlator_) correlator_->set_suppression(cfg.suppression);
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);
     liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,

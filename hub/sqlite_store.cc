@@ -4,6 +4,7 @@
 
 #include "common/sqlite.h"
 #include "hub/incidents/incident_store.h"
+#include "hub/incidents/silence_store.h"
 #include "hub/store.h"
 #include "protocol/messages.h"
 
@@ -51,6 +52,7 @@ CREATE TABLE events (
 ) STRICT;
 )sql"},
     {3, incidents::kIncidentSchemaSql},
+    {4, incidents::kSilenceSchemaSql},  // silences made through the API
 };
 
 AgentState parse_state(std::string_view s) {
@@ -83,6 +85,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     auto tables = incidents::IncidentTables::prepare(db_);
     if (!tables) return tables.status();
     incidents_.emplace(std::move(tables).value());
+    auto silences = incidents::SilenceTables::prepare(db_);
+    if (!silences) return silences.status();
+    silences_.emplace(std::move(silences).value());
     return Status::ok();
   }
 
@@ -112,10 +117,38 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       REFLEX_RETURN_IF_ERROR(change_->run());
     }
     REFLEX_RETURN_IF_ERROR(incidents_->append(batch.incidents));
+    REFLEX_RETURN_IF_ERROR(silences_->append(batch.silences));
     return tx->commit();
   }
 
   Result<incidents::EngineSnapshot> load_incidents() override { return incidents_->load(); }
+
+  Result<incidents::SilenceSnapshot> load_silences(int64_t ended_after_ms) override {
+    return silences_->load(ended_after_ms);
+  }
+
+  Result<std::vector<incidents::AlertRow>> load_firing_alerts() override {
+    std::vector<std::string> fingerprints;
+    {
+      auto st = db_.prepare(
+          "SELECT fingerprint FROM alerts WHERE retained = 1 AND state = 'firing' "
+          "ORDER BY fingerprint");
+      if (!st) return st.status();
+      for (;;) {
+        auto row = st->step();
+        if (!row) return row.status();
+        if (!*row) break;
+        fingerprints.push_back(st->column_text(0));
+      }
+    }
+    std::vector<incidents::AlertRow> out;
+    for (const auto& fp : fingerprints) {
+      auto row = incidents_->alert(fp);
+      if (!row) return row.status();
+      if (*row) out.push_back(std::move(**row));
+    }
+    return out;
+  }
 
   Result<std::vector<AgentRecord>> load_agents() override {
     auto st = db_.prepare(
@@ -174,6 +207,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::unique_ptr<sqlite::Statement> change_;
   std::unique_ptr<sqlite::Statement> event_;
   std::optional<incidents::IncidentTables> incidents_;  // on db_, which must not move
+  std::optional<incidents::SilenceTables> silences_;    // on db_, likewise
 };
 
 }  // namespace

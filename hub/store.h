@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "hub/config.h"
 #include "hub/incidents/incident.h"
+#include "hub/incidents/silences.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
@@ -63,8 +64,12 @@ struct WriteBatch {
   std::vector<StoredEvent> events;
   // What correlation changed while the batch was built (incidents, alerts, timeline).
   incidents::Changes incidents;
+  // Silence rows SilenceSet returned while the batch was built (created, expired,
+  // reminded), upserted in order.
+  std::vector<incidents::Silence> silences;
   bool empty() const {
-    return agents.empty() && state_changes.empty() && events.empty() && incidents.empty();
+    return agents.empty() && state_changes.empty() && events.empty() && incidents.empty() &&
+           silences.empty();
   }
 };
 
@@ -79,6 +84,12 @@ class HubStore {
   // What a (re)started incident engine restores: the incidents and alerts it held at the
   // last commit.
   virtual Result<incidents::EngineSnapshot> load_incidents() = 0;
+  // What a (re)started SilenceSet restores: the silences ending after `ended_after_ms`,
+  // and the next silence id (SilenceTables::load()).
+  virtual Result<incidents::SilenceSnapshot> load_silences(int64_t ended_after_ms) = 0;
+  // The firing alerts the engine holds, with their labels (detail), so the inhibit rules'
+  // index can be rebuilt after a restart or reload.
+  virtual Result<std::vector<incidents::AlertRow>> load_firing_alerts() = 0;
 };
 
 // Which incidents GET /api/v1/incidents lists.

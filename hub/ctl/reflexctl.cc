@@ -13,6 +13,7 @@
 #include "hub/ctl/agents_table.h"
 #include "hub/ctl/hub_client.h"
 #include "hub/ctl/incidents_view.h"
+#include "hub/ctl/silences_view.h"
 
 using namespace reflex;
 
@@ -119,6 +120,45 @@ int cmd_incident_action(const ctl::HubClient& client, uint64_t id, const std::st
   return 0;
 }
 
+int cmd_silence_add(const ctl::HubClient& client, const nlohmann::json& body) {
+  if (body.value("created_by", "").empty()) {
+    return fail("who is silencing? pass --author NAME or set REFLEX_ACTOR");
+  }
+  auto res = client.post("/api/v1/silences", body.dump());
+  if (!res) return fail(res.status().message());
+  if (res->status != 201) return fail(hub_error(*res));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !doc["silence"].is_object()) {
+    return fail("the hub's answer is not a silence document: " + res->body.substr(0, 200));
+  }
+  const auto& s = doc["silence"];
+  std::cout << "silence " << s.value("id", uint64_t{0}) << " created (" << s.value("state", "")
+            << " until " << s.value("ends_at", "") << ")\n";
+  return 0;
+}
+
+int cmd_silence_list(const ctl::HubClient& client, const std::string& state, bool json) {
+  auto res = client.get("/api/v1/silences" + (state.empty() ? "" : "?state=" + url_encode(state)));
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !doc["silences"].is_array()) {
+    return fail("the hub's answer is not the silences document: " + res->body.substr(0, 200));
+  }
+  std::cout << (json ? doc.dump(2) + "\n" : ctl::silences_table(doc));
+  return 0;
+}
+
+int cmd_silence_expire(const ctl::HubClient& client, uint64_t id, const std::string& actor) {
+  if (actor.empty()) return fail("who is acting? pass --actor NAME or set REFLEX_ACTOR");
+  auto res = client.post("/api/v1/silences/" + std::to_string(id) + "/expire",
+                         nlohmann::json{{"actor", actor}}.dump());
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res));
+  std::cout << "silence " << id << " expired\n";
+  return 0;
+}
+
 int cmd_check_config(const std::string& kind_flag, const std::string& path) {
   std::string kind = kind_flag;
   if (kind == "auto") {
@@ -220,6 +260,29 @@ int main(int argc, char** argv) {
   assign->add_option("owner", owner, "who owns it now")->required();
   assign->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
 
+  std::vector<std::string> silence_matchers;
+  std::string silence_duration, silence_ends_at, silence_comment, silence_state;
+  uint64_t silence_id = 0;
+  bool silence_json = false;
+  auto* silence = app.add_subcommand("silence", "mute notifications for matching alerts");
+  silence->require_subcommand(1);
+  auto* silence_add = silence->add_subcommand(
+      "add", "silence alerts matching every matcher, e.g. service=checkout env=~prod");
+  silence_add->add_option("matchers", silence_matchers, "label matchers: name=value, !=, =~, !~")
+      ->required();
+  silence_add->add_option("--duration", silence_duration, "how long from now, e.g. 2h");
+  silence_add->add_option("--ends-at", silence_ends_at, "or an end time (RFC 3339)");
+  silence_add->add_option("--comment", silence_comment, "why")->required();
+  silence_add->add_option("--author,--actor", actor,
+                          "who is silencing (env REFLEX_ACTOR, else USER)");
+  auto* silence_list = silence->add_subcommand("list", "list silences");
+  silence_list->add_option("--state", silence_state, "active, pending or expired")
+      ->check(CLI::IsMember({"active", "pending", "expired"}));
+  silence_list->add_flag("--json", silence_json, "print the API's JSON instead of a table");
+  auto* silence_expire = silence->add_subcommand("expire", "end a silence now");
+  silence_expire->add_option("id", silence_id, "the silence's id")->required();
+  silence_expire->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+
   std::string check_kind = "auto", check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub or agent config file");
   check->add_option("--kind", check_kind, "hub, agent, or auto (guess from the keys)")
@@ -266,6 +329,12 @@ int main(int argc, char** argv) {
     return cmd_incident_action(client, incident_id, "assign", {{"actor", actor}, {"owner", owner}},
                                owner.empty() ? "unassigned" : "assigned to " + owner);
   }
+  if (*silence_add) {
+    return cmd_silence_add(client, ctl::silence_request(silence_matchers, silence_duration,
+                                                        silence_ends_at, actor, silence_comment));
+  }
+  if (*silence_list) return cmd_silence_list(client, silence_state, silence_json);
+  if (*silence_expire) return cmd_silence_expire(client, silence_id, actor);
   if (*check) return cmd_check_config(check_kind, check_path);
   std::cerr << app.help();
   return 1;

@@ -49,6 +49,12 @@ Result<Changes> IncidentEngine::on_signal(const AlertSignal& s, int64_t now_ms) 
   call.at = now_ms;
   call.signal = &s;
   if (suppression_) call.suppressed = suppression_(s, now_ms);
+  if (verdicts_) {
+    SuppressionVerdict v = verdicts_(s, now_ms);
+    call.suppressed = std::move(v.reason);
+    call.related = v.related_incident;
+    call.related_note = std::move(v.related_note);
+  }
 
   // The alert leaves its incident's counters and re-enters them (maybe elsewhere) below,
   // so every path keeps them exact.
@@ -84,6 +90,11 @@ IncidentEngine::Incident* IncidentEngine::route_firing(const AlertSignal& s, Ale
     return target;
   }
   if (was_firing) return find(a.incident_id);  // a resend neither opens nor reopens
+  if (Incident* related = find(call.related); related && related->row.open()) {
+    call.as_symptom = true;
+    join(*related, s, a, was_firing, call);
+    return related;
+  }
   if (target && call.at < target->row.reopen_until_ms) {
     reopen(*target, s, call);
     join(*target, s, a, was_firing, call);
@@ -162,16 +173,22 @@ void IncidentEngine::join(Incident& inc, const AlertSignal& s, AlertRecord& a, b
   IncidentRow& r = inc.row;
   const bool fresh = contains(call.fresh, r.id);  // its opened/reopened entry names the alert
   const bool joins = a.incident_id != r.id;
+  // A symptom of this incident's problem, not a member of its group: its entries say so.
+  auto text = [&](const std::string& what) {
+    if (!call.as_symptom) return what;
+    return "related symptom: " + what +
+           (call.related_note.empty() ? std::string() : "; " + call.related_note);
+  };
   if (joins) {
     inc.members.push_back(s.fingerprint);
     call.ch.members.push_back({r.id, s.fingerprint, s.host, call.at});
     a.incident_id = r.id;
     if (!fresh) {
-      add_timeline(call, r.id, TimelineKind::kAlertJoined, s.source, firing_text(s), s.fingerprint,
-                   s.host);
+      add_timeline(call, r.id, TimelineKind::kAlertJoined, s.source, text(firing_text(s)),
+                   s.fingerprint, s.host);
     }
   } else if (!was_firing && !fresh) {
-    add_timeline(call, r.id, TimelineKind::kAlertFiring, s.source, firing_text(s) + " again",
+    add_timeline(call, r.id, TimelineKind::kAlertFiring, s.source, text(firing_text(s) + " again"),
                  s.fingerprint, s.host);
   }
   if (joins || !was_firing) {

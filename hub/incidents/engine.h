@@ -17,6 +17,9 @@
 //    else opens a new one. Pending alerts are recorded but never open anything. A signal
 //    that repeats an alert's firing state (sources that resend) joins an open incident
 //    of its group but neither opens nor reopens one.
+//  - Related symptoms: when the verdict hook names an open incident the alert is a
+//    symptom of (a dependency's), a firing transition that would open or reopen its own
+//    group's incident joins that incident instead, its entries saying "related symptom".
 //  - Severity is the highest of the firing members; affected hosts are the distinct
 //    hosts of the firing members.
 //  - When every member has resolved, the incident resolves resolve_after later unless a
@@ -80,6 +83,19 @@ struct RemediationReport {
 // entries the signal causes and drops the notify intents it would cause.
 using SuppressionHook = std::function<std::string(const AlertSignal& signal, int64_t now_ms)>;
 
+// The suppression stage's fuller answer (IncidentEngine::set_verdict_hook): the reason as
+// above, and the open incident the signal is a symptom of (a dependency's), if any. A
+// firing transition that would open or reopen an incident of its own group joins that
+// incident instead, as a related symptom: its joining entry reads "related symptom: ..."
+// with `related_note`. An alert whose own group has an open incident joins that one as
+// ever, and a `related_incident` the engine does not hold open is ignored.
+struct SuppressionVerdict {
+  std::string reason;             // "" when the signal may notify
+  uint64_t related_incident = 0;  // 0: none
+  std::string related_note;       // "checkout depends on postgres"
+};
+using VerdictHook = std::function<SuppressionVerdict(const AlertSignal& signal, int64_t now_ms)>;
+
 // Known hosts of a service, for "k of n hosts" (see known_hosts_by_service()).
 using KnownHostsFn = std::function<uint32_t(const std::string& service)>;
 
@@ -90,7 +106,15 @@ class IncidentEngine {
   // Takes effect for decisions made from now on; timers already due keep their times.
   void set_policy(IncidentPolicy policy) { policy_ = std::move(policy); }
   const IncidentPolicy& policy() const { return policy_; }
-  void set_suppression_hook(SuppressionHook hook) { suppression_ = std::move(hook); }
+  void set_suppression_hook(SuppressionHook hook) {
+    suppression_ = std::move(hook);
+    verdicts_ = nullptr;
+  }
+  // Replaces the suppression hook with one that may also name a related incident.
+  void set_verdict_hook(VerdictHook hook) {
+    verdicts_ = std::move(hook);
+    suppression_ = nullptr;
+  }
   void set_known_hosts(KnownHostsFn fn) { known_hosts_ = std::move(fn); }
 
   // ---- inputs ----
@@ -159,6 +183,9 @@ class IncidentEngine {
     int64_t at = 0;  // time of the entries being made: now, or a timer's due time
     const AlertSignal* signal = nullptr;
     std::string suppressed;       // the hook's answer for `signal`
+    uint64_t related = 0;         // the verdict's related incident for `signal`
+    std::string related_note;
+    bool as_symptom = false;      // `signal` joins the related incident
     std::vector<uint64_t> fresh;  // opened or reopened in this call
     std::vector<uint64_t> dirty_incidents;
     std::vector<std::string> dirty_alerts;
@@ -200,6 +227,7 @@ class IncidentEngine {
 
   IncidentPolicy policy_;
   SuppressionHook suppression_;
+  VerdictHook verdicts_;
   KnownHostsFn known_hosts_;
   AlertBook book_;
   std::unordered_map<uint64_t, Incident> incidents_;

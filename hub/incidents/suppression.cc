@@ -29,4 +29,17 @@ SuppressionDecision Suppressor::decide(const AlertSignal& signal, int64_t now_ms
   return d;
 }
 
+SuppressionVerdict Suppressor::verdict(const AlertSignal& signal, int64_t now_ms) const {
+  SuppressionDecision d = decide(signal, now_ms);
+  SuppressionVerdict v;
+  v.reason = std::move(d.reason);
+  if (d.related) {
+    v.related_incident = d.related->incident_id;
+    auto service = signal.labels.find(dependencies_.service_label);
+    v.related_note = (service == signal.labels.end() ? std::string("it") : service->second) +
+                     " depends on " + d.related->dependency;
+  }
+  return v;
+}
+
 }  // namespace reflex::hub::incidents

@@ -21,17 +21,9 @@
 #include "hub/incidents/inhibition.h"
 #include "hub/incidents/maintenance.h"
 #include "hub/incidents/silences.h"
+#include "hub/incidents/suppression_config.h"
 
 namespace reflex::hub::incidents {
-
-// Everything hub.yaml says about suppression (see suppression_config.h for the keys).
-struct SuppressionConfig {
-  ServiceTopology services;
-  DependencyPolicy dependencies;
-  std::vector<InhibitRule> inhibit_rules;
-  std::vector<MaintenanceWindow> maintenance;
-  ReminderPolicy silence_reminders;
-};
 
 struct SuppressionDecision {
   std::string reason;  // "" when the signal may notify
@@ -53,6 +45,14 @@ class Suppressor {
   // decide() as the engine's hook: set_suppression_hook(suppressor.hook()).
   SuppressionHook hook() const {
     return [this](const AlertSignal& s, int64_t now_ms) { return decide(s, now_ms).reason; };
+  }
+
+  // decide() as the engine's verdict hook (set_verdict_hook(suppressor.verdict_hook())):
+  // the reason, and the dependency's open incident, which a firing alert then joins as a
+  // related symptom ("checkout depends on postgres") instead of opening its own.
+  SuppressionVerdict verdict(const AlertSignal& signal, int64_t now_ms) const;
+  VerdictHook verdict_hook() const {
+    return [this](const AlertSignal& s, int64_t now_ms) { return verdict(s, now_ms); };
   }
 
   // ---- keeping the inputs current ----

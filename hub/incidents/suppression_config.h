@@ -33,9 +33,21 @@
 #include <vector>
 
 #include "common/config.h"
-#include "hub/incidents/suppression.h"
+#include "hub/incidents/inhibition.h"
+#include "hub/incidents/maintenance.h"
+#include "hub/incidents/silences.h"
 
 namespace reflex::hub::incidents {
+
+// Everything hub.yaml says about suppression (the keys above). Kept apart from the
+// Suppressor (suppression.h) so the hub's config can hold it without the engine.
+struct SuppressionConfig {
+  ServiceTopology services;
+  DependencyPolicy dependencies;
+  std::vector<InhibitRule> inhibit_rules;
+  std::vector<MaintenanceWindow> maintenance;
+  ReminderPolicy silence_reminders;
+};
 
 // Each claims its key on `top` (the hub.yaml top level) and reports into top.errors();
 // `out` keeps its value when the key is absent or has errors.

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,6 +30,19 @@ class RunningHub {
     cfg.http = "127.0.0.1:0";
     cfg.store.path = dir_.file("hub.db");
     cfg.incidents = std::move(incidents);
+    hub_ = std::make_unique<Hub>(loop_, clock_, timers_);
+    const Status st = hub_->start(cfg);
+    INFO(st.to_string());
+    REQUIRE(st);
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+  // A hub on the same defaults whose config `adjust` completes (suppression keys, ...).
+  explicit RunningHub(const std::function<void(HubConfig&)>& adjust) {
+    HubConfig cfg;
+    cfg.listen = "tcp://127.0.0.1:0";
+    cfg.http = "127.0.0.1:0";
+    cfg.store.path = dir_.file("hub.db");
+    adjust(cfg);
     hub_ = std::make_unique<Hub>(loop_, clock_, timers_);
     const Status st = hub_->start(cfg);
     INFO(st.to_string());

@@ -322,3 +322,109 @@ TEST_CASE("an alert that resolves outside any incident leaves the engine's memor
   CHECK(gone.alerts[0].detail.has_value());
   CHECK(gone.alerts[0].record.state == AlertState::kResolved);
 }
+
+namespace {
+
+// A verdict hook that names `postgres_incident` as the related incident of checkout
+// alerts, muting them when `mute` is set.
+VerdictHook checkout_depends_on(const uint64_t& postgres_incident, bool mute) {
+  return [&postgres_incident, mute](const AlertSignal& s, int64_t) {
+    SuppressionVerdict v;
+    if (s.labels.at("service") != "checkout" || postgres_incident == 0) return v;
+    v.related_incident = postgres_incident;
+    v.related_note = "checkout depends on postgres";
+    if (mute) v.reason = "inhibited by dependency postgres";
+    return v;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("an alert whose dependency has an open incident joins it as a related symptom",
+          "[hub][incidents]") {
+  IncidentEngine engine;
+  uint64_t pg = 0;
+  engine.set_verdict_hook(checkout_depends_on(pg, true));
+  pg = feed(engine, firing("fp-db", "db-1", "postgres"), kT0).events.at(0).incident_id;
+
+  Changes co = feed(engine, firing("fp-web", "web-1", "checkout"), kT0 + kMin);
+  CHECK(engine.incident_count() == 1);  // no incident of its own
+  CHECK_FALSE(has_event(co, IncidentEventKind::kOpened));
+  CHECK(co.members == std::vector<MemberRow>{{pg, "fp-web", "web-1", kT0 + kMin}});
+  const TimelineEntry& joined = entry(co, TimelineKind::kAlertJoined);
+  CHECK(joined.incident_id == pg);
+  CHECK(joined.text ==
+        "related symptom: HighErrorRate firing on web-1 (high); checkout depends on postgres");
+  CHECK(joined.suppressed == "inhibited by dependency postgres");
+  CHECK(co.notify.empty());
+  CHECK(engine.alert("fp-web")->incident_id == pg);
+  CHECK(engine.members(pg) == std::vector<std::string>{"fp-db", "fp-web"});
+  // Its own group has no incident, so the next checkout alert is a symptom too.
+  CHECK_FALSE(engine.open_incident_for(R"({service="checkout",env="prod"})"));
+}
+
+TEST_CASE("a related symptom that is not muted still joins and may notify a raised severity",
+          "[hub][incidents]") {
+  IncidentEngine engine;
+  uint64_t pg = 0;
+  engine.set_verdict_hook(checkout_depends_on(pg, false));
+  pg = feed(engine, firing("fp-db", "db-1", "postgres"), kT0).events.at(0).incident_id;
+  Changes co = feed(engine, firing("fp-web", "web-1", "checkout", Severity::kCritical), kT0 + kMin);
+  CHECK(engine.incident_count() == 1);
+  CHECK(entry(co, TimelineKind::kAlertJoined).suppressed.empty());
+  REQUIRE(co.notify.size() == 1);
+  CHECK(co.notify[0].kind == NotifyKind::kSeverityRaised);
+  CHECK(co.notify[0].incident_id == pg);
+}
+
+TEST_CASE("an alert whose own group has an open incident joins that one, related or not",
+          "[hub][incidents]") {
+  IncidentEngine engine;
+  uint64_t pg = 0;
+  engine.set_verdict_hook(checkout_depends_on(pg, true));
+  const uint64_t own =
+      feed(engine, firing("fp-web-1", "web-1", "checkout"), kT0).events.at(0).incident_id;
+  pg = feed(engine, firing("fp-db", "db-1", "postgres"), kT0 + kSec).events.at(0).incident_id;
+  Changes co = feed(engine, firing("fp-web-2", "web-2", "checkout"), kT0 + kMin);
+  CHECK(engine.alert("fp-web-2")->incident_id == own);
+  CHECK(entry(co, TimelineKind::kAlertJoined).text == "HighErrorRate firing on web-2 (high)");
+}
+
+TEST_CASE("a related incident the engine does not hold open is ignored", "[hub][incidents]") {
+  IncidentEngine engine;
+  uint64_t pg = 0;
+  engine.set_verdict_hook(checkout_depends_on(pg, false));
+  pg = feed(engine, firing("fp-db", "db-1", "postgres"), kT0).events.at(0).incident_id;
+  ok(engine.resolve(pg, "alice", kT0 + kSec));
+  Changes co = feed(engine, firing("fp-web", "web-1", "checkout"), kT0 + kMin);
+  REQUIRE(has_event(co, IncidentEventKind::kOpened));
+  CHECK(engine.alert("fp-web")->incident_id != pg);
+  CHECK(engine.incident_count() == 2);
+
+  pg = 999;  // never existed
+  Changes other = feed(engine, firing("fp-web-9", "web-9", "checkout"), kT0 + 2 * kMin);
+  CHECK(engine.alert("fp-web-9")->incident_id == engine.alert("fp-web")->incident_id);
+  CHECK(other.notify.empty());
+}
+
+TEST_CASE("a related symptom keeps its dependency's incident open until it resolves too",
+          "[hub][incidents]") {
+  IncidentEngine engine(quick_policy());
+  uint64_t pg = 0;
+  engine.set_verdict_hook(checkout_depends_on(pg, true));
+  pg = feed(engine, firing("fp-db", "db-1", "postgres"), kT0).events.at(0).incident_id;
+  feed(engine, firing("fp-web", "web-1", "checkout"), kT0 + kSec);
+  Changes recovered = feed(engine, resolved("fp-db", "db-1", "postgres"), kT0 + kMin);
+  CHECK_FALSE(has_entry(recovered, TimelineKind::kAutoResolveScheduled));
+  CHECK(engine.incident(pg)->firing == 1);
+
+  // The symptom resolves and fires again: both on the dependency's timeline.
+  Changes gone = feed(engine, resolved("fp-web", "web-1", "checkout"), kT0 + 2 * kMin);
+  CHECK(entry(gone, TimelineKind::kAlertResolved).incident_id == pg);
+  CHECK(has_entry(gone, TimelineKind::kAutoResolveScheduled));
+  Changes back = feed(engine, firing("fp-web", "web-1", "checkout"), kT0 + 3 * kMin);
+  CHECK(entry(back, TimelineKind::kAlertFiring).text ==
+        "related symptom: HighErrorRate firing on web-1 (high) again; checkout depends on "
+        "postgres");
+  CHECK(engine.incident_count() == 1);
+}
