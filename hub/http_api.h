@@ -17,6 +17,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "hub/agents.h"
+#include "hub/api_auth.h"
 #include "hub/incident_api.h"
 
 namespace httplib {
@@ -37,6 +38,8 @@ class HttpApi {
   // Binds host:port (port 0 = any free port) and starts serving.
   Status listen(const std::string& host_port);
   int port() const { return port_; }
+  // Bearer tokens: every request passes through it before routing (see api_auth.h).
+  ApiAuth& auth() { return auth_; }
   // Stops accepting, finishes requests in progress, joins the server thread.
   void stop();
 
@@ -51,6 +54,7 @@ class HttpApi {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  ApiAuth auth_;  // joined server thread first (stop()), so it outlives every request
 };
 
 // Answers `http_status` with the JSON error body.
