@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "hub/api_tokens.h"
+
 namespace reflex::hub {
 
 bool is_loopback_endpoint(const std::string& endpoint) {
@@ -107,6 +109,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     }
     read_incidents(top, cfg.incidents);
     incidents::read_suppression_config(top, cfg.suppression);
+    read_api_config(top, cfg.http, cfg.api);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }
@@ -118,7 +121,13 @@ Result<HubConfig> load_hub_config(const std::string& path) {
   if (path.empty()) return HubConfig{};
   auto root = config::load_yaml_file(path);
   if (!root) return root.status();
-  return read_hub_config(*root, path);
+  auto cfg = read_hub_config(*root, path);
+  if (!cfg) return cfg;
+  // Token files are read here too, so check-config and reload see what start-up sees.
+  if (auto tokens = load_token_table(cfg->api); !tokens) {
+    return Status::error("config", path + ": " + tokens.status().message());
+  }
+  return cfg;
 }
 
 }  // namespace reflex::hub

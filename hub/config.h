@@ -47,6 +47,21 @@ struct IncidentsConfig {
   Millis flap_window = Millis(60 * 60'000);
 };
 
+// Bearer tokens for the HTTP API (hub/api_tokens.h reads and checks them). Without
+// tokens the API is open, which a non-loopback `http` address refuses unless
+// insecure_open says otherwise.
+struct ApiTokenConfig {
+  std::string name;        // the actor recorded for every write made with the token
+  std::string role;        // viewer, responder or admin
+  std::string token_file;  // the secret, read at start-up and on reload
+  std::string token;       // or inline (discouraged: the config file then holds a secret)
+};
+
+struct ApiConfig {
+  std::vector<ApiTokenConfig> tokens;
+  bool insecure_open = false;
+};
+
 struct HubConfig {
   std::string listen = "tcp://127.0.0.1:7171";  // ZeroMQ ROUTER for agents
   std::string http = "127.0.0.1:7180";          // HTTP API, dashboard, /metrics
@@ -58,6 +73,7 @@ struct HubConfig {
   // Top-level `services`, `dependency_inhibition`, `inhibit_rules`, `maintenance` and
   // `silence_reminders` (keys in hub/incidents/suppression_config.h).
   incidents::SuppressionConfig suppression;
+  ApiConfig api;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).

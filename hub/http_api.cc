@@ -56,6 +56,7 @@ HttpApi::~HttpApi() {
 }
 
 void HttpApi::routes() {
+  auth_.install(*server_);
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     auto alive = door_.call([] { return true; });
     if (alive.wait_for(kLoopAnswerTimeout) != std::future_status::ready) {

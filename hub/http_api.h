@@ -18,6 +18,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "hub/agents.h"
+#include "hub/api_auth.h"
 #include "hub/incident_api.h"
 
 namespace httplib {
@@ -40,6 +41,8 @@ class HttpApi {
   int port() const { return port_; }
   // Lets another module add its routes (e.g. SilenceApi::add_routes); before listen().
   void add_routes(const std::function<void(httplib::Server&)>& add);
+  // Bearer tokens: every request passes through it before routing (see api_auth.h).
+  ApiAuth& auth() { return auth_; }
   // Stops accepting, finishes requests in progress, joins the server thread.
   void stop();
 
@@ -54,6 +57,7 @@ class HttpApi {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  ApiAuth auth_;  // joined server thread first (stop()), so it outlives every request
 };
 
 // Answers `http_status` with the JSON error body.

@@ -92,6 +92,7 @@ Status Hub::start(const HubConfig& cfg) {
   if (!silence_api) return silence_api.status().with_context("store " + cfg.store.path);
   silence_api_ = std::move(silence_api).value();
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
+  REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api));
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -141,6 +142,15 @@ Status Hub::start_security(const SecurityConfig& security, std::string& secret_k
 }
 
 Status Hub::reload(const HubConfig& cfg) {
+  // Read first: a bad token file refuses the whole reload and the old tokens stay.
+  auto tokens = load_token_table(cfg.api);
+  if (!tokens) return tokens.status();
+  if (tokens->empty() && !cfg.api.insecure_open && !is_loopback_endpoint("tcp://" + cfg_.http)) {
+    // The listen address changes only on restart: the running one is what is exposed.
+    return Status::error("config", "api.tokens: the hub serves HTTP on " + cfg_.http +
+                                       " until it restarts; removing every token would open "
+                                       "it (or set api.insecure_open: true)");
+  }
   if (cfg.security.curve() && cfg_.security.curve() && zap_) {
     // A bad allowlist refuses the whole reload: the old list keeps working.
     REFLEX_RETURN_IF_ERROR(zap_->load(cfg.security.allowlist).with_context("security.allowlist"));
@@ -168,7 +178,24 @@ Status Hub::reload(const HubConfig& cfg) {
   applied.security.secret_key_file = cfg_.security.secret_key_file;
   applied.security.insecure_plaintext = cfg_.security.insecure_plaintext;
   cfg_ = applied;
+  if (http_) {
+    http_->auth().set_tokens(std::make_shared<const TokenTable>(std::move(tokens).value()));
+  }
   spdlog::info("configuration reloaded");
+  return Status::ok();
+}
+
+Status Hub::install_api_tokens(const ApiConfig& api) {
+  auto tokens = load_token_table(api);
+  if (!tokens) return tokens.status();
+  if (tokens->empty()) {
+    spdlog::warn(
+        "no api.tokens configured: the HTTP API is open to anyone who can reach it; "
+        "set api.tokens to require bearer tokens");
+  } else {
+    spdlog::info("HTTP API requires bearer tokens; {} configured", tokens->size());
+  }
+  http_->auth().set_tokens(std::make_shared<const TokenTable>(std::move(tokens).value()));
   return Status::ok();
 }
 

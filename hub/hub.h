@@ -30,6 +30,7 @@
 #include "common/loop.h"
 #include "common/metrics.h"
 #include "hub/agents.h"
+#include "hub/api_tokens.h"
 #include "hub/config.h"
 #include "hub/correlate.h"
 #include "hub/http_api.h"
@@ -72,6 +73,8 @@ class Hub {
   void check_liveness();
   void update_gauges();
   Status start_security(const SecurityConfig& security, std::string& secret_key);
+  // Reads the API's bearer tokens and installs them on the HTTP API.
+  Status install_api_tokens(const ApiConfig& api);
 
   EventLoop& loop_;
   const Clock& clock_;

@@ -8,7 +8,9 @@
 #include <set>
 
 #include "common/duration.h"
+#include "hub/api_auth.h"
 #include "hub/http_api.h"
+#include "hub/incident_report.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/grouping.h"
 
@@ -132,11 +134,13 @@ Result<IncidentQuery> parse_incident_query(const std::multimap<std::string, std:
   return q;
 }
 
-Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std::string_view body) {
+Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std::string_view body,
+                                    std::string_view token_actor) {
   IncidentAction a;
   a.kind = kind;
   a.incident_id = id;
-  const json doc = json::parse(body, nullptr, false);
+  const bool by_token = !token_actor.empty();
+  const json doc = by_token && body.empty() ? json::object() : json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
     return Status::error("invalid_body",
                          "the body is not JSON: send an object such as {\"actor\": \"alice\"}");
@@ -171,7 +175,15 @@ Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std:
     }
     return Status::ok();
   };
-  REFLEX_RETURN_IF_ERROR(string_field("actor", true, false, kMaxActor, a.actor));
+  REFLEX_RETURN_IF_ERROR(string_field("actor", !by_token, false, kMaxActor, a.actor));
+  if (by_token) {
+    if (!a.actor.empty() && a.actor != token_actor) {
+      return bad_body("actor", "\"" + a.actor + "\" is not \"" + std::string(token_actor) +
+                                   "\", the name of the bearer token sent; leave actor out "
+                                   "(the token says who acts)");
+    }
+    a.actor = std::string(token_actor);
+  }
   if (kind == IncidentAction::Kind::kAssign) {
     REFLEX_RETURN_IF_ERROR(string_field("owner", true, true, kMaxActor, a.owner));
   }
@@ -281,6 +293,8 @@ void IncidentApi::add_routes(httplib::Server& server) {
   }
   server.Get("/api/v1/alerts",
              [this](const httplib::Request& req, httplib::Response& res) { alerts(req, res); });
+  server.Get(R"(/api/v1/incidents/(\d+)/report)",
+             [this](const httplib::Request& req, httplib::Response& res) { report(req, res); });
 }
 
 std::optional<std::unordered_map<std::string, uint32_t>> IncidentApi::known_hosts() {
@@ -322,7 +336,7 @@ void IncidentApi::act(IncidentAction::Kind kind, const httplib::Request& req,
                       httplib::Response& res) {
   auto id = route_id(req);
   if (!id) return send_status(res, no_incident(req.matches[1].str()));
-  auto action = parse_action(kind, *id, req.body);
+  auto action = parse_action(kind, *id, req.body, request_actor(req));
   if (!action) return send_status(res, action.status());
   auto answer = std::make_shared<ActionAnswer>();
   auto done = answer->get_future();
@@ -378,6 +392,22 @@ void IncidentApi::alerts(const httplib::Request& req, httplib::Response& res) {
   json list = json::array();
   for (const auto& r : *rows) list.push_back(alert_json(r));
   res.set_content(json{{"alerts", list}}.dump(), "application/json");
+}
+
+void IncidentApi::report(const httplib::Request& req, httplib::Response& res) {
+  auto id = route_id(req);
+  if (!id) return send_status(res, no_incident(req.matches[1].str()));
+  auto detail = reader_.incident(*id);
+  if (!detail) return send_status(res, detail.status());
+  if (!*detail) return send_status(res, no_incident(*id));
+  auto known = known_hosts();
+  if (!known)
+    return json_error(res, 503, "unavailable", "the hub's event loop did not answer in time");
+  const ReportContext ctx{.known_hosts = hosts_of(*known, (*detail)->incident.service),
+                          .now_ms = clock_.now_ms(),
+                          // Filled from the detail once it records the suspect change.
+                          .suspect = std::nullopt};
+  res.set_content(render_incident_report(**detail, ctx), "text/markdown; charset=utf-8");
 }
 
 }  // namespace reflex::hub

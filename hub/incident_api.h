@@ -9,11 +9,14 @@
 //   POST /api/v1/incidents/{id}/assign   {"actor": "alice", "owner": "bob"} ("" unassigns)
 //   POST /api/v1/incidents/{id}/notes    {"actor": "alice", "text": "..."}
 //   GET  /api/v1/alerts?limit=           pending and firing alerts
+//   GET  /api/v1/incidents/{id}/report   the post-incident report, text/markdown
+//                                        (see incident_report.h)
 //
 // Errors are {"error": {"code": ..., "message": ...}}, the message naming the field or
 // parameter: 400 for a bad body or query (nothing changes), 404 for an unknown id, 409
 // for an action the incident's state refuses, 503 when the change could not be
-// committed. `actor` is required for now; bearer tokens with roles will supply it.
+// committed. With bearer tokens (api_auth.h) the token's name is the actor; without,
+// `actor` is required in the body.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +60,7 @@ class IncidentApi {
   void show(const httplib::Request& req, httplib::Response& res);
   void act(IncidentAction::Kind kind, const httplib::Request& req, httplib::Response& res);
   void alerts(const httplib::Request& req, httplib::Response& res);
+  void report(const httplib::Request& req, httplib::Response& res);
   // Hosts per service from the registry (asked of the loop); nullopt if it did not answer.
   std::optional<std::unordered_map<std::string, uint32_t>> known_hosts();
 
@@ -77,7 +81,15 @@ Result<IncidentQuery> parse_incident_query(const std::multimap<std::string, std:
 // The body of an action on incident `id`: a JSON object with a non-empty string
 // `actor`, plus `owner` (assign, a string) or `text` (notes, non-empty). Unknown fields
 // are refused. Errors are "invalid_body" and name the field.
-Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std::string_view body);
+//
+// `token_actor` is the name of the bearer token the request came with (request_actor();
+// "" when the API is open). With one, the token is the actor: `actor` may be left out
+// (and an ack or resolve may have an empty body), and if given must equal the token's
+// name, else a 400 naming `actor`. Refusing a mismatch rather than ignoring it surfaces
+// a script that believes it acts as someone else (a shared or misplaced token) instead
+// of silently recording a different name than the one it sent.
+Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std::string_view body,
+                                    std::string_view token_actor = {});
 // HTTP status for a refusal: 400, 404, 409, 503 or 500.
 int http_status_of(const Status& st);
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/duration.h"
+#include "hub/api_auth.h"
 #include "hub/http_api.h"
 #include "hub/incidents/rfc3339.h"
 
@@ -157,9 +158,23 @@ Result<int64_t> time_field(const json& doc, const std::string& name) {
   return *ms;
 }
 
+// The actor of a write: the bearer token's name when one was sent (the body may repeat it,
+// not contradict it), else what the body says ("" when it says nothing).
+Result<std::string> token_or_body_actor(std::string_view token_actor,
+                                        const std::optional<std::string>& from_body,
+                                        const std::string& field) {
+  if (token_actor.empty()) return from_body.value_or("");
+  if (from_body && *from_body != token_actor) {
+    return bad_body(field, "\"" + *from_body + "\" is not \"" + std::string(token_actor) +
+                               "\", the name of the bearer token sent; leave " + field + " out");
+  }
+  return std::string(token_actor);
+}
+
 }  // namespace
 
-Result<SilenceCommand> parse_silence_create(std::string_view body, int64_t now_ms) {
+Result<SilenceCommand> parse_silence_create(std::string_view body, int64_t now_ms,
+                                            std::string_view token_actor) {
   const std::string example =
       "{\"matchers\": [\"service=\\\"checkout\\\"\"], \"duration\": \"2h\", "
       "\"created_by\": \"alice\", \"comment\": \"deploying\"}";
@@ -217,8 +232,10 @@ Result<SilenceCommand> parse_silence_create(std::string_view body, int64_t now_m
   const std::string who = doc->contains("actor") ? "actor" : "created_by";
   auto by = string_field(*doc, who, kMaxActor);
   if (!by) return by.status();
-  if (!*by) return bad_body("created_by", "required: who is silencing");
-  c.spec.created_by = std::move(**by);
+  auto creator = token_or_body_actor(token_actor, *by, who);
+  if (!creator) return creator.status();
+  if (creator->empty()) return bad_body("created_by", "required: who is silencing");
+  c.spec.created_by = std::move(creator).value();
   auto comment = string_field(*doc, "comment", kMaxComment);
   if (!comment) return comment.status();
   if (!*comment) return bad_body("comment", "required: say why");
@@ -227,7 +244,8 @@ Result<SilenceCommand> parse_silence_create(std::string_view body, int64_t now_m
 }
 
 Result<std::string> parse_expire_actor(std::string_view body,
-                                       const std::multimap<std::string, std::string>& params) {
+                                       const std::multimap<std::string, std::string>& params,
+                                       std::string_view token_actor) {
   std::optional<std::string> actor;
   for (const auto& [name, value] : params) {
     if (name != "actor") {
@@ -252,7 +270,10 @@ Result<std::string> parse_expire_actor(std::string_view body,
       actor = std::move(**from_body);
     }
   }
-  if (!actor) return bad_body("actor", "required: who is expiring the silence");
+  auto who = token_or_body_actor(token_actor, actor, "actor");
+  if (!who) return who.status();
+  if (who->empty()) return bad_body("actor", "required: who is expiring the silence");
+  actor = std::move(who).value();
   if (actor->size() > kMaxActor) {
     return bad_body("actor", "longer than " + std::to_string(kMaxActor) + " bytes");
   }
@@ -368,7 +389,7 @@ Result<std::optional<Silence>> SilenceApi::stored(uint64_t id) {
 }
 
 void SilenceApi::create(const httplib::Request& req, httplib::Response& res) {
-  auto command = parse_silence_create(req.body, clock_.now_ms());
+  auto command = parse_silence_create(req.body, clock_.now_ms(), request_actor(req));
   if (!command) return send_status(res, command.status());
   auto row = run(std::move(command).value());
   if (!row) return send_status(res, row.status());
@@ -407,7 +428,7 @@ void SilenceApi::show(const httplib::Request& req, httplib::Response& res) {
 void SilenceApi::expire(const httplib::Request& req, httplib::Response& res) {
   auto id = parse_u64(req.matches[1].str());
   if (!id) return send_status(res, no_silence(req.matches[1].str()));
-  auto actor = parse_expire_actor(req.body, req.params);
+  auto actor = parse_expire_actor(req.body, req.params, request_actor(req));
   if (!actor) return send_status(res, actor.status());
   SilenceCommand c;
   c.kind = SilenceCommand::Kind::kExpire;

@@ -79,11 +79,16 @@ class SilenceApi {
 
 // The body of POST /api/v1/silences, as a command. `now_ms` places `duration` when no
 // starts_at is given. Errors are "invalid_body" naming the field ("matchers[1]: ...").
-Result<SilenceCommand> parse_silence_create(std::string_view body, int64_t now_ms);
-// The actor of an expiry: `?actor=` or a JSON body {"actor": ...} (an empty body is
-// allowed with the query). Errors name the field.
+// `token_actor` is request_actor() (api_auth.h): with a bearer token the creator is the
+// token's name, and created_by/actor may be left out (if given, it must be that name);
+// without one (an open API) created_by or actor is required.
+Result<SilenceCommand> parse_silence_create(std::string_view body, int64_t now_ms,
+                                            std::string_view token_actor = {});
+// The actor of an expiry: the bearer token's name, else `?actor=` or a JSON body
+// {"actor": ...} (an empty body is allowed with the query). Errors name the field.
 Result<std::string> parse_expire_actor(std::string_view body,
-                                       const std::multimap<std::string, std::string>& params);
+                                       const std::multimap<std::string, std::string>& params,
+                                       std::string_view token_actor = {});
 // GET's `state` filter; nullopt: every silence. Unknown parameters are refused.
 Result<std::optional<incidents::SilenceState>> parse_silence_query(
     const std::multimap<std::string, std::string>& params);

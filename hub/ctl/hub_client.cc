@@ -2,7 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 namespace reflex::ctl {
 namespace {
@@ -13,6 +17,21 @@ size_t append(char* data, size_t size, size_t n, void* out) {
 }
 
 }  // namespace
+
+Result<std::string> read_token_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::error("io", "cannot read the token file " + path + ": " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  const auto first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return Status::error("io", "the token file " + path + " is empty");
+  token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+  return token;
+}
 
 HubClient::HubClient(std::string base_url, std::string token, long timeout_ms)
     : base_url_(std::move(base_url)), token_(std::move(token)), timeout_ms_(timeout_ms) {

@@ -22,6 +22,7 @@ class HubClient {
   Result<HttpResponse> get(const std::string& path) const;
   // POSTs `json_body` (Content-Type: application/json).
   Result<HttpResponse> post(const std::string& path, const std::string& json_body) const;
+  bool has_token() const { return !token_.empty(); }
 
  private:
   Result<HttpResponse> request(const std::string& path, const std::string* body) const;
@@ -30,5 +31,9 @@ class HubClient {
   std::string token_;
   long timeout_ms_;
 };
+
+// The bearer token in `path`, without surrounding whitespace; an error naming the file
+// when it cannot be read or holds no token.
+Result<std::string> read_token_file(const std::string& path);
 
 }  // namespace reflex::ctl

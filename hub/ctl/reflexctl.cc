@@ -29,12 +29,35 @@ int fail(const std::string& message) {
   return 1;
 }
 
+// The hub's error message from an error body, or the body itself; a refused token says
+// what to do about it.
+std::string hub_error(const ctl::HttpResponse& res, bool token_sent) {
+  std::string message;
+  auto doc = nlohmann::json::parse(res.body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+    message =
+        doc["error"].value("message", res.body) + " (HTTP " + std::to_string(res.status) + ")";
+  } else {
+    message = "the hub answered HTTP " + std::to_string(res.status) + ": " + res.body;
+  }
+  if (res.status == 401) {
+    message = "the hub wants a bearer token: " + message +
+              (token_sent ? "; the token sent is not one the hub knows"
+                          : "; pass --token-file FILE or set REFLEX_TOKEN");
+  } else if (res.status == 403) {
+    message = "not allowed with this token: " + message;
+  }
+  return message;
+}
+
+std::string hub_error(const ctl::HttpResponse& res, const ctl::HubClient& client) {
+  return hub_error(res, client.has_token());
+}
+
 int cmd_agents(const ctl::HubClient& client, bool json) {
   auto res = client.get("/api/v1/agents");
   if (!res) return fail(res.status().message());
-  if (res->status != 200) {
-    return fail("the hub answered HTTP " + std::to_string(res->status) + ": " + res->body);
-  }
+  if (res->status != 200) return fail(hub_error(*res, client));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
   if (!doc.is_object() || !doc["agents"].is_array()) {
     return fail("the hub's answer is not the agents document: " + res->body.substr(0, 200));
@@ -45,15 +68,6 @@ int cmd_agents(const ctl::HubClient& client, bool json) {
     std::cout << ctl::agents_table(doc);
   }
   return 0;
-}
-
-// The hub's error message from an error body, or the body itself.
-std::string hub_error(const ctl::HttpResponse& res) {
-  auto doc = nlohmann::json::parse(res.body, nullptr, false);
-  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
-    return doc["error"].value("message", res.body) + " (HTTP " + std::to_string(res.status) + ")";
-  }
-  return "the hub answered HTTP " + std::to_string(res.status) + ": " + res.body;
 }
 
 std::string url_encode(const std::string& s) {
@@ -86,7 +100,7 @@ int cmd_incidents(const ctl::HubClient& client, const IncidentFilter& f, bool js
   }
   auto res = client.get("/api/v1/incidents" + query);
   if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res));
+  if (res->status != 200) return fail(hub_error(*res, client));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
   if (!doc.is_object() || !doc["incidents"].is_array()) {
     return fail("the hub's answer is not the incidents document: " + res->body.substr(0, 200));
@@ -98,7 +112,7 @@ int cmd_incidents(const ctl::HubClient& client, const IncidentFilter& f, bool js
 int cmd_incident_show(const ctl::HubClient& client, uint64_t id, bool json) {
   auto res = client.get("/api/v1/incidents/" + std::to_string(id));
   if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res));
+  if (res->status != 200) return fail(hub_error(*res, client));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
   if (!doc.is_object() || !doc["incident"].is_object()) {
     return fail("the hub's answer is not an incident document: " + res->body.substr(0, 200));
@@ -107,26 +121,40 @@ int cmd_incident_show(const ctl::HubClient& client, uint64_t id, bool json) {
   return 0;
 }
 
-// POSTs one action; prints `done` on success.
+int cmd_incident_report(const ctl::HubClient& client, uint64_t id) {
+  auto res = client.get("/api/v1/incidents/" + std::to_string(id) + "/report");
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res, client));
+  std::cout << res->body;
+  return 0;
+}
+
+// POSTs one action; prints `done` on success. With a token the hub takes the actor from
+// it, so `actor` is sent only when given explicitly (the hub refuses a mismatch).
 int cmd_incident_action(const ctl::HubClient& client, uint64_t id, const std::string& action,
-                        const nlohmann::json& body, const std::string& done) {
+                        nlohmann::json body, const std::string& done) {
   if (body.value("actor", "").empty()) {
-    return fail("who is acting? pass --actor NAME or set REFLEX_ACTOR");
+    if (!client.has_token()) {
+      return fail("who is acting? pass --actor NAME or set REFLEX_ACTOR");
+    }
+    body.erase("actor");
   }
   auto res = client.post("/api/v1/incidents/" + std::to_string(id) + "/" + action, body.dump());
   if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res));
+  if (res->status != 200) return fail(hub_error(*res, client));
   std::cout << "incident " << id << " " << done << "\n";
   return 0;
 }
 
-int cmd_silence_add(const ctl::HubClient& client, const nlohmann::json& body) {
+int cmd_silence_add(const ctl::HubClient& client, nlohmann::json body) {
   if (body.value("created_by", "").empty()) {
-    return fail("who is silencing? pass --author NAME or set REFLEX_ACTOR");
+    if (!client.has_token())
+      return fail("who is silencing? pass --author NAME or set REFLEX_ACTOR");
+    body.erase("created_by");
   }
   auto res = client.post("/api/v1/silences", body.dump());
   if (!res) return fail(res.status().message());
-  if (res->status != 201) return fail(hub_error(*res));
+  if (res->status != 201) return fail(hub_error(*res, client));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
   if (!doc.is_object() || !doc["silence"].is_object()) {
     return fail("the hub's answer is not a silence document: " + res->body.substr(0, 200));
@@ -140,7 +168,7 @@ int cmd_silence_add(const ctl::HubClient& client, const nlohmann::json& body) {
 int cmd_silence_list(const ctl::HubClient& client, const std::string& state, bool json) {
   auto res = client.get("/api/v1/silences" + (state.empty() ? "" : "?state=" + url_encode(state)));
   if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res));
+  if (res->status != 200) return fail(hub_error(*res, client));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
   if (!doc.is_object() || !doc["silences"].is_array()) {
     return fail("the hub's answer is not the silences document: " + res->body.substr(0, 200));
@@ -150,11 +178,14 @@ int cmd_silence_list(const ctl::HubClient& client, const std::string& state, boo
 }
 
 int cmd_silence_expire(const ctl::HubClient& client, uint64_t id, const std::string& actor) {
-  if (actor.empty()) return fail("who is acting? pass --actor NAME or set REFLEX_ACTOR");
-  auto res = client.post("/api/v1/silences/" + std::to_string(id) + "/expire",
-                         nlohmann::json{{"actor", actor}}.dump());
+  if (actor.empty() && !client.has_token()) {
+    return fail("who is acting? pass --actor NAME or set REFLEX_ACTOR");
+  }
+  const nlohmann::json body =
+      actor.empty() ? nlohmann::json::object() : nlohmann::json{{"actor", actor}};
+  auto res = client.post("/api/v1/silences/" + std::to_string(id) + "/expire", body.dump());
   if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res));
+  if (res->status != 200) return fail(hub_error(*res, client));
   std::cout << "silence " << id << " expired\n";
   return 0;
 }
@@ -212,9 +243,14 @@ int cmd_keygen(const std::string& out_dir, const std::string& name, bool force) 
 int main(int argc, char** argv) {
   CLI::App app{"reflexctl: operate a Reflex hub"};
   std::string hub_url = default_hub_url();
-  std::string token;
+  std::string token, token_file;
   if (const char* t = std::getenv("REFLEX_TOKEN")) token = t;
   app.add_option("--hub", hub_url, "hub HTTP API base URL (env REFLEX_HUB)")->capture_default_str();
+  app.add_option("--token-file", token_file,
+                 "file holding the hub API's bearer token (env REFLEX_TOKEN_FILE; else the "
+                 "token itself in env REFLEX_TOKEN)")
+      ->envname("REFLEX_TOKEN_FILE");
+  app.fallthrough();  // --hub and --token-file may follow the subcommand too
   app.set_version_flag("--version", std::string("reflexctl ") + REFLEX_VERSION);
 
   bool json = false;
@@ -236,6 +272,9 @@ int main(int argc, char** argv) {
   const char* actor_env = std::getenv("REFLEX_ACTOR");
   if (!actor_env || !*actor_env) actor_env = std::getenv("USER");
   std::string actor = actor_env ? actor_env : "";
+  // With a token the hub knows who acts; $USER is only a fallback without one.
+  const char* explicit_actor = std::getenv("REFLEX_ACTOR");
+  std::string token_actor = explicit_actor ? explicit_actor : "";
   uint64_t incident_id = 0;
   bool show_json = false;
   std::string note_text, owner;
@@ -255,6 +294,9 @@ int main(int argc, char** argv) {
   note->add_option("id", incident_id, "the incident's id")->required();
   note->add_option("text", note_text, "the note")->required();
   note->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+  auto* report = incident->add_subcommand(
+      "report", "the post-incident report (Markdown): summary, impact, timeline, responders");
+  report->add_option("id", incident_id, "the incident's id")->required();
   auto* assign = incident->add_subcommand("assign", "give it an owner (\"\" unassigns)");
   assign->add_option("id", incident_id, "the incident's id")->required();
   assign->add_option("owner", owner, "who owns it now")->required();
@@ -311,10 +353,23 @@ int main(int argc, char** argv) {
 
   if (*keygen) return cmd_keygen(keygen_out, keygen_name, keygen_force);
 
+  if (!token_file.empty()) {
+    auto read = ctl::read_token_file(token_file);
+    if (!read) return fail(read.status().message());
+    token = std::move(read).value();
+  }
   ctl::HubClient client(hub_url, token);
+  // Acting with a token: only an actor given with --actor or REFLEX_ACTOR is sent.
+  if (client.has_token()) {
+    for (auto* sub : {ack, resolve, note, assign, incident}) {
+      if (sub->count("--actor") > 0) token_actor = actor;
+    }
+    actor = token_actor;
+  }
   if (*agents) return cmd_agents(client, json);
   if (*incidents) return cmd_incidents(client, filter, incidents_json);
   if (*show) return cmd_incident_show(client, incident_id, show_json);
+  if (*report) return cmd_incident_report(client, incident_id);
   if (*ack) {
     return cmd_incident_action(client, incident_id, "ack", {{"actor", actor}}, "acknowledged");
   }

@@ -88,3 +88,26 @@ TEST_CASE("the incident document says k of n hosts, the peak once resolved",
   CHECK(incident_json(row, 12)["hosts"] == "3 of 12 hosts");
   CHECK(incident_json(row, 12)["status"] == "resolved");
 }
+
+TEST_CASE("a bearer token's name is the actor and a different body actor is refused",
+          "[hub][incident-api][api-auth]") {
+  auto bare = parse_action(Kind::kAcknowledge, 3, "", "alice");
+  REQUIRE(bare);
+  CHECK(bare->actor == "alice");
+  auto no_actor = parse_action(Kind::kNote, 3, R"({"text": "x"})", "alice");
+  REQUIRE(no_actor);
+  CHECK(no_actor->actor == "alice");
+  auto same = parse_action(Kind::kResolve, 3, R"({"actor": "alice"})", "alice");
+  REQUIRE(same);
+  CHECK(same->actor == "alice");
+
+  auto other = parse_action(Kind::kAcknowledge, 3, R"({"actor": "bob"})", "alice");
+  REQUIRE_FALSE(other);
+  CHECK(other.status().code() == "invalid_body");
+  CHECK(other.status().message().rfind("actor: \"bob\" is not \"alice\"", 0) == 0);
+  CHECK(parse_action(Kind::kAcknowledge, 3, R"({"actor": 5})", "alice").status().message() ==
+        "actor: must be a string");
+  // Without a token nothing changes: the body names the actor, and must.
+  CHECK(parse_action(Kind::kAcknowledge, 3, "{}").status().message() == "actor: required");
+  CHECK(parse_action(Kind::kAcknowledge, 3, "").status().code() == "invalid_body");
+}
