@@ -42,6 +42,8 @@ const std::set<std::string> kHubKeys = {
     "incidents.flap_window",
     "log.level",
     "log.format",
+    "api.tokens",  // a list: each entry's keys are name, role, token_file or token
+    "api.insecure_open",
 };
 
 const std::set<std::string> kAgentKeys = {
