@@ -92,7 +92,7 @@ Status Hub::start(const HubConfig& cfg) {
   if (!silence_api) return silence_api.status().with_context("store " + cfg.store.path);
   silence_api_ = std::move(silence_api).value();
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
-  REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api));
+  REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -185,9 +185,15 @@ Status Hub::reload(const HubConfig& cfg) {
   return Status::ok();
 }
 
-Status Hub::install_api_tokens(const ApiConfig& api) {
+Status Hub::install_api_tokens(const ApiConfig& api, const std::string& http) {
   auto tokens = load_token_table(api);
   if (!tokens) return tokens.status();
+  // read_hub_config refuses this too; a config built in code must not slip past it.
+  if (tokens->empty() && !api.insecure_open && !is_loopback_endpoint("tcp://" + http)) {
+    return Status::error("config",
+                         "http: a non-loopback HTTP address needs api.tokens or "
+                         "api.insecure_open: true");
+  }
   if (tokens->empty()) {
     spdlog::warn(
         "no api.tokens configured: the HTTP API is open to anyone who can reach it; "

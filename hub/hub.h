@@ -73,8 +73,8 @@ class Hub {
   void check_liveness();
   void update_gauges();
   Status start_security(const SecurityConfig& security, std::string& secret_key);
-  // Reads the API's bearer tokens and installs them on the HTTP API.
-  Status install_api_tokens(const ApiConfig& api);
+  // Reads the API's bearer tokens and installs them on the HTTP API (bound to `http`).
+  Status install_api_tokens(const ApiConfig& api, const std::string& http);
 
   EventLoop& loop_;
   const Clock& clock_;

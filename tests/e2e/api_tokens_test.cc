@@ -4,6 +4,7 @@
 // loopback refuses to start. Plus the post-incident report of a real incident.
 #include <httplib.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -169,6 +170,12 @@ TEST_CASE("reflexctl sends the token from --token-file and without one fails wit
   REQUIRE(note != nullptr);
   CHECK((*note)["actor"] == "alice");
   CHECK((*note)["text"] == "looking at the db");
+
+  // Or the token itself from the environment.
+  ::setenv("REFLEX_TOKEN", kGrafana.c_str(), 1);
+  auto from_env = t.hub.ctl({"incidents", "--json"});
+  ::unsetenv("REFLEX_TOKEN");
+  CHECK(from_env.exit_code == 0);
 
   auto missing_file = t.hub.ctl({"--token-file", t.tokens.file("nope"), "incidents"});
   CHECK(missing_file.exit_code != 0);
