@@ -216,8 +216,8 @@ TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "tokens");
   for (const char* name : {"alice", "prometheus", "grafana"}) {
-    const std::string token =
-        dir.write(std::string("tokens/") + name, std::string(name) + "-0123456789abcdef0123456789\n");
+    const std::string token = dir.write(std::string("tokens/") + name,
+                                        std::string(name) + "-0123456789abcdef0123456789\n");
     std::filesystem::permissions(
         token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
