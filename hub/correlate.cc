@@ -13,6 +13,7 @@ namespace reflex::hub {
 namespace {
 
 constexpr int64_t kRefusalLogEveryMs = 10'000;
+constexpr size_t kChangesPerService = 50;  // held in memory for suspects; all are stored
 
 Status commit_failed(const Status& why) {
   return Status::error("unavailable", "the hub could not commit this change (" + why.to_string() +
@@ -42,13 +43,16 @@ Correlator::Correlator(HubStore& store, const AgentRegistry& registry, const Clo
       clock_(clock),
       timers_(timers),
       wake_(std::move(wake)),
-      engine_(std::make_unique<incidents::IncidentEngine>()) {}
+      engine_(std::make_unique<incidents::IncidentEngine>()),
+      expiry_(std::make_unique<incidents::ExternalExpiry>()),
+      change_log_(std::make_unique<incidents::ChangeLog>(kChangesPerService)) {}
 
 Correlator::~Correlator() {
   if (timer_) timers_.cancel(timer_);
   const Status stopping = Status::error("unavailable", "the hub is stopping");
   for (auto& q : queued_) q.answer->set_value(stopping);
   for (auto& a : awaiting_) a->set_value(stopping);
+  answer_inputs(stopping);
 }
 
 Status Correlator::start(const incidents::IncidentPolicy& policy) {
@@ -72,7 +76,19 @@ Status Correlator::restore() {
     auto it = hosts.find(service);
     return it == hosts.end() ? 0 : it->second;
   });
+  // External input is restored with the engine, so that they agree: an alert tracked for
+  // expiry is one the engine holds, and a change is in the log only if it is stored.
+  auto rows = store_.load_external_expiry();
+  if (!rows) return rows.status();
+  auto expiry = std::make_unique<incidents::ExternalExpiry>();
+  REFLEX_RETURN_IF_ERROR(expiry->restore(*rows));
+  auto changes = store_.load_changes(kChangesPerService);
+  if (!changes) return changes.status();
+  auto log = std::make_unique<incidents::ChangeLog>(kChangesPerService);
+  log->restore(changes->recent, changes->next_seq);
   engine_ = std::move(engine);
+  expiry_ = std::move(expiry);
+  change_log_ = std::move(log);
   needs_restore_ = false;
   rearm();
   return Status::ok();
@@ -89,12 +105,19 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
       const Status why = commit_failed(st);
       for (auto& q : queued_) q.answer->set_value(why);
       queued_.clear();
+      for (auto& q : queued_inputs_) q.answer->set_value(why);
+      queued_inputs_.clear();
       return st.with_context("restoring incidents from the store");
     }
   }
   incidents::Changes out = engine_->tick(now_ms);
+  expire_external(now_ms, batch, out);
   for (const auto& change : batch.state_changes) feed_state_change(change, now_ms, out);
   for (const auto& event : batch.events) feed_event(event, now_ms, out);
+  for (auto& q : queued_inputs_) {
+    awaiting_inputs_.emplace_back(std::move(q.answer), feed_input(q.input, now_ms, batch, out));
+  }
+  queued_inputs_.clear();
   for (auto& q : queued_) {
     auto result = run(q.action, now_ms);
     if (!result) {
@@ -105,6 +128,9 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
     awaiting_.push_back(std::move(q.answer));
   }
   queued_.clear();
+  incidents::Changes named;
+  name_suspects(out, now_ms, batch, named);
+  out.merge(std::move(named));
   notify_.insert(notify_.end(), out.notify.begin(), out.notify.end());
   batch.incidents.merge(std::move(out));
   rearm();
@@ -114,6 +140,8 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
 void Correlator::committed() {
   for (auto& a : awaiting_) a->set_value(Status::ok());
   awaiting_.clear();
+  for (auto& [answer, receipt] : awaiting_inputs_) answer->set_value(std::move(receipt));
+  awaiting_inputs_.clear();
   // Until the notification stages exist, what someone should hear about is logged.
   for (const auto& n : notify_) {
     spdlog::info("incident {}: {} ({}, {})", n.incident_id, n.reason,
@@ -126,6 +154,8 @@ void Correlator::failed(const Status& why) {
   const Status answer = commit_failed(why);
   for (auto& a : awaiting_) a->set_value(answer);
   awaiting_.clear();
+  for (auto& a : awaiting_inputs_) a.first->set_value(answer);
+  awaiting_inputs_.clear();
   notify_.clear();
   if (Status st = restore(); !st) {
     needs_restore_ = true;
@@ -205,7 +235,8 @@ void Correlator::take(Result<incidents::Changes> result, const std::string& what
 }
 
 void Correlator::rearm() {
-  const auto due = engine_->next_due_ms();
+  auto due = engine_->next_due_ms();
+  if (const auto ends = expiry_->next_due_ms(); ends && (!due || *ends < *due)) due = ends;
   if (timer_ && due && *due == timer_due_) return;
   if (timer_) timers_.cancel(timer_);
   timer_ = 0;

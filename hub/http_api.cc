@@ -117,6 +117,10 @@ Status HttpApi::listen(const std::string& host_port) {
   return Status::ok();
 }
 
+void HttpApi::set_threads(size_t n) {
+  server_->new_task_queue = [n] { return new httplib::ThreadPool(n); };
+}
+
 void HttpApi::stop() {
   if (thread_.joinable()) {
     server_->stop();

@@ -8,6 +8,7 @@
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,6 +40,12 @@ class HttpApi {
   int port() const { return port_; }
   // Stops accepting, finishes requests in progress, joins the server thread.
   void stop();
+
+  // Before listen(): how many requests are served at once (each connection holds a
+  // worker while it is open; a write holds it until its commit).
+  void set_threads(size_t n);
+  // Before listen(): lets another module (external_api.h) add its routes.
+  void add_routes(const std::function<void(httplib::Server&)>& add) { add(*server_); }
 
  private:
   void routes();

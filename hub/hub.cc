@@ -60,6 +60,7 @@ Status Hub::start(const HubConfig& cfg) {
       std::make_unique<Correlator>(*store_, registry_, clock_, timers_, [this] { commit(); });
   REFLEX_RETURN_IF_ERROR(
       correlator_->start(incident_policy(cfg.incidents)).with_context("store " + cfg.store.path));
+  correlator_->set_suspect_policy({.window_ms = cfg.changes.suspect_window.count()});
   writer_ = std::make_unique<StoreWriter>(loop_, *store_);
 
   std::string secret_key;
@@ -78,6 +79,7 @@ Status Hub::start(const HubConfig& cfg) {
         }
         correlator_->submit(std::move(action), std::move(answer));
       });
+  REFLEX_RETURN_IF_ERROR(start_external(cfg));
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -85,6 +87,24 @@ Status Hub::start(const HubConfig& cfg) {
   update_gauges();
   spdlog::info("hub listening for agents on {}, HTTP on port {}, store {}", ingest_->endpoint(),
                http_->port(), cfg.store.path);
+  return Status::ok();
+}
+
+Status Hub::start_external(const HubConfig& cfg) {
+  auto settings = external_settings(cfg);
+  if (!settings) return settings.status();
+  http_->set_threads(static_cast<size_t>(cfg.http_threads));
+  external_ = std::make_unique<ExternalApi>(
+      door_, clock_, *reader_,
+      [this](ExternalInput input, std::shared_ptr<InputAnswer> answer) {
+        if (stopped_ || !correlator_) {
+          answer->set_value(Status::error("unavailable", "the hub is stopping"));
+          return;
+        }
+        correlator_->submit_input(std::move(input), std::move(answer));
+      },
+      std::move(settings).value());
+  http_->add_routes([this](httplib::Server& server) { external_->add_routes(server); });
   return Status::ok();
 }
 
@@ -127,6 +147,8 @@ Status Hub::start_security(const SecurityConfig& security, std::string& secret_k
 }
 
 Status Hub::reload(const HubConfig& cfg) {
+  auto external = external_settings(cfg);  // secret files: a bad one refuses the reload
+  if (!external) return external.status();
   if (cfg.security.curve() && cfg_.security.curve() && zap_) {
     // A bad allowlist refuses the whole reload: the old list keeps working.
     REFLEX_RETURN_IF_ERROR(zap_->load(cfg.security.allowlist).with_context("security.allowlist"));
@@ -141,6 +163,9 @@ Status Hub::reload(const HubConfig& cfg) {
   }
   registry_.set_policy(policy_of(cfg));
   if (correlator_) correlator_->set_policy(incident_policy(cfg.incidents));
+  if (correlator_)
+    correlator_->set_suspect_policy({.window_ms = cfg.changes.suspect_window.count()});
+  if (external_) external_->configure(std::move(external).value());
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);
     liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -152,6 +177,7 @@ Status Hub::reload(const HubConfig& cfg) {
   applied.store = cfg_.store;
   applied.security.secret_key_file = cfg_.security.secret_key_file;
   applied.security.insecure_plaintext = cfg_.security.insecure_plaintext;
+  applied.http_threads = cfg_.http_threads;
   cfg_ = applied;
   spdlog::info("configuration reloaded");
   return Status::ok();

@@ -32,6 +32,7 @@
 #include "hub/agents.h"
 #include "hub/config.h"
 #include "hub/correlate.h"
+#include "hub/external_api.h"
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
@@ -70,6 +71,8 @@ class Hub {
   void give_back(WriteBatch batch, const Status& why);
   void check_liveness();
   void update_gauges();
+  // The routes for alerts from monitoring tools and changes (external_api.h).
+  Status start_external(const HubConfig& cfg);
   Status start_security(const SecurityConfig& security, std::string& secret_key);
 
   EventLoop& loop_;
@@ -93,6 +96,7 @@ class Hub {
   TimerId commit_retry_timer_ = 0;
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;
+  std::unique_ptr<ExternalApi> external_;  // its routes are served by http_, stopped first
 };
 
 }  // namespace reflex::hub

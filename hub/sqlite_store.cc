@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
+#include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident_store.h"
 #include "hub/store.h"
+#include "hub/suspect_tables.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
@@ -51,6 +53,11 @@ CREATE TABLE events (
 ) STRICT;
 )sql"},
     {3, incidents::kIncidentSchemaSql},
+    // 4-6: what comes from outside (external_api.h): changes, the end times of open
+    // external alerts, and the suspects named for incidents.
+    {4, incidents::kChangesSchemaSql},
+    {5, incidents::kExternalExpirySchemaSql},
+    {6, kSuspectsSchemaSql},
 };
 
 AgentState parse_state(std::string_view s) {
@@ -83,6 +90,15 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     auto tables = incidents::IncidentTables::prepare(db_);
     if (!tables) return tables.status();
     incidents_.emplace(std::move(tables).value());
+    auto changes = incidents::ChangeTables::prepare(db_);
+    if (!changes) return changes.status();
+    changes_.emplace(std::move(changes).value());
+    auto expiry = incidents::ExpiryTables::prepare(db_);
+    if (!expiry) return expiry.status();
+    expiry_.emplace(std::move(expiry).value());
+    auto suspects = SuspectTables::prepare(db_);
+    if (!suspects) return suspects.status();
+    suspects_.emplace(std::move(suspects).value());
     return Status::ok();
   }
 
@@ -112,10 +128,22 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       REFLEX_RETURN_IF_ERROR(change_->run());
     }
     REFLEX_RETURN_IF_ERROR(incidents_->append(batch.incidents));
+    for (const auto& c : batch.changes) {
+      auto stored = changes_->append(c);
+      if (!stored) return stored.status();
+    }
+    for (const auto& w : batch.expiry) REFLEX_RETURN_IF_ERROR(expiry_->apply(w));
+    for (const auto& s : batch.suspects) REFLEX_RETURN_IF_ERROR(suspects_->append(s));
     return tx->commit();
   }
 
   Result<incidents::EngineSnapshot> load_incidents() override { return incidents_->load(); }
+  Result<std::vector<incidents::ExpiryRow>> load_external_expiry() override {
+    return expiry_->load();
+  }
+  Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {
+    return changes_->load(per_service);
+  }
 
   Result<std::vector<AgentRecord>> load_agents() override {
     auto st = db_.prepare(
@@ -174,6 +202,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::unique_ptr<sqlite::Statement> change_;
   std::unique_ptr<sqlite::Statement> event_;
   std::optional<incidents::IncidentTables> incidents_;  // on db_, which must not move
+  std::optional<incidents::ChangeTables> changes_;      // on db_ too
+  std::optional<incidents::ExpiryTables> expiry_;       // on db_ too
+  std::optional<SuspectTables> suspects_;               // on db_ too
 };
 
 }  // namespace
