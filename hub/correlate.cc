@@ -7,6 +7,7 @@
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/grouping.h"
 #include "hub/incidents/lost_agent.h"
+#include "hub/input_answerer.h"
 #include "protocol/codec.h"
 
 namespace reflex::hub {
@@ -45,7 +46,8 @@ Correlator::Correlator(HubStore& store, const AgentRegistry& registry, const Clo
       wake_(std::move(wake)),
       engine_(std::make_unique<incidents::IncidentEngine>()),
       expiry_(std::make_unique<incidents::ExternalExpiry>()),
-      change_log_(std::make_unique<incidents::ChangeLog>(kChangesPerService)) {}
+      change_log_(std::make_unique<incidents::ChangeLog>(kChangesPerService)),
+      answerer_(std::make_unique<InputAnswerer>()) {}
 
 Correlator::~Correlator() {
   if (timer_) timers_.cancel(timer_);
@@ -140,8 +142,14 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
 void Correlator::committed() {
   for (auto& a : awaiting_) a->set_value(Status::ok());
   awaiting_.clear();
-  for (auto& [answer, receipt] : awaiting_inputs_) answer->set_value(std::move(receipt));
+  // Off the loop thread: see InputAnswerer.
+  std::vector<InputAnswerer::Answer> answers;
+  answers.reserve(awaiting_inputs_.size());
+  for (auto& [answer, receipt] : awaiting_inputs_) {
+    answers.emplace_back(std::move(answer), std::move(receipt));
+  }
   awaiting_inputs_.clear();
+  answerer_->post(std::move(answers));
   // Until the notification stages exist, what someone should hear about is logged.
   for (const auto& n : notify_) {
     spdlog::info("incident {}: {} ({}, {})", n.incident_id, n.reason,

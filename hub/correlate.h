@@ -74,6 +74,8 @@ struct InputReceipt {
 // Ok once the input is durable, else "unavailable" (its commit failed: nothing kept).
 using InputAnswer = std::promise<Result<InputReceipt>>;
 
+class InputAnswerer;  // input_answerer.h
+
 class Correlator {
  public:
   // `store` (read only while no batch is in flight), `registry`, `clock` and `timers`
@@ -114,11 +116,12 @@ class Correlator {
   // ---- external input ----
   // Queues `input` for the next batch and wakes the hub, like submit(). Its alerts and
   // signals go through the engine while the batch is built (after the agents' events),
-  // its change joins the ChangeLog; `answer` is set on the loop thread once the batch
-  // commits. Every accepted ExternalAlert is tracked until it ends (its end time is part
-  // of this stage's timer, and an ended alert reaches the engine as a resolved signal);
-  // the tracking and the changes are written with the batch and restored from the store
-  // by start() and after a failed commit, as the engine is.
+  // its change joins the ChangeLog; `answer` is set once the batch commits (by an
+  // InputAnswerer thread, so many waiters do not cost the loop their wake-ups), or with
+  // "unavailable" when it fails. Every accepted ExternalAlert is tracked until it ends
+  // (its end time is part of this stage's timer, and an ended alert reaches the engine
+  // as a resolved signal); the tracking and the changes are written with the batch and
+  // restored from the store by start() and after a failed commit, as the engine is.
   void submit_input(ExternalInput input, std::shared_ptr<InputAnswer> answer);
   // How far back a change is a suspect for an incident that opens (change_suspect.h).
   void set_suspect_policy(const incidents::SuspectPolicy& policy) { suspect_policy_ = policy; }
@@ -176,6 +179,7 @@ class Correlator {
   std::function<std::vector<std::string>(const std::string&)> dependencies_;
   std::vector<QueuedInput> queued_inputs_;  // for the next batch
   std::vector<std::pair<std::shared_ptr<InputAnswer>, InputReceipt>> awaiting_inputs_;
+  std::unique_ptr<InputAnswerer> answerer_;  // sets committed inputs' answers
 };
 
 }  // namespace reflex::hub

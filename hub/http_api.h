@@ -42,7 +42,8 @@ class HttpApi {
   void stop();
 
   // Before listen(): how many requests are served at once (each connection holds a
-  // worker while it is open; a write holds it until its commit).
+  // worker while it is open; a write holds it until its commit). Also keeps connections
+  // open for many requests and sends answers without delay (TCP_NODELAY).
   void set_threads(size_t n);
   // Before listen(): lets another module (external_api.h) add its routes.
   void add_routes(const std::function<void(httplib::Server&)>& add) { add(*server_); }
