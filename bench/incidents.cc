@@ -119,8 +119,8 @@ int run_correlation(const Options& opt) {
   }
   const double spread = highest > 0 ? (highest - lowest) / highest * 100 : 0;
   std::cout << "\nSlowest median is " << fixed(spread, 1)
-            << "% below the fastest (target: within 20%): "
-            << (spread <= 20 ? "met" : "MISSED") << ".\n\n";
+            << "% below the fastest (target: within 20%): " << (spread <= 20 ? "met" : "MISSED")
+            << ".\n\n";
   for (const auto& run : *runs) {
     std::cout << "incidents_correlation_per_s_" << run.open_alerts << " "
               << fixed(median(run.per_second), 0) << "\n";
@@ -165,14 +165,15 @@ int run_memory(const Options& opt, const std::vector<Contender>& contenders) {
 }
 
 int run_ingest(const Options& opt, const std::vector<Contender>& contenders) {
-  std::cout << "### POST /api/v2/alerts ingest\n\n"
-            << opt.connections << " keep-alive connections, "
-            << grouped(static_cast<double>(opt.ingest_alerts))
-            << " distinct alerts per run, each receiver started fresh per run; median of "
-            << opt.repeat << " runs, alternating which goes first. reflex-hub answers after "
-               "its SQLite commit (synchronous=FULL); the benchmark checks its store holds "
-               "every alert. Alertmanager keeps them in memory.\n\n"
-            << "| alerts per request | receiver | alerts/s (median) | runs |\n|---:|---|---:|---|\n";
+  std::cout
+      << "### POST /api/v2/alerts ingest\n\n"
+      << opt.connections << " keep-alive connections, "
+      << grouped(static_cast<double>(opt.ingest_alerts))
+      << " distinct alerts per run, each receiver started fresh per run; median of " << opt.repeat
+      << " runs, alternating which goes first. reflex-hub answers after "
+         "its SQLite commit (synchronous=FULL); the benchmark checks its store holds "
+         "every alert. Alertmanager keeps them in memory.\n\n"
+      << "| alerts per request | receiver | alerts/s (median) | runs |\n|---:|---|---:|---|\n";
   std::vector<std::string> lines;
   bool met = true;
   for (size_t per_request : {size_t{1}, size_t{100}}) {
@@ -182,8 +183,8 @@ int run_ingest(const Options& opt, const std::vector<Contender>& contenders) {
     for (int r = 0; r < opt.repeat; ++r) {
       for (size_t k = 0; k < contenders.size(); ++k) {
         const auto& who = contenders[(k + r) % contenders.size()];
-        std::cerr << "ingest: " << per_request << " per request, " << who.name << " run "
-                  << (r + 1) << "/" << opt.repeat << "\n";
+        std::cerr << "ingest: " << per_request << " per request, " << who.name << " run " << (r + 1)
+                  << "/" << opt.repeat << "\n";
         auto load = post_to_fresh(opt, who, bodies, opt.connections);
         if (!load) {
           std::cerr << "ingest failed for " << who.name << ": " << load.status().to_string()
@@ -270,8 +271,8 @@ int main(int argc, char** argv) {
     status |= run_ingest(opt, contenders);
   }
   if (!opt.alertmanager_binary.empty()) {
-    std::cout << "\nincidents_alertmanager_version \""
-              << package_version("prometheus-alertmanager") << "\"\n";
+    std::cout << "\nincidents_alertmanager_version \"" << package_version("prometheus-alertmanager")
+              << "\"\n";
   }
   return status;
 }

@@ -17,7 +17,9 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr int64_t kStartMs = 1'800'000'000'000;
 
-std::string service_name(size_t i) { return "svc-" + std::to_string(i); }
+std::string service_name(size_t i) {
+  return "svc-" + std::to_string(i);
+}
 
 // What a Prometheus-fed hub would see: per host, an alert of one of a few rules on one
 // service, with the labels Prometheus adds.
@@ -31,12 +33,9 @@ AlertSignal signal_for(size_t alert, size_t services, protocol::AlertState state
   s.rule = kRules[(alert / services) % 4];
   s.state = state;
   s.severity = alert % 7 == 0 ? protocol::Severity::kCritical : protocol::Severity::kWarning;
-  s.labels = {{"alertname", s.rule},
-              {"service", service_name(service)},
-              {"env", "prod"},
-              {"instance", host + ":9100"},
-              {"job", "node"},
-              {"severity", alert % 7 == 0 ? "critical" : "warning"}};
+  s.labels = {{"alertname", s.rule}, {"service", service_name(service)},
+              {"env", "prod"},       {"instance", host + ":9100"},
+              {"job", "node"},       {"severity", alert % 7 == 0 ? "critical" : "warning"}};
   s.annotations = {{"summary", s.rule + " on " + host}};
   s.host = host;
   s.at_ms = at;
@@ -48,9 +47,8 @@ AlertSignal signal_for(size_t alert, size_t services, protocol::AlertState state
 // signal pays for every check).
 Result<SuppressionConfig> suppression_config() {
   SuppressionConfig config;
-  auto topology = ServiceTopology::build({{"checkout", {"payments", "postgres"}},
-                                          {"payments", {"postgres"}},
-                                          {"svc-1", {"svc-2"}}});
+  auto topology = ServiceTopology::build(
+      {{"checkout", {"payments", "postgres"}}, {"payments", {"postgres"}}, {"svc-1", {"svc-2"}}});
   if (!topology) return topology.status();
   config.services = std::move(topology).value();
   auto source = parse_matchers("{severity=\"critical\", alertname=\"DatacenterDown\"}");
@@ -100,7 +98,7 @@ Result<double> one_run(const CorrelationOptions& options, size_t open, Correlati
   if (!config) return config.status();
   Stage stage;
   stage.suppressor = std::make_unique<Suppressor>(std::move(config).value());
-  stage.engine.set_suppression_hook(stage.suppressor->hook());
+  stage.engine.set_verdict_hook(stage.suppressor->verdict_hook());
   REFLEX_RETURN_IF_ERROR(add_silences(*stage.suppressor, stage.now));
 
   const auto preload_start = SteadyClock::now();
@@ -109,8 +107,7 @@ Result<double> one_run(const CorrelationOptions& options, size_t open, Correlati
         stage.feed(signal_for(i, options.services, protocol::AlertState::kFiring, stage.now)));
   }
   if (first) {
-    run.preload_seconds =
-        std::chrono::duration<double>(SteadyClock::now() - preload_start).count();
+    run.preload_seconds = std::chrono::duration<double>(SteadyClock::now() - preload_start).count();
     run.incidents = stage.engine.incident_count();
   }
 
@@ -123,7 +120,8 @@ Result<double> one_run(const CorrelationOptions& options, size_t open, Correlati
   for (size_t e = 0; e < options.events; ++e) {
     const size_t alert = random() % open;
     firing[alert] = !firing[alert];
-    const auto state = firing[alert] ? protocol::AlertState::kFiring : protocol::AlertState::kResolved;
+    const auto state =
+        firing[alert] ? protocol::AlertState::kFiring : protocol::AlertState::kResolved;
     stage.now += 1;  // 1 ms apart: 200,000 events span 200 s, below resolve_after
     REFLEX_RETURN_IF_ERROR(stage.feed(signal_for(alert, options.services, state, stage.now)));
   }

@@ -66,12 +66,11 @@ Result<std::unique_ptr<Receiver>> start_alertmanager(const std::string& binary,
   auto port = free_port(false);
   if (!port) return port.status();
   std::filesystem::create_directories(dir.path() / "am-data");
-  auto child = ChildProcess::start(
-      {binary, "--config.file=" + dir.file("alertmanager.yml"),
-       "--storage.path=" + dir.file("am-data"),
-       "--web.listen-address=127.0.0.1:" + std::to_string(*port), "--cluster.listen-address=",
-       "--log.level=warn"},
-      dir.path().string(), dir.file("alertmanager.log"), guard);
+  auto child = ChildProcess::start({binary, "--config.file=" + dir.file("alertmanager.yml"),
+                                    "--storage.path=" + dir.file("am-data"),
+                                    "--web.listen-address=127.0.0.1:" + std::to_string(*port),
+                                    "--cluster.listen-address=", "--log.level=warn"},
+                                   dir.path().string(), dir.file("alertmanager.log"), guard);
   if (!child) return child.status();
   httplib::Client client("127.0.0.1", *port);
   const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;

@@ -47,6 +47,24 @@ void read_incidents(config::MapReader& top, IncidentsConfig& out) {
   }
 }
 
+void read_external(config::MapReader& top, HubConfig& cfg) {
+  top.get("http_threads", cfg.http_threads, 1, 1024);
+  {
+    auto ext = top.child("external");
+    ext.get("resolve_timeout", cfg.external.resolve_timeout);
+    if (cfg.external.resolve_timeout.count() <= 0) {
+      ext.errors().add(ext.take("resolve_timeout"), "external.resolve_timeout", "must be positive");
+    }
+  }
+  auto ch = top.child("changes");
+  ch.get("suspect_window", cfg.changes.suspect_window);
+  ch.get("github_secret_file", cfg.changes.github_secret_file);
+  ch.get("jenkins_secret_file", cfg.changes.jenkins_secret_file);
+  if (cfg.changes.suspect_window.count() < 0) {
+    ch.errors().add(ch.take("suspect_window"), "changes.suspect_window", "must not be negative");
+  }
+}
+
 }  // namespace
 
 Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file) {
@@ -110,6 +128,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     read_incidents(top, cfg.incidents);
     incidents::read_suppression_config(top, cfg.suppression);
     read_api_config(top, cfg.http, cfg.api);
+    read_external(top, cfg);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }

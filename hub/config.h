@@ -62,6 +62,23 @@ struct ApiConfig {
   bool insecure_open = false;
 };
 
+// Alerts from monitoring tools (hub/external_api.h).
+struct ExternalConfig {
+  // An alert posted to /api/v2/alerts without endsAt resolves this long after it was
+  // posted unless it is sent again (Alertmanager's resolve_timeout).
+  Millis resolve_timeout = Millis(5 * 60'000);
+};
+
+// Changes (deploys) and the suspects named from them.
+struct ChangesConfig {
+  // A change this long or less before an incident opens is its suspect.
+  Millis suspect_window = Millis(30 * 60'000);
+  // The GitHub webhook secret (X-Hub-Signature-256). None: GitHub deliveries are refused.
+  std::string github_secret_file;
+  // When set, Jenkins notifications must carry ?token=<this file's secret>.
+  std::string jenkins_secret_file;
+};
+
 struct HubConfig {
   std::string listen = "tcp://127.0.0.1:7171";  // ZeroMQ ROUTER for agents
   std::string http = "127.0.0.1:7180";          // HTTP API, dashboard, /metrics
@@ -74,6 +91,11 @@ struct HubConfig {
   // `silence_reminders` (keys in hub/incidents/suppression_config.h).
   incidents::SuppressionConfig suppression;
   ApiConfig api;
+  ExternalConfig external;
+  ChangesConfig changes;
+  // HTTP worker threads. A request that writes waits for its commit on one, so this
+  // bounds how many writers can share a group commit.
+  int64_t http_threads = 64;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).

@@ -7,12 +7,14 @@
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/grouping.h"
 #include "hub/incidents/lost_agent.h"
+#include "hub/input_answerer.h"
 #include "protocol/codec.h"
 
 namespace reflex::hub {
 namespace {
 
 constexpr int64_t kRefusalLogEveryMs = 10'000;
+constexpr size_t kChangesPerService = 50;  // held in memory for suspects; all are stored
 
 Status commit_failed(const Status& why) {
   return Status::error("unavailable", "the hub could not commit this change (" + why.to_string() +
@@ -42,13 +44,17 @@ Correlator::Correlator(HubStore& store, const AgentRegistry& registry, const Clo
       clock_(clock),
       timers_(timers),
       wake_(std::move(wake)),
-      engine_(std::make_unique<incidents::IncidentEngine>()) {}
+      engine_(std::make_unique<incidents::IncidentEngine>()),
+      expiry_(std::make_unique<incidents::ExternalExpiry>()),
+      change_log_(std::make_unique<incidents::ChangeLog>(kChangesPerService)),
+      answerer_(std::make_unique<InputAnswerer>()) {}
 
 Correlator::~Correlator() {
   if (timer_) timers_.cancel(timer_);
   const Status stopping = Status::error("unavailable", "the hub is stopping");
   for (auto& q : queued_) q.answer->set_value(stopping);
   for (auto& a : awaiting_) a->set_value(stopping);
+  answer_inputs(stopping);
 }
 
 Status Correlator::start(const incidents::IncidentPolicy& policy) {
@@ -92,7 +98,19 @@ Status Correlator::restore() {
     auto it = hosts.find(service);
     return it == hosts.end() ? 0 : it->second;
   });
+  // External input is restored with the engine, so that they agree: an alert tracked for
+  // expiry is one the engine holds, and a change is in the log only if it is stored.
+  auto rows = store_.load_external_expiry();
+  if (!rows) return rows.status();
+  auto expiry = std::make_unique<incidents::ExternalExpiry>();
+  REFLEX_RETURN_IF_ERROR(expiry->restore(*rows));
+  auto changes = store_.load_changes(kChangesPerService);
+  if (!changes) return changes.status();
+  auto log = std::make_unique<incidents::ChangeLog>(kChangesPerService);
+  log->restore(changes->recent, changes->next_seq);
   engine_ = std::move(engine);
+  expiry_ = std::move(expiry);
+  change_log_ = std::move(log);
   needs_restore_ = false;
   rearm();
   return Status::ok();
@@ -110,14 +128,21 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
       for (auto& q : queued_) q.answer->set_value(why);
       queued_.clear();
       suppress_.refuse_queued(why);
+      for (auto& q : queued_inputs_) q.answer->set_value(why);
+      queued_inputs_.clear();
       return st.with_context("restoring incidents from the store");
     }
   }
   REFLEX_RETURN_IF_ERROR(suppress_.prepare().with_context("applying the suppression config"));
   incidents::Changes out = engine_->tick(now_ms);
   suppress_.observe(out);
+  expire_external(now_ms, batch, out);
   for (const auto& change : batch.state_changes) feed_state_change(change, now_ms, out);
   for (const auto& event : batch.events) feed_event(event, now_ms, out);
+  for (auto& q : queued_inputs_) {
+    awaiting_inputs_.emplace_back(std::move(q.answer), feed_input(q.input, now_ms, batch, out));
+  }
+  queued_inputs_.clear();
   for (auto& q : queued_) {
     auto result = run(q.action, now_ms);
     if (!result) {
@@ -130,6 +155,9 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
   }
   queued_.clear();
   suppress_.run(batch, now_ms);
+  incidents::Changes named;
+  name_suspects(out, now_ms, batch, named);
+  out.merge(std::move(named));
   notify_.insert(notify_.end(), out.notify.begin(), out.notify.end());
   batch.incidents.merge(std::move(out));
   rearm();
@@ -139,6 +167,14 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
 void Correlator::committed() {
   for (auto& a : awaiting_) a->set_value(Status::ok());
   awaiting_.clear();
+  // Off the loop thread: see InputAnswerer.
+  std::vector<InputAnswerer::Answer> answers;
+  answers.reserve(awaiting_inputs_.size());
+  for (auto& [answer, receipt] : awaiting_inputs_) {
+    answers.emplace_back(std::move(answer), std::move(receipt));
+  }
+  awaiting_inputs_.clear();
+  answerer_->post(std::move(answers));
   // Until the notification stages exist, what someone should hear about is logged.
   for (const auto& n : notify_) {
     if (notify_counter_) notify_counter_->with({incidents::notify_kind_name(n.kind)}).inc();
@@ -154,6 +190,8 @@ void Correlator::failed(const Status& why) {
   for (auto& a : awaiting_) a->set_value(answer);
   awaiting_.clear();
   suppress_.failed(answer);
+  for (auto& a : awaiting_inputs_) a.first->set_value(answer);
+  awaiting_inputs_.clear();
   notify_.clear();
   if (Status st = restore(); !st) {
     needs_restore_ = true;
@@ -174,9 +212,7 @@ void Correlator::feed_state_change(const AgentStateChange& change, int64_t now_m
   AgentRecord then = *agent;
   then.state = change.state;
   const auto signal = incidents::lost_agent_signal(then, change.at_ms);
-  auto result = engine_->on_signal(signal, now_ms);
-  if (result) suppress_.observe(signal);
-  take(std::move(result), "the liveness of agent " + change.agent_id, out);
+  take(on_signal(signal, now_ms), "the liveness of agent " + change.agent_id, out);
 }
 
 void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents::Changes& out) {
@@ -191,9 +227,7 @@ void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents:
     auto signal = incidents::signal_from_agent(agent->id, agent->hostname, agent->labels, *alert,
                                                event.ts_ms);
     signal.fingerprint = agent_alert_fingerprint(agent->id, alert->fingerprint);
-    auto result = engine_->on_signal(signal, now_ms);
-    if (result) suppress_.observe(signal);
-    take(std::move(result), "alert " + alert->rule + " of agent " + event.agent_id, out);
+    take(on_signal(signal, now_ms), "alert " + alert->rule + " of agent " + event.agent_id, out);
   } else if (const auto* rem = std::get_if<protocol::Remediation>(&env->body)) {
     incidents::RemediationReport report{agent->id, agent->hostname, agent->labels, *rem};
     if (!rem->alert_fingerprint.empty()) {
@@ -219,6 +253,13 @@ Result<incidents::Changes> Correlator::run(const IncidentAction& a, int64_t now_
   return Status::error("invalid_argument", "unknown action");
 }
 
+Result<incidents::Changes> Correlator::on_signal(const incidents::AlertSignal& signal,
+                                                 int64_t now_ms) {
+  auto result = engine_->on_signal(signal, now_ms);
+  if (result) suppress_.observe(signal);
+  return result;
+}
+
 void Correlator::take(Result<incidents::Changes> result, const std::string& what,
                       incidents::Changes& out) {
   if (result) {
@@ -241,6 +282,7 @@ void Correlator::rearm() {
   if (auto silences = suppress_.next_due_ms(clock_.now_ms())) {
     due = due ? std::min(*due, *silences) : *silences;
   }
+  if (const auto ends = expiry_->next_due_ms(); ends && (!due || *ends < *due)) due = ends;
   if (timer_ && due && *due == timer_due_) return;
   if (timer_) timers_.cancel(timer_);
   timer_ = 0;

@@ -22,7 +22,11 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "hub/agents.h"
+#include "hub/incidents/alertmanager_in.h"
+#include "hub/incidents/change_suspect.h"
+#include "hub/incidents/changes.h"
 #include "hub/incidents/engine.h"
+#include "hub/incidents/external_expiry.h"
 #include "hub/store.h"
 #include "hub/suppress.h"
 
@@ -51,6 +55,28 @@ struct IncidentAction {
 // change); else why not: the engine's refusal ("invalid_argument", "not_found",
 // "conflict") or "unavailable" when its commit failed and nothing changed.
 using ActionAnswer = std::promise<Status>;
+
+// Input from outside the agents, handed in by the HTTP threads (external_api.h).
+struct ExternalInput {
+  // POST /api/v2/alerts: each resolves by itself at its end unless re-sent
+  // (incidents::ExternalExpiry).
+  std::vector<incidents::ExternalAlert> alerts;
+  // Generic events and the Alertmanager webhook: firing until a resolved signal comes.
+  std::vector<incidents::AlertSignal> signals;
+  std::optional<incidents::Change> change;  // a deploy; its id is given if it has none
+};
+
+// What became of an ExternalInput once its batch committed.
+struct InputReceipt {
+  size_t signals = 0;                       // alerts and signals the engine took
+  std::optional<incidents::Change> change;  // as recorded, with its id
+  bool duplicate = false;                   // a change with this id was known: not stored again
+};
+
+// Ok once the input is durable, else "unavailable" (its commit failed: nothing kept).
+using InputAnswer = std::promise<Result<InputReceipt>>;
+
+class InputAnswerer;  // input_answerer.h
 
 class Correlator {
  public:
@@ -99,6 +125,26 @@ class Correlator {
   // Actions queued or waiting for their commit.
   size_t actions_pending() const { return queued_.size() + awaiting_.size(); }
 
+  // ---- external input ----
+  // Queues `input` for the next batch and wakes the hub, like submit(). Its alerts and
+  // signals go through the engine while the batch is built (after the agents' events),
+  // its change joins the ChangeLog; `answer` is set once the batch commits (by an
+  // InputAnswerer thread, so many waiters do not cost the loop their wake-ups), or with
+  // "unavailable" when it fails. Every accepted ExternalAlert is tracked until it ends
+  // (its end time is part of this stage's timer, and an ended alert reaches the engine
+  // as a resolved signal); the tracking and the changes are written with the batch and
+  // restored from the store by start() and after a failed commit, as the engine is.
+  void submit_input(ExternalInput input, std::shared_ptr<InputAnswer> answer);
+  // How far back a change is a suspect for an incident that opens (change_suspect.h).
+  void set_suspect_policy(const incidents::SuspectPolicy& policy) { suspect_policy_ = policy; }
+  // The services a service depends on, for suspects on dependencies (topology). Called
+  // on the loop thread.
+  void set_dependencies(std::function<std::vector<std::string>(const std::string&)> fn) {
+    dependencies_ = std::move(fn);
+  }
+  const incidents::ExternalExpiry& expiry() const { return *expiry_; }
+  const incidents::ChangeLog& change_log() const { return *change_log_; }
+
  private:
   struct Queued {
     IncidentAction action;
@@ -108,8 +154,23 @@ class Correlator {
   void feed_state_change(const AgentStateChange& change, int64_t now_ms, incidents::Changes& out);
   void feed_event(const StoredEvent& event, int64_t now_ms, incidents::Changes& out);
   Result<incidents::Changes> run(const IncidentAction& action, int64_t now_ms);
+  // The engine takes a signal; once accepted, the suppression stage learns of it too.
+  Result<incidents::Changes> on_signal(const incidents::AlertSignal& signal, int64_t now_ms);
   void take(Result<incidents::Changes> result, const std::string& what, incidents::Changes& out);
   void rearm();
+  struct QueuedInput {
+    ExternalInput input;
+    std::shared_ptr<InputAnswer> answer;
+  };
+  void expire_external(int64_t now_ms, WriteBatch& batch, incidents::Changes& out);
+  InputReceipt feed_input(ExternalInput& input, int64_t now_ms, WriteBatch& batch,
+                          incidents::Changes& out);
+  void feed_external(const incidents::AlertSignal& signal, int64_t now_ms, WriteBatch& batch,
+                     incidents::Changes& out, size_t& taken);
+  // Names a suspect change for every incident `out` opened.
+  void name_suspects(const incidents::Changes& out, int64_t now_ms, WriteBatch& batch,
+                     incidents::Changes& timeline);
+  void answer_inputs(const Status& why);
 
   HubStore& store_;
   const AgentRegistry& registry_;
@@ -128,6 +189,14 @@ class Correlator {
   SuppressStage suppress_{store_};  // its verdict hook is set on every engine restore() builds
   bool started_ = false;
   metrics::CounterFamily* notify_counter_ = nullptr;
+  // External input: restored with the engine.
+  std::unique_ptr<incidents::ExternalExpiry> expiry_;
+  std::unique_ptr<incidents::ChangeLog> change_log_;
+  incidents::SuspectPolicy suspect_policy_;
+  std::function<std::vector<std::string>(const std::string&)> dependencies_;
+  std::vector<QueuedInput> queued_inputs_;  // for the next batch
+  std::vector<std::pair<std::shared_ptr<InputAnswer>, InputReceipt>> awaiting_inputs_;
+  std::unique_ptr<InputAnswerer> answerer_;  // sets committed inputs' answers
 };
 
 }  // namespace reflex::hub

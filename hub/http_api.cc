@@ -122,6 +122,14 @@ Status HttpApi::listen(const std::string& host_port) {
   return Status::ok();
 }
 
+void HttpApi::set_threads(size_t n) {
+  server_->new_task_queue = [n] { return new httplib::ThreadPool(n); };
+  // Clients that post one alert per request (Prometheus, load) keep their connection:
+  // reconnecting every 5 requests (the library's default) costs more than the request.
+  server_->set_keep_alive_max_count(10'000);
+  server_->set_tcp_nodelay(true);
+}
+
 void HttpApi::stop() {
   if (thread_.joinable()) {
     server_->stop();

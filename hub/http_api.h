@@ -46,6 +46,11 @@ class HttpApi {
   // Stops accepting, finishes requests in progress, joins the server thread.
   void stop();
 
+  // Before listen(): how many requests are served at once (each connection holds a
+  // worker while it is open; a write holds it until its commit). Also keeps connections
+  // open for many requests and sends answers without delay (TCP_NODELAY).
+  void set_threads(size_t n);
+
  private:
   void routes();
 

@@ -62,6 +62,11 @@ Status Hub::start(const HubConfig& cfg) {
   correlator_->set_metrics(metrics_registry_);
   REFLEX_RETURN_IF_ERROR(
       correlator_->start(incident_policy(cfg.incidents)).with_context("store " + cfg.store.path));
+  correlator_->set_suspect_policy({.window_ms = cfg.changes.suspect_window.count()});
+  correlator_->set_dependencies([this](const std::string& service) {
+    return correlator_->suppressor().topology().dependencies(service);
+  });
+  share_topology(cfg);
   writer_ = std::make_unique<StoreWriter>(loop_, *store_);
 
   std::string secret_key;
@@ -93,6 +98,7 @@ Status Hub::start(const HubConfig& cfg) {
   silence_api_ = std::move(silence_api).value();
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
   REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
+  REFLEX_RETURN_IF_ERROR(start_external(cfg));
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -100,6 +106,24 @@ Status Hub::start(const HubConfig& cfg) {
   update_gauges();
   spdlog::info("hub listening for agents on {}, HTTP on port {}, store {}", ingest_->endpoint(),
                http_->port(), cfg.store.path);
+  return Status::ok();
+}
+
+Status Hub::start_external(const HubConfig& cfg) {
+  auto settings = external_settings(cfg);
+  if (!settings) return settings.status();
+  http_->set_threads(static_cast<size_t>(cfg.http_threads));
+  external_ = std::make_unique<ExternalApi>(
+      door_, clock_, *reader_,
+      [this](ExternalInput input, std::shared_ptr<InputAnswer> answer) {
+        if (stopped_ || !correlator_) {
+          answer->set_value(Status::error("unavailable", "the hub is stopping"));
+          return;
+        }
+        correlator_->submit_input(std::move(input), std::move(answer));
+      },
+      std::move(settings).value());
+  http_->add_routes([this](httplib::Server& server) { external_->add_routes(server); });
   return Status::ok();
 }
 
@@ -141,6 +165,15 @@ Status Hub::start_security(const SecurityConfig& security, std::string& secret_k
   return Status::ok();
 }
 
+void Hub::share_topology(const HubConfig& cfg) {
+  // The reader answers on the HTTP threads: it gets a copy of its own.
+  auto topology = std::make_shared<const incidents::ServiceTopology>(cfg.suppression.services);
+  if (reader_) {
+    reader_->set_dependencies(
+        [topology](const std::string& service) { return topology->dependencies(service); });
+  }
+}
+
 Status Hub::reload(const HubConfig& cfg) {
   // Read first: a bad token file refuses the whole reload and the old tokens stay.
   auto tokens = load_token_table(cfg.api);
@@ -151,6 +184,8 @@ Status Hub::reload(const HubConfig& cfg) {
                                        " until it restarts; removing every token would open "
                                        "it (or set api.insecure_open: true)");
   }
+  auto external = external_settings(cfg);  // secret files: a bad one refuses the reload
+  if (!external) return external.status();
   if (cfg.security.curve() && cfg_.security.curve() && zap_) {
     // A bad allowlist refuses the whole reload: the old list keeps working.
     REFLEX_RETURN_IF_ERROR(zap_->load(cfg.security.allowlist).with_context("security.allowlist"));
@@ -166,6 +201,11 @@ Status Hub::reload(const HubConfig& cfg) {
   registry_.set_policy(policy_of(cfg));
   if (correlator_) correlator_->set_policy(incident_policy(cfg.incidents));
   if (correlator_) correlator_->set_suppression(cfg.suppression);
+  if (correlator_) {
+    correlator_->set_suspect_policy({.window_ms = cfg.changes.suspect_window.count()});
+  }
+  share_topology(cfg);
+  if (external_) external_->configure(std::move(external).value());
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);
     liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -177,6 +217,7 @@ Status Hub::reload(const HubConfig& cfg) {
   applied.store = cfg_.store;
   applied.security.secret_key_file = cfg_.security.secret_key_file;
   applied.security.insecure_plaintext = cfg_.security.insecure_plaintext;
+  applied.http_threads = cfg_.http_threads;
   cfg_ = applied;
   if (http_) {
     http_->auth().set_tokens(std::make_shared<const TokenTable>(std::move(tokens).value()));

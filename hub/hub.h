@@ -33,6 +33,7 @@
 #include "hub/api_tokens.h"
 #include "hub/config.h"
 #include "hub/correlate.h"
+#include "hub/external_api.h"
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
@@ -70,8 +71,13 @@ class Hub {
   // A batch that was not written (or could not be built): undoes it as the header says
   // and schedules a retry.
   void give_back(WriteBatch batch, const Status& why);
+  // Gives the store reader the services' dependencies (an incident lists its
+  // dependencies' recent changes).
+  void share_topology(const HubConfig& cfg);
   void check_liveness();
   void update_gauges();
+  // The routes for alerts from monitoring tools and changes (external_api.h).
+  Status start_external(const HubConfig& cfg);
   Status start_security(const SecurityConfig& security, std::string& secret_key);
   // Reads the API's bearer tokens and installs them on the HTTP API (bound to `http`).
   Status install_api_tokens(const ApiConfig& api, const std::string& http);
@@ -98,6 +104,7 @@ class Hub {
   TimerId commit_retry_timer_ = 0;
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;
+  std::unique_ptr<ExternalApi> external_;  // its routes are served by http_, stopped first
 };
 
 }  // namespace reflex::hub

@@ -266,10 +266,26 @@ json incident_detail_json(const IncidentDetail& d, uint32_t known_hosts) {
                         {"host", e.host},
                         {"suppressed", e.suppressed}});
   }
-  return {{"incident", incident_json(d.incident, known_hosts)},
-          {"members", members},
-          {"alerts", alerts},
-          {"timeline", timeline}};
+  json doc = {{"incident", incident_json(d.incident, known_hosts)},
+              {"members", members},
+              {"alerts", alerts},
+              {"timeline", timeline}};
+  // What changed before it: the suspect named when it opened, and recent changes.
+  if (d.suspect) {
+    const auto& s = d.suspect->suspect;
+    doc["suspect"] = {{"change", incidents::change_to_json(s.change)},
+                      {"on_dependency", s.on_dependency},
+                      {"lead_ms", s.lead_ms},
+                      {"summary", s.summary},
+                      {"evidence", s.evidence},
+                      {"named_ms", d.suspect->at_ms}};
+  } else {
+    doc["suspect"] = nullptr;
+  }
+  json changes = json::array();
+  for (const auto& c : d.changes) changes.push_back(incidents::change_to_json(c));
+  doc["changes"] = changes;
+  return doc;
 }
 
 IncidentApi::IncidentApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
@@ -403,10 +419,10 @@ void IncidentApi::report(const httplib::Request& req, httplib::Response& res) {
   auto known = known_hosts();
   if (!known)
     return json_error(res, 503, "unavailable", "the hub's event loop did not answer in time");
-  const ReportContext ctx{.known_hosts = hosts_of(*known, (*detail)->incident.service),
-                          .now_ms = clock_.now_ms(),
-                          // Filled from the detail once it records the suspect change.
-                          .suspect = std::nullopt};
+  const ReportContext ctx{
+      .known_hosts = hosts_of(*known, (*detail)->incident.service),
+      .now_ms = clock_.now_ms(),
+      .suspect = (*detail)->suspect ? std::optional((*detail)->suspect->suspect) : std::nullopt};
   res.set_content(render_incident_report(**detail, ctx), "text/markdown; charset=utf-8");
 }
 

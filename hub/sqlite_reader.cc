@@ -1,5 +1,6 @@
 // HubReader on the hub's SQLite file: a connection of its own, so the API reads the last
 // committed state while the StoreWriter writes (WAL: readers never wait for the writer).
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -7,6 +8,7 @@
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/incident_store.h"
 #include "hub/store.h"
+#include "hub/suspect_tables.h"
 
 namespace reflex::hub {
 namespace {
@@ -34,6 +36,12 @@ class SqliteHubReader final : public HubReader {
     auto tables = incidents::IncidentTables::prepare(db_);
     if (!tables) return tables.status();
     tables_.emplace(std::move(tables).value());
+    auto changes = incidents::ChangeTables::prepare(db_);
+    if (!changes) return changes.status();
+    changes_.emplace(std::move(changes).value());
+    auto suspects = SuspectTables::prepare(db_);
+    if (!suspects) return suspects.status();
+    suspects_.emplace(std::move(suspects).value());
     return Status::ok();
   }
 
@@ -106,7 +114,41 @@ class SqliteHubReader final : public HubReader {
     return out;
   }
 
+  Result<std::vector<incidents::Change>> changes(const ChangeQuery& q) override {
+    std::lock_guard lock(mu_);
+    return changes_->list(q.service, q.since_ms, q.limit);
+  }
+
+  void set_dependencies(DependenciesFn fn) override {
+    std::lock_guard lock(mu_);
+    dependencies_ = std::move(fn);
+  }
+
  private:
+  static constexpr size_t kDetailChanges = 20;
+
+  // The newest changes of `service` and of its dependencies.
+  Result<std::vector<incidents::Change>> recent_changes(const std::string& service) {
+    std::vector<std::string> services{service};
+    if (dependencies_) {
+      for (auto& dep : dependencies_(service)) {
+        if (std::find(services.begin(), services.end(), dep) == services.end()) {
+          services.push_back(std::move(dep));
+        }
+      }
+    }
+    std::vector<incidents::Change> out;
+    for (const auto& s : services) {
+      auto some = changes_->list(s, 0, kDetailChanges);
+      if (!some) return some.status();
+      out.insert(out.end(), some->begin(), some->end());
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.at_ms > b.at_ms; });
+    if (out.size() > kDetailChanges) out.resize(kDetailChanges);
+    return out;
+  }
+
   Result<std::optional<IncidentDetail>> read_detail(uint64_t id) {
     auto row = tables_->incident(id);
     if (!row) return row.status();
@@ -126,12 +168,23 @@ class SqliteHubReader final : public HubReader {
     auto timeline = tables_->timeline(id);
     if (!timeline) return timeline.status();
     d.timeline = std::move(timeline).value();
+    auto suspect = suspects_->load(id);
+    if (!suspect) return suspect.status();
+    d.suspect = std::move(suspect).value();
+    if (!d.incident.service.empty()) {
+      auto changes = recent_changes(d.incident.service);
+      if (!changes) return changes.status();
+      d.changes = std::move(changes).value();
+    }
     return std::optional<IncidentDetail>(std::move(d));
   }
 
   std::mutex mu_;
   sqlite::Database db_;                              // guarded by mu_
   std::optional<incidents::IncidentTables> tables_;  // on db_; guarded by mu_
+  std::optional<incidents::ChangeTables> changes_;   // on db_; guarded by mu_
+  std::optional<SuspectTables> suspects_;            // on db_; guarded by mu_
+  DependenciesFn dependencies_;                      // guarded by mu_
 };
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
+#include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident_store.h"
 #include "hub/incidents/silence_store.h"
 #include "hub/store.h"
+#include "hub/suspect_tables.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
@@ -53,6 +55,11 @@ CREATE TABLE events (
 )sql"},
     {3, incidents::kIncidentSchemaSql},
     {4, incidents::kSilenceSchemaSql},  // silences made through the API
+    // 5-7: what comes from outside (external_api.h): changes, the end times of open
+    // external alerts, and the suspects named for incidents.
+    {5, incidents::kChangesSchemaSql},
+    {6, incidents::kExternalExpirySchemaSql},
+    {7, kSuspectsSchemaSql},
 };
 
 AgentState parse_state(std::string_view s) {
@@ -88,6 +95,15 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     auto silences = incidents::SilenceTables::prepare(db_);
     if (!silences) return silences.status();
     silences_.emplace(std::move(silences).value());
+    auto changes = incidents::ChangeTables::prepare(db_);
+    if (!changes) return changes.status();
+    changes_.emplace(std::move(changes).value());
+    auto expiry = incidents::ExpiryTables::prepare(db_);
+    if (!expiry) return expiry.status();
+    expiry_.emplace(std::move(expiry).value());
+    auto suspects = SuspectTables::prepare(db_);
+    if (!suspects) return suspects.status();
+    suspects_.emplace(std::move(suspects).value());
     return Status::ok();
   }
 
@@ -118,10 +134,22 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     }
     REFLEX_RETURN_IF_ERROR(incidents_->append(batch.incidents));
     REFLEX_RETURN_IF_ERROR(silences_->append(batch.silences));
+    for (const auto& c : batch.changes) {
+      auto stored = changes_->append(c);
+      if (!stored) return stored.status();
+    }
+    for (const auto& w : batch.expiry) REFLEX_RETURN_IF_ERROR(expiry_->apply(w));
+    for (const auto& s : batch.suspects) REFLEX_RETURN_IF_ERROR(suspects_->append(s));
     return tx->commit();
   }
 
   Result<incidents::EngineSnapshot> load_incidents() override { return incidents_->load(); }
+  Result<std::vector<incidents::ExpiryRow>> load_external_expiry() override {
+    return expiry_->load();
+  }
+  Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {
+    return changes_->load(per_service);
+  }
 
   Result<incidents::SilenceSnapshot> load_silences(int64_t ended_after_ms) override {
     return silences_->load(ended_after_ms);
@@ -208,6 +236,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::unique_ptr<sqlite::Statement> event_;
   std::optional<incidents::IncidentTables> incidents_;  // on db_, which must not move
   std::optional<incidents::SilenceTables> silences_;    // on db_, likewise
+  std::optional<incidents::ChangeTables> changes_;      // on db_ too
+  std::optional<incidents::ExpiryTables> expiry_;       // on db_ too
+  std::optional<SuspectTables> suspects_;               // on db_ too
 };
 
 }  // namespace

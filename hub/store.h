@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@
 
 #include "common/status.h"
 #include "hub/config.h"
+#include "hub/incidents/change_suspect.h"
+#include "hub/incidents/changes.h"
+#include "hub/incidents/external_expiry.h"
+#include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident.h"
 #include "hub/incidents/silences.h"
 #include "protocol/messages.h"
@@ -57,6 +62,15 @@ struct AgentStateChange {
   std::string reason;  // "registered", "missed 3 heartbeats", "heartbeat", ...
 };
 
+// The change recorded as the probable cause of an incident when it opened.
+struct SuspectRecord {
+  uint64_t incident_id = 0;
+  incidents::Suspect suspect;  // the change as it was when named
+  int64_t at_ms = 0;           // hub clock, when it was named
+
+  bool operator==(const SuspectRecord&) const = default;
+};
+
 // What one group commit writes.
 struct WriteBatch {
   std::vector<AgentRecord> agents;  // upserts, full rows
@@ -67,9 +81,14 @@ struct WriteBatch {
   // Silence rows SilenceSet returned while the batch was built (created, expired,
   // reminded), upserted in order.
   std::vector<incidents::Silence> silences;
+  // From outside (external_api.h): new changes (deploys), the end times of open external
+  // alerts (in order: upserts and deletes), the suspects named for incidents it opened.
+  std::vector<incidents::Change> changes;
+  std::vector<incidents::ExpiryWrite> expiry;
+  std::vector<SuspectRecord> suspects;
   bool empty() const {
     return agents.empty() && state_changes.empty() && events.empty() && incidents.empty() &&
-           silences.empty();
+           silences.empty() && changes.empty() && expiry.empty() && suspects.empty();
   }
 };
 
@@ -90,6 +109,10 @@ class HubStore {
   // The firing alerts the engine holds, with their labels (detail), so the inhibit rules'
   // index can be rebuilt after a restart or reload.
   virtual Result<std::vector<incidents::AlertRow>> load_firing_alerts() = 0;
+  // What a (re)started correlator restores of external input: the open external alerts'
+  // end times, and the latest `per_service` changes of every service.
+  virtual Result<std::vector<incidents::ExpiryRow>> load_external_expiry() = 0;
+  virtual Result<incidents::ChangeSnapshot> load_changes(size_t per_service) = 0;
 };
 
 // Which incidents GET /api/v1/incidents lists.
@@ -109,7 +132,21 @@ struct IncidentDetail {
   std::vector<incidents::MemberRow> members;       // in joining order
   std::vector<incidents::AlertRow> alerts;         // the members' alerts as they are now
   std::vector<incidents::TimelineEntry> timeline;  // oldest first
+  std::optional<SuspectRecord> suspect;            // named when it opened, if any
+  // Recent changes of its service and, when the topology is known, of the services it
+  // depends on (HubReader::set_dependencies), newest first, at most 20.
+  std::vector<incidents::Change> changes;
 };
+
+// Which changes GET /api/v1/changes lists: newest first.
+struct ChangeQuery {
+  std::string service;   // "": any
+  int64_t since_ms = 0;  // took effect at or after (epoch ms)
+  size_t limit = 100;
+};
+
+// The services `service` depends on (topology); empty when unknown.
+using DependenciesFn = std::function<std::vector<std::string>(const std::string& service)>;
 
 // Reading incidents and alerts for the API. Thread-safe (calls take turns on one
 // connection of its own); never blocked by the writer, it sees the last committed state.
@@ -122,6 +159,10 @@ class HubReader {
   virtual Result<std::optional<IncidentDetail>> incident(uint64_t id) = 0;
   // Pending and firing alerts, with detail, most recently changed first, at most `limit`.
   virtual Result<std::vector<incidents::AlertRow>> open_alerts(size_t limit) = 0;
+  virtual Result<std::vector<incidents::Change>> changes(const ChangeQuery& q) = 0;
+  // Which dependencies' changes an incident's detail lists too. Set before serving;
+  // `fn` is called on the HTTP threads, so it must be thread-safe.
+  virtual void set_dependencies(DependenciesFn fn) = 0;
 };
 
 // Opens the store `cfg` names, applying schema migrations.

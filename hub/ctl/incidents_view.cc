@@ -96,6 +96,11 @@ std::string incident_text(const json& doc) {
   if (const int64_t due = number(inc, "resolve_due_ms"); due > 0) {
     fields.push_back({"  auto-resolve", utc_time(due) + " (" + in_future(due - now) + ")"});
   }
+  if (auto it = doc.find("suspect"); it != doc.end() && it->is_object()) {
+    std::string suspect = text(*it, "summary");
+    if (!text(*it, "evidence").empty()) suspect += " (" + text(*it, "evidence") + ")";
+    fields.push_back({"  suspect", suspect});
+  }
   out += render_table(fields);
 
   std::vector<std::vector<std::string>> alerts = {

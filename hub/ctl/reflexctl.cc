@@ -11,6 +11,7 @@
 #include "common/curve_keys.h"
 #include "hub/config.h"
 #include "hub/ctl/agents_table.h"
+#include "hub/ctl/changes_view.h"
 #include "hub/ctl/hub_client.h"
 #include "hub/ctl/incidents_view.h"
 #include "hub/ctl/silences_view.h"
@@ -190,6 +191,35 @@ int cmd_silence_expire(const ctl::HubClient& client, uint64_t id, const std::str
   return 0;
 }
 
+int cmd_change_add(const ctl::HubClient& client, const ctl::ChangeArgs& args) {
+  auto res = client.post("/api/v1/changes", ctl::change_body(args).dump());
+  if (!res) return fail(res.status().message());
+  if (res->status != 200 && res->status != 201) return fail(hub_error(*res, client));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  const std::string id =
+      doc.is_object() && doc["change"].is_object() ? doc["change"].value("id", "") : "";
+  std::cout << "change " << id
+            << (doc.value("duplicate", false) ? " was already recorded" : " recorded") << "\n";
+  return 0;
+}
+
+int cmd_changes(const ctl::HubClient& client, const std::string& service, const std::string& since,
+                bool json) {
+  std::string query;
+  if (!service.empty()) query += "?service=" + url_encode(service);
+  if (!since.empty())
+    query += (query.empty() ? "?" : "&") + std::string("since=") + url_encode(since);
+  auto res = client.get("/api/v1/changes" + query);
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res, client));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !doc["changes"].is_array()) {
+    return fail("the hub's answer is not the changes document: " + res->body.substr(0, 200));
+  }
+  std::cout << (json ? doc.dump(2) + "\n" : ctl::changes_table(doc));
+  return 0;
+}
+
 int cmd_check_config(const std::string& kind_flag, const std::string& path) {
   std::string kind = kind_flag;
   if (kind == "auto") {
@@ -325,6 +355,31 @@ int main(int argc, char** argv) {
   silence_expire->add_option("id", silence_id, "the silence's id")->required();
   silence_expire->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
 
+  ctl::ChangeArgs change_args;
+  auto* change = app.add_subcommand("change", "record a change (a deploy)");
+  change->require_subcommand(1);
+  auto* change_add =
+      change->add_subcommand("add", "record a deploy, so incidents after it name it");
+  change_add->add_option("--service", change_args.service, "the service changed")->required();
+  change_add->add_option("--env", change_args.environment, "its environment (prod, staging, ...)");
+  change_add->add_option("--version", change_args.version, "the version deployed");
+  change_add->add_option("--hosts", change_args.hosts, "the hosts changed, comma separated");
+  change_add->add_option("--strategy", change_args.strategy, "canary, blue-green or rolling")
+      ->check(CLI::IsMember({"canary", "blue-green", "rolling"}));
+  change_add->add_option("--active-color", change_args.active_color,
+                         "blue-green: the colour live after the change");
+  change_add->add_option("--commit", change_args.commit, "the commit deployed");
+  change_add->add_option("--author", change_args.author, "who deployed it");
+  change_add->add_option("--link", change_args.link, "a link to the pipeline or release");
+
+  std::string changes_service, changes_since;
+  bool changes_json = false;
+  auto* changes = app.add_subcommand("changes", "list recorded changes, newest first");
+  changes->add_option("--service", changes_service, "only this service");
+  changes->add_option("--since", changes_since,
+                      "since: a duration back from now (2h) or epoch milliseconds");
+  changes->add_flag("--json", changes_json, "print the API's JSON instead of a table");
+
   std::string check_kind = "auto", check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub or agent config file");
   check->add_option("--kind", check_kind, "hub, agent, or auto (guess from the keys)")
@@ -361,7 +416,7 @@ int main(int argc, char** argv) {
   ctl::HubClient client(hub_url, token);
   // Acting with a token: only an actor given with --actor or REFLEX_ACTOR is sent.
   if (client.has_token()) {
-    for (auto* sub : {ack, resolve, note, assign, incident}) {
+    for (auto* sub : {ack, resolve, note, assign, incident, silence_add, silence_expire}) {
       if (sub->count("--actor") > 0) token_actor = actor;
     }
     actor = token_actor;
@@ -391,6 +446,8 @@ int main(int argc, char** argv) {
   if (*silence_list) return cmd_silence_list(client, silence_state, silence_json);
   if (*silence_expire) return cmd_silence_expire(client, silence_id, actor);
   if (*check) return cmd_check_config(check_kind, check_path);
+  if (*change_add) return cmd_change_add(client, change_args);
+  if (*changes) return cmd_changes(client, changes_service, changes_since, changes_json);
   std::cerr << app.help();
   return 1;
 }

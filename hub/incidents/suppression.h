@@ -68,6 +68,7 @@ class Suppressor {
   // After IncidentEngine::restore(): the open incidents of the snapshot.
   void restore(const EngineSnapshot& snapshot) { open_.restore(snapshot); }
 
+  const ServiceTopology& topology() const { return topology_; }
   SilenceSet& silences() { return silences_; }
   const SilenceSet& silences() const { return silences_; }
   const OpenIncidentIndex& open_incidents() const { return open_; }

@@ -41,6 +41,11 @@ const std::set<std::string> kHubKeys = {
     "incidents.reopen_window",
     "incidents.flap_threshold",
     "incidents.flap_window",
+    "http_threads",
+    "external.resolve_timeout",
+    "changes.suspect_window",
+    "changes.github_secret_file",
+    "changes.jenkins_secret_file",
     "services",  // a mapping of service names: its keys are the operator's
     "dependency_inhibition.enabled",
     "dependency_inhibition.equal",

@@ -1,0 +1,115 @@
+// The Correlator's external input: alerts and events from monitoring tools, their
+// expiry, changes (deploys) and the suspects named for incidents that open after one.
+#include "hub/correlate.h"
+
+namespace reflex::hub {
+namespace {
+
+constexpr size_t kSuspectCandidates = 50;
+
+// The environment of an incident's group, as changes name it.
+std::string environment_of(const incidents::IncidentRow& row) {
+  for (const char* key : {"env", "environment"}) {
+    auto it = row.group_labels.find(key);
+    if (it != row.group_labels.end()) return it->second;
+  }
+  return "";
+}
+
+}  // namespace
+
+void Correlator::submit_input(ExternalInput input, std::shared_ptr<InputAnswer> answer) {
+  queued_inputs_.push_back({std::move(input), std::move(answer)});
+  wake_();
+}
+
+void Correlator::answer_inputs(const Status& why) {
+  for (auto& q : queued_inputs_) q.answer->set_value(why);
+  queued_inputs_.clear();
+  for (auto& a : awaiting_inputs_) a.first->set_value(why);
+  awaiting_inputs_.clear();
+}
+
+void Correlator::expire_external(int64_t now_ms, WriteBatch& batch, incidents::Changes& out) {
+  for (const auto& signal : expiry_->expire(now_ms)) {
+    batch.expiry.push_back({signal.fingerprint, std::nullopt});
+    take(on_signal(signal, now_ms), "the expiry of external alert " + signal.fingerprint, out);
+  }
+}
+
+void Correlator::feed_external(const incidents::AlertSignal& signal, int64_t now_ms,
+                               WriteBatch& batch, incidents::Changes& out, size_t& taken) {
+  auto result = on_signal(signal, now_ms);
+  taken += result ? 1 : 0;
+  take(std::move(result), "alert " + signal.rule + " from " + signal.source, out);
+  // A resolution that comes by other means (an Alertmanager webhook for an alert also
+  // posted to /api/v2/alerts) ends the tracking too.
+  if (signal.state == protocol::AlertState::kResolved && expiry_->forget(signal.fingerprint)) {
+    batch.expiry.push_back({signal.fingerprint, std::nullopt});
+  }
+}
+
+InputReceipt Correlator::feed_input(ExternalInput& input, int64_t now_ms, WriteBatch& batch,
+                                    incidents::Changes& out) {
+  InputReceipt receipt;
+  // The change first: an alert sent with it may open an incident it is the suspect of.
+  if (input.change) {
+    incidents::Change& change = *input.change;
+    if (change_log_->add(change)) {
+      batch.changes.push_back(change);
+    } else {
+      receipt.duplicate = true;
+    }
+    receipt.change = change;
+  }
+  for (const auto& alert : input.alerts) {
+    const size_t before = receipt.signals;
+    auto result = on_signal(alert.signal, now_ms);
+    receipt.signals += result ? 1 : 0;
+    take(std::move(result), "alert " + alert.signal.rule + " from " + alert.signal.source, out);
+    if (receipt.signals > before) batch.expiry.push_back(expiry_->observe(alert));
+  }
+  for (const auto& signal : input.signals)
+    feed_external(signal, now_ms, batch, out, receipt.signals);
+  return receipt;
+}
+
+void Correlator::name_suspects(const incidents::Changes& out, int64_t now_ms, WriteBatch& batch,
+                               incidents::Changes& timeline) {
+  if (change_log_->size() == 0) return;
+  for (const auto& event : out.events) {
+    if (event.kind != incidents::IncidentEventKind::kOpened) continue;
+    const incidents::IncidentRow* row = engine_->incident(event.incident_id);
+    if (!row || row->service.empty()) continue;
+    incidents::SuspectQuery q;
+    q.service = row->service;
+    q.environment = environment_of(*row);
+    if (dependencies_) q.dependencies = dependencies_(row->service);
+    q.opened_at_ms = row->opened_ms;
+    for (const auto& fp : engine_->members(row->id)) {
+      const incidents::AlertRecord* alert = engine_->alert(fp);
+      if (alert && !alert->host.empty() && alert->state == protocol::AlertState::kFiring) {
+        q.affected_hosts.push_back(alert->host);
+      }
+    }
+    // The hub keeps no per-host error rates or latencies yet, so q.host_stats stays
+    // empty and a canary's evidence says so (compare_canary()).
+    auto suspect = incidents::find_suspect(
+        q, change_log_->recent(q.service, q.dependencies, kSuspectCandidates), suspect_policy_);
+    if (!suspect) continue;
+    std::string text = "suspect: " + suspect->summary;
+    if (!suspect->evidence.empty()) text += " (" + suspect->evidence + ")";
+    timeline.timeline.push_back(incidents::TimelineEntry{.incident_id = row->id,
+                                                         .at_ms = now_ms,
+                                                         .kind = incidents::TimelineKind::kNote,
+                                                         .actor = "reflex",
+                                                         .fingerprint = "",
+                                                         .host = "",
+                                                         .text = std::move(text),
+                                                         .suppressed = ""});
+    batch.suspects.push_back(
+        SuspectRecord{.incident_id = row->id, .suspect = std::move(*suspect), .at_ms = now_ms});
+  }
+}
+
+}  // namespace reflex::hub
