@@ -182,8 +182,8 @@ class IncidentEngine {
   struct Call {
     int64_t at = 0;  // time of the entries being made: now, or a timer's due time
     const AlertSignal* signal = nullptr;
-    std::string suppressed;       // the hook's answer for `signal`
-    uint64_t related = 0;         // the verdict's related incident for `signal`
+    std::string suppressed;  // the hook's answer for `signal`
+    uint64_t related = 0;    // the verdict's related incident for `signal`
     std::string related_note;
     bool as_symptom = false;      // `signal` joins the related incident
     std::vector<uint64_t> fresh;  // opened or reopened in this call
