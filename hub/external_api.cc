@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "hub/api_auth.h"
+#include "hub/incident_api.h"
 
-#include "common/duration.h"
 #include "hub/http_api.h"
 #include "hub/incidents/alertmanager_in.h"
 #include "hub/incidents/change_webhooks.h"
@@ -98,16 +98,9 @@ Result<ChangeQuery> parse_change_query(const std::multimap<std::string, std::str
     if (name == "service") {
       q.service = value;
     } else if (name == "since") {
-      if (auto ms = parse_u64(value); ms && *ms <= static_cast<uint64_t>(INT64_MAX)) {
-        q.since_ms = static_cast<int64_t>(*ms);
-      } else if (auto ago = parse_duration(value)) {
-        q.since_ms = now_ms - ago->count();
-      } else {
-        return bad_query("since",
-                         "expected epoch milliseconds or a duration back from now such as 30m "
-                         "or 2h, got \"" +
-                             value + "\"");
-      }
+      auto since = parse_since(value, now_ms);
+      if (!since) return since.status();
+      q.since_ms = *since;
     } else if (name == "limit") {
       auto v = parse_u64(value);
       if (!v || *v < 1 || *v > kMaxChangeLimit) {

@@ -91,6 +91,17 @@ Status no_incident(uint64_t id) {
 
 }  // namespace
 
+Result<int64_t> parse_since(const std::string& value, int64_t now_ms) {
+  if (auto ms = parse_u64(value); ms && *ms <= static_cast<uint64_t>(INT64_MAX)) {
+    return static_cast<int64_t>(*ms);
+  }
+  if (auto ago = parse_duration(value)) return now_ms - ago->count();
+  return bad_query("since",
+                   "expected epoch milliseconds or a duration back from now such as 30m or 2h, "
+                   "got \"" +
+                       value + "\"");
+}
+
 Result<IncidentQuery> parse_incident_query(const std::multimap<std::string, std::string>& params,
                                            int64_t now_ms) {
   IncidentQuery q;
@@ -113,16 +124,9 @@ Result<IncidentQuery> parse_incident_query(const std::multimap<std::string, std:
       if (!s) return Status::error("invalid_query", s.status().message());
       q.min_severity = *s;
     } else if (name == "since") {
-      if (auto ms = parse_u64(value); ms && *ms <= static_cast<uint64_t>(INT64_MAX)) {
-        q.since_ms = static_cast<int64_t>(*ms);
-      } else if (auto ago = parse_duration(value)) {
-        q.since_ms = now_ms - ago->count();
-      } else {
-        return bad_query("since",
-                         "expected epoch milliseconds or a duration back from now "
-                         "such as 30m or 2h, got \"" +
-                             value + "\"");
-      }
+      auto since = parse_since(value, now_ms);
+      if (!since) return since.status();
+      q.since_ms = *since;
     } else if (name == "limit") {
       auto limit = parse_limit(value, kMaxListLimit);
       if (!limit) return limit.status();

@@ -76,6 +76,9 @@ class IncidentApi {
 // The query of GET /api/v1/incidents. status: triggered, acknowledged, resolved or
 // open; service: exact; severity: this or higher; since: epoch ms, or a duration back
 // from `now_ms` ("2h"); limit: 1 to 1000 (default 100). Unknown parameters are refused.
+// A `since` query parameter: epoch ms, or a duration back from `now_ms` ("2h"). The error
+// is "invalid_query" naming `since`.
+Result<int64_t> parse_since(const std::string& value, int64_t now_ms);
 Result<IncidentQuery> parse_incident_query(const std::multimap<std::string, std::string>& params,
                                            int64_t now_ms);
 // The body of an action on incident `id`: a JSON object with a non-empty string
