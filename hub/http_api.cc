@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -106,12 +110,24 @@ Status HttpApi::listen(const std::string& host_port) {
   std::string host;
   int port = 0;
   REFLEX_RETURN_IF_ERROR(config::parse_host_port(host_port, host, port));
+  // The library listens with a backlog of 5, which drops the connections of a burst of
+  // clients (Prometheus servers after a restart, a load test) for a second each. The
+  // socket it binds is recorded here and listens again, with the system's backlog.
+  int listen_fd = -1;
+  server_->set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   if (port == 0) {
     port_ = server_->bind_to_any_port(host);
   } else {
     port_ = server_->bind_to_port(host, port) ? port : -1;
   }
   if (port_ <= 0) return Status::error("io", "cannot listen for HTTP on " + host_port);
+  if (::listen(listen_fd, SOMAXCONN) != 0) {
+    return Status::error("io",
+                         "cannot listen for HTTP on " + host_port + ": " + std::strerror(errno));
+  }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // stop() before the server thread has started its accept loop would be lost and the
   // join would hang (a SIGTERM right after start-up), so return only once it runs.
