@@ -3,6 +3,7 @@
 #include <set>
 
 #include "hub/api_tokens.h"
+#include "hub/policy/policy_config.h"
 
 namespace reflex::hub {
 
@@ -127,6 +128,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     }
     read_incidents(top, cfg.incidents);
     incidents::read_suppression_config(top, cfg.suppression);
+    policy::read_policy_config(top, cfg.policy);
     read_api_config(top, cfg.http, cfg.api);
     read_external(top, cfg);
     auto log = top.child("log");

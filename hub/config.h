@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "hub/incidents/suppression_config.h"
+#include "hub/policy/policy.h"
 
 namespace reflex::hub {
 
@@ -96,6 +97,8 @@ struct HubConfig {
   // HTTP worker threads. A request that writes waits for its commit on one, so this
   // bounds how many writers can share a group commit.
   int64_t http_threads = 64;
+  // Top-level `routes` and `workflows` (keys in hub/policy/policy_config.h).
+  policy::PolicyConfig policy;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).

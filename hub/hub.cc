@@ -97,6 +97,8 @@ Status Hub::start(const HubConfig& cfg) {
   if (!silence_api) return silence_api.status().with_context("store " + cfg.store.path);
   silence_api_ = std::move(silence_api).value();
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
+  route_api_.set_policy(cfg.policy);
+  http_->add_routes([this](httplib::Server& server) { route_api_.add_routes(server); });
   REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
   REFLEX_RETURN_IF_ERROR(start_external(cfg));
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
@@ -205,6 +207,7 @@ Status Hub::reload(const HubConfig& cfg) {
     correlator_->set_suspect_policy({.window_ms = cfg.changes.suspect_window.count()});
   }
   share_topology(cfg);
+  route_api_.set_policy(cfg.policy);
   if (external_) external_->configure(std::move(external).value());
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);

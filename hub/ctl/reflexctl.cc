@@ -14,6 +14,7 @@
 #include "hub/ctl/changes_view.h"
 #include "hub/ctl/hub_client.h"
 #include "hub/ctl/incidents_view.h"
+#include "hub/ctl/routes_view.h"
 #include "hub/ctl/silences_view.h"
 
 using namespace reflex;
@@ -84,6 +85,25 @@ std::string url_encode(const std::string& s) {
     }
   }
   return out;
+}
+
+int cmd_route_test(const ctl::HubClient& client, const std::vector<std::string>& labels,
+                   const std::string& severity, bool suspect, const std::string& event, bool json) {
+  auto params = ctl::route_test_params(labels, severity, suspect, event);
+  if (!params) return fail(params.status().message());
+  std::string query;
+  for (const auto& [name, value] : *params) {
+    query += (query.empty() ? "?" : "&") + name + "=" + url_encode(value);
+  }
+  auto res = client.get("/api/v1/routes/test" + query);
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res, client));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !doc["routes"].is_array()) {
+    return fail("the hub's answer is not a route test document: " + res->body.substr(0, 200));
+  }
+  std::cout << (json ? doc.dump(2) + "\n" : ctl::route_test_text(doc));
+  return 0;
 }
 
 struct IncidentFilter {
@@ -380,6 +400,21 @@ int main(int argc, char** argv) {
                       "since: a duration back from now (2h) or epoch milliseconds");
   changes->add_flag("--json", changes_json, "print the API's JSON instead of a table");
 
+  std::vector<std::string> route_labels;
+  std::string route_severity, route_event;
+  bool route_suspect = false, route_json = false;
+  auto* route = app.add_subcommand("route", "routing: which routes and steps incidents get");
+  route->require_subcommand(1);
+  auto* route_test = route->add_subcommand(
+      "test", "show the routes and steps an incident would get, without sending anything");
+  route_test->add_option("--labels", route_labels, "its labels: service=checkout,env=prod");
+  route_test->add_option("--severity", route_severity, "info, warning, high or critical")
+      ->check(CLI::IsMember({"info", "warning", "high", "critical"}));
+  route_test->add_flag("--suspect", route_suspect, "a suspect change was named");
+  route_test->add_option("--event", route_event,
+                         "only steps run on this event (opened, resolved, response:start_mim)");
+  route_test->add_flag("--json", route_json, "print the API's JSON instead of text");
+
   std::string check_kind = "auto", check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub or agent config file");
   check->add_option("--kind", check_kind, "hub, agent, or auto (guess from the keys)")
@@ -446,6 +481,10 @@ int main(int argc, char** argv) {
   if (*silence_list) return cmd_silence_list(client, silence_state, silence_json);
   if (*silence_expire) return cmd_silence_expire(client, silence_id, actor);
   if (*check) return cmd_check_config(check_kind, check_path);
+  if (*route_test) {
+    return cmd_route_test(client, route_labels, route_severity, route_suspect, route_event,
+                          route_json);
+  }
   if (*change_add) return cmd_change_add(client, change_args);
   if (*changes) return cmd_changes(client, changes_service, changes_since, changes_json);
   std::cerr << app.help();

@@ -54,6 +54,8 @@ const std::set<std::string> kHubKeys = {
     "silence_reminders.before",
     "silence_reminders.min_length",
     "api.tokens",  // a list, likewise
+    "routes",      // a list, likewise
+    "workflows",   // a mapping of workflow names, likewise
     "api.insecure_open",
     "log.level",
     "log.format",

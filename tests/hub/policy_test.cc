@@ -1,0 +1,272 @@
+// Routes and workflows (hub/policy/): hub.yaml's `routes` and `workflows` read strictly,
+// route selection (first match, continue), step selection by event and condition, and
+// Mustache templates over the incident.
+#include <catch2/catch.hpp>
+
+#include "hub/policy/policy_config.h"
+#include "hub/policy/templates.h"
+
+using namespace reflex;
+using namespace reflex::hub::policy;
+using reflex::protocol::Severity;
+
+namespace {
+
+struct Read {
+  PolicyConfig config;
+  Status status;
+};
+
+Read read(const std::string& yaml) {
+  auto root = config::parse_yaml(yaml, "hub.yaml");
+  INFO(root.status().to_string());
+  REQUIRE(root);
+  Read r;
+  config::Errors errors("hub.yaml");
+  {
+    config::MapReader top(*root, "", errors);
+    read_policy_config(top, r.config);
+  }
+  r.status = errors.status();
+  return r;
+}
+
+PolicyConfig good(const std::string& yaml) {
+  Read r = read(yaml);
+  INFO(r.status.to_string());
+  REQUIRE(r.status);
+  return std::move(r.config);
+}
+
+std::string errors_of(const std::string& yaml) {
+  Read r = read(yaml);
+  REQUIRE_FALSE(r.status);
+  return r.status.message();
+}
+
+// The scenarios' shape: low severity gets a ticket, high pages and posts, a suspect
+// canary deploy rolls back (and continues to the paging route).
+const char* kScenarios = R"(
+routes:
+  - name: canary-rollback
+    match: {has_suspect: true, labels: ['deploy_strategy=~"canary|blue-green"']}
+    workflow: rollback
+    continue: true
+  - name: urgent
+    match: {severity: [high, critical]}
+    workflow: page-and-chat
+  - name: checkout-prod-low
+    match: {service: [checkout], env: [prod]}
+    workflow: ticket
+  - name: everything-else
+    workflow: ticket
+workflows:
+  rollback:
+    steps:
+      - {name: roll-back, on: [opened], kind: rollback, with: {action: rollback-{{service}}}}
+  page-and-chat:
+    steps:
+      - name: page
+        on: [opened, reopened]
+        kind: page
+        with: {policy: "{{service}}-oncall"}
+      - name: post
+        on: [opened]
+        kind: chat.post
+        with:
+          channel: "#{{service}}-{{env}}"
+          text: "{{severity}}: {{title}} on {{affected_hosts}} hosts{{#has_suspect}} (suspect change){{/has_suspect}}"
+      - name: critical-only
+        on: [opened]
+        if: ['severity="critical"']
+        kind: status.create
+        with: {name: "{{title}}", status: investigating}
+      - name: close
+        on: [resolved]
+        kind: chat.update
+        with: {text: "resolved: {{title}}"}
+  ticket:
+    steps:
+      - name: ticket
+        on: [opened]
+        kind: ticket.create
+        with: {project: OPS, summary: "{{title}}", queue: next-business-morning}
+)";
+
+IncidentFacts facts(Severity severity, protocol::Labels labels, bool suspect = false) {
+  IncidentFacts f;
+  f.id = 42;
+  f.title = "HighErrorRate on checkout";
+  f.severity = severity;
+  f.labels = std::move(labels);
+  f.has_suspect = suspect;
+  f.affected_hosts = 3;
+  return f;
+}
+
+std::vector<std::string> route_names(const PolicyConfig& c, const IncidentFacts& f) {
+  std::vector<std::string> names;
+  for (const Route* r : select_routes(c, f)) names.push_back(r->name);
+  return names;
+}
+
+std::vector<std::string> step_names(const PolicyConfig& c, const std::string& workflow,
+                                    const std::string& event, const IncidentFacts& f) {
+  std::vector<std::string> names;
+  for (const Step* s : steps_for(c.workflows.at(workflow), event, f)) names.push_back(s->name);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("the first matching route applies, and continue lets later matches apply too",
+          "[hub][policy]") {
+  const PolicyConfig c = good(kScenarios);
+  REQUIRE(c.routes.size() == 4);
+  using V = std::vector<std::string>;
+  CHECK(route_names(c, facts(Severity::kHigh, {{"service", "search"}, {"env", "prod"}})) ==
+        V{"urgent"});
+  CHECK(route_names(c, facts(Severity::kWarning, {{"service", "checkout"}, {"env", "prod"}})) ==
+        V{"checkout-prod-low"});
+  CHECK(route_names(c, facts(Severity::kWarning, {{"service", "checkout"}, {"env", "dev"}})) ==
+        V{"everything-else"});
+  // A suspect canary deploy rolls back, and (continue) a high one also pages.
+  const protocol::Labels canary{{"service", "checkout"}, {"deploy_strategy", "canary"}};
+  CHECK(route_names(c, facts(Severity::kHigh, canary, true)) == V{"canary-rollback", "urgent"});
+  CHECK(route_names(c, facts(Severity::kInfo, canary, true)) ==
+        V{"canary-rollback", "everything-else"});
+  // Without the suspect, the canary label alone does not roll back.
+  CHECK(route_names(c, facts(Severity::kHigh, canary, false)) == V{"urgent"});
+}
+
+TEST_CASE("no route matching engages nobody", "[hub][policy]") {
+  const PolicyConfig c = good(R"(
+routes:
+  - {name: only-critical, match: {severity: [critical]}, workflow: w}
+workflows:
+  w: {steps: [{on: [opened], kind: page, with: {policy: p}}]}
+)");
+  CHECK(select_routes(c, facts(Severity::kHigh, {})).empty());
+  CHECK(select_routes(c, facts(Severity::kCritical, {})).size() == 1);
+  CHECK(c.workflows.at("w").steps[0].name == "steps[0]");
+}
+
+TEST_CASE("steps run on their events when their condition holds", "[hub][policy]") {
+  const PolicyConfig c = good(kScenarios);
+  using V = std::vector<std::string>;
+  const protocol::Labels labels{{"service", "checkout"}, {"env", "prod"}};
+  CHECK(step_names(c, "page-and-chat", "opened", facts(Severity::kHigh, labels)) ==
+        V{"page", "post"});
+  CHECK(step_names(c, "page-and-chat", "opened", facts(Severity::kCritical, labels)) ==
+        V{"page", "post", "critical-only"});
+  CHECK(step_names(c, "page-and-chat", "reopened", facts(Severity::kCritical, labels)) ==
+        V{"page"});
+  CHECK(step_names(c, "page-and-chat", "resolved", facts(Severity::kHigh, labels)) == V{"close"});
+  CHECK(
+      step_names(c, "page-and-chat", "response:start_mim", facts(Severity::kHigh, labels)).empty());
+}
+
+TEST_CASE("templates render the incident's fields and labels without HTML escaping",
+          "[hub][policy]") {
+  const PolicyConfig c = good(kScenarios);
+  const Step& post = c.workflows.at("page-and-chat").steps[1];
+  IncidentFacts f = facts(Severity::kHigh, {{"service", "checkout"}, {"env", "prod"}}, true);
+  CHECK(render_template(post.with.at("channel"), f) == "#checkout-prod");
+  CHECK(render_template(post.with.at("text"), f) ==
+        "high: HighErrorRate on checkout on 3 hosts (suspect change)");
+  f.has_suspect = false;
+  CHECK(render_template(post.with.at("text"), f) == "high: HighErrorRate on checkout on 3 hosts");
+  f.title = "5xx > 1% & p99 <2s";
+  f.labels["team"] = "pay\"ments";
+  CHECK(render_template("{{title}} / {{labels.team}} / #{{id}} {{status}}", f) ==
+        "5xx > 1% & p99 <2s / pay\"ments / #42 triggered");
+  CHECK(render_template("{{labels.missing}}|{{nothing}}", f) == "|");
+}
+
+TEST_CASE("a template that does not parse is refused at its key path", "[hub][policy]") {
+  CHECK_FALSE(check_template("{{#open}} never closed"));
+  const std::string m = errors_of(R"(
+routes: [{name: r, workflow: w}]
+workflows:
+  w:
+    steps:
+      - on: [opened]
+        kind: chat.post
+        with: {channel: "#ops", text: "{{#open}} never closed"}
+)");
+  CHECK_THAT(m, Catch::Contains("hub.yaml:8: workflows.w.steps[0].with.text: invalid template"));
+}
+
+TEST_CASE("bad routes name their key paths and change nothing", "[hub][policy]") {
+  const std::string m = errors_of(R"(
+routes:
+  - name: a
+    match: {severity: [urgent], service: checkout, has_suspect: maybe, labels: ['x~y']}
+    workflow: missing
+    contine: true
+  - name: a
+    workflow: w
+  - match: {}
+workflows:
+  w: {steps: [{on: [opened], kind: page, with: {policy: p}}]}
+)");
+  CHECK_THAT(m, Catch::Contains("routes[0].match.severity[0]"));
+  CHECK_THAT(m, Catch::Contains("urgent"));
+  CHECK_THAT(m, Catch::Contains("routes[0].match.service: expected a list"));
+  CHECK_THAT(m, Catch::Contains("routes[0].match.has_suspect"));
+  CHECK_THAT(m, Catch::Contains("routes[0].match.labels[0]"));
+  CHECK_THAT(m, Catch::Contains("routes[0].workflow: no workflow 'missing' (declared: w)"));
+  CHECK_THAT(m, Catch::Contains("hub.yaml:6: routes[0].contine: unknown key"));
+  CHECK_THAT(m, Catch::Contains("routes[1].name: 'a' names another route too"));
+  CHECK_THAT(m, Catch::Contains("routes[2].name: missing required key"));
+  CHECK_THAT(m, Catch::Contains("routes[2].workflow: missing required key"));
+
+  PolicyConfig kept = good(kScenarios);
+  auto root = config::parse_yaml("routes: [{name: x, workflow: nope}]", "hub.yaml");
+  config::Errors errors("hub.yaml");
+  {
+    config::MapReader top(*root, "", errors);
+    read_policy_config(top, kept);
+  }
+  CHECK_FALSE(errors.empty());
+  CHECK(kept.routes.size() == 4);  // the earlier value stays
+}
+
+TEST_CASE("bad steps name kind, event and parameter problems at their paths", "[hub][policy]") {
+  const std::string m = errors_of(R"(
+workflows:
+  w:
+    steps:
+      - {name: s, on: [opened, paged, "response:Start"], kind: chat.post, with: {channel: "#x"}}
+      - {name: s, on: [opened], kind: chat.shout}
+      - {on: [], kind: ticket.create, with: {project: OPS, summary: x, assignee: bob}}
+      - {on: [resolved], kind: rollback, with: {action: a, job: j}}
+      - {kind: page, with: {policy: [a, b]}}
+)");
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[0].on[1]: 'paged' is not an event"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[0].on[2]: 'response:Start' is not an event"));
+  CHECK_THAT(m, Catch::Contains(
+                    "workflows.w.steps[0].with.text: missing required parameter of chat.post"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[1].name: 's' names another step"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[1].kind: 'chat.shout' is not a step kind"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[2].on: name at least one event"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[2].with.assignee: unknown parameter of "
+                                "ticket.create (known: project, summary,"));
+  CHECK_THAT(m,
+             Catch::Contains(
+                 "workflows.w.steps[3].with: rollback takes exactly one of action, job, 2 given"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[4].on: missing required key"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[4].with.policy: expected a single value"));
+}
+
+TEST_CASE("every step kind has a name that parses back", "[hub][policy]") {
+  for (const auto& name : step_kind_names()) {
+    auto kind = parse_step_kind(name);
+    REQUIRE(kind);
+    CHECK(step_kind_name(*kind) == name);
+  }
+  CHECK(step_kind_names().size() == 18);
+  CHECK(valid_event("response:start_mim"));
+  CHECK_FALSE(valid_event("response:"));
+  CHECK_FALSE(valid_event("Opened"));
+}
