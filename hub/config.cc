@@ -3,6 +3,7 @@
 #include <set>
 
 #include "hub/api_tokens.h"
+#include "hub/integrations/slack.h"
 
 namespace reflex::hub {
 
@@ -129,6 +130,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     incidents::read_suppression_config(top, cfg.suppression);
     read_api_config(top, cfg.http, cfg.api);
     read_external(top, cfg);
+    read_outbox_config(top, cfg.outbox, cfg.integrations);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }
@@ -145,6 +147,11 @@ Result<HubConfig> load_hub_config(const std::string& path) {
   // Token files are read here too, so check-config and reload see what start-up sees.
   if (auto tokens = load_token_table(cfg->api); !tokens) {
     return Status::error("config", path + ": " + tokens.status().message());
+  }
+  if (cfg->integrations.slack.enabled) {  // the token must be readable, as at start-up
+    if (auto slack = slack_settings(cfg->integrations.slack); !slack) {
+      return Status::error("config", path + ": " + slack.status().message());
+    }
   }
   return cfg;
 }

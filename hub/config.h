@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "hub/incidents/suppression_config.h"
+#include "hub/outbox/outbox_config.h"
 
 namespace reflex::hub {
 
@@ -96,6 +97,10 @@ struct HubConfig {
   // HTTP worker threads. A request that writes waits for its commit on one, so this
   // bounds how many writers can share a group commit.
   int64_t http_threads = 64;
+  // Outbound calls: `outbox` (retries) and `integrations` (vendors); keys in
+  // hub/outbox/outbox_config.h.
+  OutboxConfig outbox;
+  IntegrationsConfig integrations;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).
