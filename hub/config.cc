@@ -3,6 +3,7 @@
 #include <set>
 
 #include "hub/api_tokens.h"
+#include "hub/integrations/slack.h"
 #include "hub/policy/policy_config.h"
 
 namespace reflex::hub {
@@ -131,6 +132,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     policy::read_policy_config(top, cfg.policy);
     read_api_config(top, cfg.http, cfg.api);
     read_external(top, cfg);
+    read_outbox_config(top, cfg.outbox, cfg.integrations);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }
@@ -147,6 +149,11 @@ Result<HubConfig> load_hub_config(const std::string& path) {
   // Token files are read here too, so check-config and reload see what start-up sees.
   if (auto tokens = load_token_table(cfg->api); !tokens) {
     return Status::error("config", path + ": " + tokens.status().message());
+  }
+  if (cfg->integrations.slack.enabled) {  // the token must be readable, as at start-up
+    if (auto slack = slack_settings(cfg->integrations.slack); !slack) {
+      return Status::error("config", path + ": " + slack.status().message());
+    }
   }
   return cfg;
 }

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "hub/incidents/suppression_config.h"
+#include "hub/outbox/outbox_config.h"
 #include "hub/policy/policy.h"
 
 namespace reflex::hub {
@@ -99,6 +100,10 @@ struct HubConfig {
   int64_t http_threads = 64;
   // Top-level `routes` and `workflows` (keys in hub/policy/policy_config.h).
   policy::PolicyConfig policy;
+  // Outbound calls: `outbox` (retries) and `integrations` (vendors); keys in
+  // hub/outbox/outbox_config.h.
+  OutboxConfig outbox;
+  IntegrationsConfig integrations;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/curve_keys.h"
+#include "hub/integrations/slack.h"
 
 namespace reflex::hub {
 namespace {
@@ -101,6 +102,7 @@ Status Hub::start(const HubConfig& cfg) {
   http_->add_routes([this](httplib::Server& server) { route_api_.add_routes(server); });
   REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
   REFLEX_RETURN_IF_ERROR(start_external(cfg));
+  REFLEX_RETURN_IF_ERROR(start_outbox(cfg));
   REFLEX_RETURN_IF_ERROR(http_->listen(cfg.http));
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
@@ -126,6 +128,39 @@ Status Hub::start_external(const HubConfig& cfg) {
       },
       std::move(settings).value());
   http_->add_routes([this](httplib::Server& server) { external_->add_routes(server); });
+  return Status::ok();
+}
+
+Status Hub::start_outbox(const HubConfig& cfg) {
+  http_client_ = std::make_unique<HttpClient>(loop_, timers_);
+  const RetryPolicy policy{.max_attempts = static_cast<uint32_t>(cfg.outbox.max_attempts),
+                           .backoff_base = cfg.outbox.backoff_base,
+                           .backoff_cap = cfg.outbox.backoff_cap};
+  auto outbox = Outbox::open(
+      cfg.store.path, clock_, timers_, *http_client_, metrics_registry_, [this] { commit(); },
+      policy, system_random());
+  if (!outbox) return outbox.status().with_context("store " + cfg.store.path);
+  outbox_ = std::move(outbox).value();
+  if (const SlackConfig& slack = cfg.integrations.slack; slack.enabled) {
+    auto settings = slack_settings(slack);
+    if (!settings) return settings.status();
+    outbox_->add_integration(std::make_unique<SlackIntegration>(std::move(settings).value()),
+                             {.max_in_flight = static_cast<size_t>(slack.max_in_flight),
+                              .rate_per_key = slack.rate_per_channel,
+                              .burst_per_key = slack.burst_per_channel});
+  }
+  REFLEX_RETURN_IF_ERROR(outbox_->start());
+  auto api = OutboxApi::open(
+      cfg.store.path, door_, [this](uint64_t id, std::shared_ptr<OutboxRetryAnswer> answer) {
+        if (stopped_ || !outbox_) {
+          answer->set_value(Status::error("unavailable", "the hub is stopping"));
+          return;
+        }
+        outbox_->retry(id, std::move(answer));
+      });
+  if (!api) return api.status().with_context("store " + cfg.store.path);
+  outbox_api_ = std::move(api).value();
+  http_->add_routes([this](httplib::Server& server) { outbox_api_->add_routes(server); });
   return Status::ok();
 }
 
@@ -264,6 +299,8 @@ void Hub::stop() {
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
+  // No new attempt starts; the results already received are written by the commit below.
+  if (outbox_) outbox_->stop();
   // What was accepted is made durable and acknowledged before the socket closes.
   if (writer_) {  // absent when start() failed early
     writer_->drain();
@@ -287,9 +324,11 @@ void Hub::commit() {
     give_back(std::move(batch), st);
     return;
   }
+  if (outbox_) outbox_->stage(batch);  // records of outbound calls' attempts
   if (batch.empty()) {
     if (ingest_) ingest_->committed(taken);  // acks owed for redeliveries
     correlator_->committed();                // actions that changed nothing
+    if (outbox_) outbox_->committed();
     return;
   }
   writer_->submit(std::move(batch), [this, taken = std::move(taken)](WriteBatch batch, Status st,
@@ -311,6 +350,8 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
     correlator_->committed();
     update_gauges();
+    // The outbox sends what the batch claimed.
+    if (outbox_) outbox_->committed();
     commit();  // what arrived while this batch was written
     return;
   }
@@ -324,6 +365,7 @@ void Hub::give_back(WriteBatch batch, const Status& why) {
   // were never acknowledged, so their agents send them again.
   if (ingest_) ingest_->commit_failed();
   correlator_->failed(why);
+  if (outbox_) outbox_->failed();  // its new rows go with the undone incident changes
   batch.events.clear();
   batch.incidents = {};
   registry_.restore_batch(std::move(batch));

@@ -27,6 +27,7 @@
 #include <zmq.hpp>
 
 #include "common/clock.h"
+#include "common/http_client.h"
 #include "common/loop.h"
 #include "common/metrics.h"
 #include "hub/agents.h"
@@ -37,6 +38,8 @@
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
+#include "hub/outbox/outbox.h"
+#include "hub/outbox/outbox_api.h"
 #include "hub/route_api.h"
 #include "hub/silence_api.h"
 #include "hub/store.h"
@@ -82,6 +85,9 @@ class Hub {
   Status start_security(const SecurityConfig& security, std::string& secret_key);
   // Reads the API's bearer tokens and installs them on the HTTP API (bound to `http`).
   Status install_api_tokens(const ApiConfig& api, const std::string& http);
+  // The delivery stage of outbound calls, its integrations and its routes
+  // (hub/outbox/outbox.h); before the HTTP API listens.
+  Status start_outbox(const HubConfig& cfg);
 
   EventLoop& loop_;
   const Clock& clock_;
@@ -107,6 +113,12 @@ class Hub {
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;
   std::unique_ptr<ExternalApi> external_;  // its routes are served by http_, stopped first
+
+  // The outbox (start_outbox): its routes are served by http_, stopped first; the client
+  // of its outbound calls outlives it.
+  std::unique_ptr<OutboxApi> outbox_api_;
+  std::unique_ptr<HttpClient> http_client_;
+  std::unique_ptr<Outbox> outbox_;
 };
 
 }  // namespace reflex::hub

@@ -6,6 +6,7 @@
 #include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident_store.h"
 #include "hub/incidents/silence_store.h"
+#include "hub/outbox/outbox_tables.h"
 #include "hub/store.h"
 #include "hub/suspect_tables.h"
 #include "protocol/messages.h"
@@ -60,6 +61,7 @@ CREATE TABLE events (
     {5, incidents::kChangesSchemaSql},
     {6, incidents::kExternalExpirySchemaSql},
     {7, kSuspectsSchemaSql},
+    {8, kOutboxSchemaSql},  // outbound calls (hub/outbox/)
 };
 
 AgentState parse_state(std::string_view s) {
@@ -104,6 +106,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     auto suspects = SuspectTables::prepare(db_);
     if (!suspects) return suspects.status();
     suspects_.emplace(std::move(suspects).value());
+    auto outbox = OutboxTables::prepare(db_);
+    if (!outbox) return outbox.status();
+    outbox_.emplace(std::move(outbox).value());
     return Status::ok();
   }
 
@@ -140,6 +145,8 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     }
     for (const auto& w : batch.expiry) REFLEX_RETURN_IF_ERROR(expiry_->apply(w));
     for (const auto& s : batch.suspects) REFLEX_RETURN_IF_ERROR(suspects_->append(s));
+    for (const auto& r : batch.outbox) REFLEX_RETURN_IF_ERROR(outbox_->insert(r));
+    for (const auto& u : batch.outbox_updates) REFLEX_RETURN_IF_ERROR(outbox_->update(u));
     return tx->commit();
   }
 
@@ -239,6 +246,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::optional<incidents::ChangeTables> changes_;      // on db_ too
   std::optional<incidents::ExpiryTables> expiry_;       // on db_ too
   std::optional<SuspectTables> suspects_;               // on db_ too
+  std::optional<OutboxTables> outbox_;                  // on db_ too
 };
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident.h"
 #include "hub/incidents/silences.h"
+#include "hub/outbox/outbox_row.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
@@ -86,9 +87,14 @@ struct WriteBatch {
   std::vector<incidents::Change> changes;
   std::vector<incidents::ExpiryWrite> expiry;
   std::vector<SuspectRecord> suspects;
+  // The outbox (hub/outbox/outbox.h): new rows (inserted first), then the records of
+  // attempts and requeues (updates of existing rows, in order).
+  std::vector<OutboxRow> outbox;
+  std::vector<OutboxUpdate> outbox_updates;
   bool empty() const {
     return agents.empty() && state_changes.empty() && events.empty() && incidents.empty() &&
-           silences.empty() && changes.empty() && expiry.empty() && suspects.empty();
+           silences.empty() && changes.empty() && expiry.empty() && suspects.empty() &&
+           outbox.empty() && outbox_updates.empty();
   }
 };
 

@@ -1,0 +1,215 @@
+#include "hub/integrations/slack.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace reflex::hub {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kPrefix = "slack.";
+constexpr std::string_view kMethods[] = {"chat.postMessage", "chat.update", "conversations.create",
+                                         "conversations.invite", "conversations.archive"};
+
+bool one_of(std::string_view code, std::initializer_list<std::string_view> codes) {
+  return std::find(codes.begin(), codes.end(), code) != codes.end();
+}
+
+// Retry-After in seconds; nullopt when absent or not a number of seconds.
+std::optional<Millis> retry_after(const HttpResponse& r) {
+  auto v = r.header("Retry-After");
+  if (!v) return std::nullopt;
+  std::string_view s = *v;
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+  if (ec != std::errc() || end != s.data() + s.size() || seconds < 0) return std::nullopt;
+  return Millis(std::min<int64_t>(seconds, 24 * 3600) * 1000);
+}
+
+// Slack's error codes are short identifiers; anything else is cut so a strange body
+// cannot flood the record.
+std::string code_of(const json& doc) {
+  auto it = doc.find("error");
+  if (it == doc.end() || !it->is_string()) return "unknown_error";
+  std::string code = it->get<std::string>();
+  if (code.size() > 64) code = code.substr(0, 64) + "...";
+  return code;
+}
+
+std::string string_at(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+json done_result(std::string_view method, const json& doc) {
+  if (method == "chat.postMessage" || method == "chat.update") {
+    return {{"channel", string_at(doc, "channel")}, {"ts", string_at(doc, "ts")}};
+  }
+  if (method == "conversations.create" || method == "conversations.invite") {
+    auto ch = doc.find("channel");
+    if (ch == doc.end() || !ch->is_object()) return json::object();
+    json out{{"channel", string_at(*ch, "id")}};
+    if (method == "conversations.create") out["name"] = string_at(*ch, "name");
+    return out;
+  }
+  return json::object();
+}
+
+std::string hint(std::string_view code) {
+  if (code == "not_in_channel") return " (the bot is not a member: invite it to the channel)";
+  if (code == "name_taken") {
+    return " (a channel with this name exists; if an earlier attempt created it, look it up)";
+  }
+  if (one_of(code, {"invalid_auth", "not_authed", "token_revoked", "account_inactive"})) {
+    return " (check integrations.slack.token_file or token_env)";
+  }
+  if (code == "missing_scope") return " (the Slack app lacks a scope this method needs)";
+  return "";
+}
+
+Status bad_payload(std::string_view method, const std::string& what) {
+  return Status::error("invalid_payload", "slack " + std::string(method) + ": payload." + what);
+}
+
+Status check_payload(std::string_view method, const json& p) {
+  auto need_string = [&](const char* key) -> Status {
+    auto it = p.find(key);
+    if (it == p.end()) return bad_payload(method, std::string(key) + " is required");
+    if (!it->is_string() || it->get<std::string>().empty()) {
+      return bad_payload(method, std::string(key) + " must be a non-empty string");
+    }
+    return Status::ok();
+  };
+  if (!p.is_object()) return bad_payload(method, "must be a JSON object");
+  if (method == "conversations.create") return need_string("name");
+  REFLEX_RETURN_IF_ERROR(need_string("channel"));
+  if (method == "chat.postMessage" && !p.contains("text") && !p.contains("blocks") &&
+      !p.contains("attachments")) {
+    return bad_payload(method, "text, blocks or attachments is required");
+  }
+  if (method == "chat.update") return need_string("ts");
+  if (method == "conversations.invite") return need_string("users");
+  return Status::ok();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t start = 0;
+  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
+  return s.substr(start);
+}
+
+}  // namespace
+
+Outcome classify_slack(std::string_view method, const HttpResponse& r) {
+  const std::string where = "slack " + std::string(method) + ": ";
+  if (!r.error.empty() || r.status == 0) {
+    return Outcome::retry(where + (r.error.empty() ? "no response" : r.error));
+  }
+  if (r.status == 429) {
+    return Outcome::retry(where + "HTTP 429 rate limited", retry_after(r));
+  }
+  if (r.status >= 500 || r.status == 408) {
+    return Outcome::retry(where + "HTTP " + std::to_string(r.status));
+  }
+  if (r.status < 200 || r.status >= 300) {
+    return Outcome::permanent(where + "HTTP " + std::to_string(r.status));
+  }
+  const json doc = json::parse(r.body, nullptr, false);
+  if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean()) {
+    return Outcome::retry(where + "HTTP " + std::to_string(r.status) +
+                          " without Slack's {\"ok\": ...} body");
+  }
+  if (doc["ok"].get<bool>()) return Outcome::done(done_result(method, doc));
+  const std::string code = code_of(doc);
+  if ((method == "conversations.archive" && code == "already_archived") ||
+      (method == "conversations.invite" && code == "already_in_channel")) {
+    return Outcome::done(done_result(method, doc));
+  }
+  if (one_of(code, {"ratelimited", "rate_limited"})) {
+    return Outcome::retry(where + code, retry_after(r));
+  }
+  if (one_of(code, {"internal_error", "fatal_error", "service_unavailable", "request_timeout"})) {
+    return Outcome::retry(where + code);
+  }
+  return Outcome::permanent(where + code + hint(code));
+}
+
+SlackIntegration::SlackIntegration(SlackSettings settings) : settings_(std::move(settings)) {
+  if (settings_.base_url.empty() || settings_.base_url.back() != '/') settings_.base_url += '/';
+}
+
+Result<HttpRequest> SlackIntegration::prepare(const OutboxRow& row) const {
+  std::string_view op = row.operation;
+  if (op.substr(0, kPrefix.size()) != kPrefix ||
+      std::find(std::begin(kMethods), std::end(kMethods), op.substr(kPrefix.size())) ==
+          std::end(kMethods)) {
+    return Status::error("invalid_operation",
+                         "slack: unknown operation \"" + row.operation +
+                             "\" (known: slack.chat.postMessage, slack.chat.update, "
+                             "slack.conversations.create, slack.conversations.invite, "
+                             "slack.conversations.archive)");
+  }
+  const std::string_view method = op.substr(kPrefix.size());
+  REFLEX_RETURN_IF_ERROR(check_payload(method, row.payload));
+  HttpRequest req;
+  req.method = "POST";
+  req.url = settings_.base_url + std::string(method);
+  req.headers = {{"Authorization", "Bearer " + settings_.token},
+                 {"Content-Type", "application/json; charset=utf-8"}};
+  req.body = row.payload.dump();
+  req.timeout = settings_.timeout;
+  return req;
+}
+
+Outcome SlackIntegration::classify(const OutboxRow& row, const HttpResponse& response) const {
+  std::string_view op = row.operation;
+  if (op.substr(0, kPrefix.size()) == kPrefix) op.remove_prefix(kPrefix.size());
+  return classify_slack(op, response);
+}
+
+std::string SlackIntegration::rate_key(const OutboxRow& row) const {
+  if (row.operation != "slack.chat.postMessage") return "";
+  auto it = row.payload.find("channel");
+  if (it == row.payload.end() || !it->is_string()) return "";
+  return "channel:" + it->get<std::string>();
+}
+
+Result<SlackSettings> slack_settings(const SlackConfig& cfg) {
+  SlackSettings s;
+  s.base_url = cfg.base_url;
+  s.timeout = cfg.timeout;
+  if (!cfg.token_file.empty()) {
+    std::ifstream in(cfg.token_file);
+    if (!in) {
+      return Status::error("config",
+                           "integrations.slack.token_file: cannot read " + cfg.token_file);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    s.token = trim(text.str());
+    if (s.token.empty()) {
+      return Status::error("config",
+                           "integrations.slack.token_file: " + cfg.token_file + " is empty");
+    }
+  } else {
+    const char* v = std::getenv(cfg.token_env.c_str());
+    s.token = v ? trim(v) : "";
+    if (s.token.empty()) {
+      return Status::error("config", "integrations.slack.token_env: the environment variable " +
+                                         cfg.token_env + " is not set or empty");
+    }
+  }
+  if (s.token.find_first_of("\r\n") != std::string::npos) {
+    return Status::error("config", "integrations.slack: the token holds a line break");
+  }
+  return s;
+}
+
+}  // namespace reflex::hub

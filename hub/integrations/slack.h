@@ -1,0 +1,61 @@
+// Slack Web API as an outbox Integration: chat.postMessage, chat.update,
+// conversations.create, conversations.invite and conversations.archive, posted as JSON
+// to <base_url><method> with the bot token in the Authorization header (never in the
+// body, so never in the stored row). Rows carry operation "slack.<method>" and the
+// method's JSON arguments as payload, e.g.
+//   {"operation": "slack.chat.postMessage",
+//    "payload": {"channel": "C123", "text": "checkout is down", "blocks": [...]}}
+//
+// Outcomes (classify_slack): Slack answers application errors with HTTP 200 and
+// {"ok": false, "error": code}. Done: ok true, keeping channel and ts (postMessage,
+// update), channel id and name (create), channel id (invite); already_archived (archive)
+// and already_in_channel (invite) count as done, since a retry meets them when the first
+// attempt's answer was lost. Retry: HTTP 429 (after Retry-After seconds), ok false with
+// ratelimited, rate_limited, internal_error, fatal_error, service_unavailable or
+// request_timeout, HTTP 5xx and 408, connection errors, an unreadable 200. Permanent:
+// every other error code (invalid_auth, channel_not_found, not_in_channel, name_taken,
+// ...) and other HTTP statuses. chat.postMessage has no idempotency key: see outbox.h
+// for the at-least-once window.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/duration.h"
+#include "hub/outbox/integration.h"
+#include "hub/outbox/outbox_config.h"
+
+namespace reflex::hub {
+
+struct SlackSettings {
+  std::string base_url = "https://slack.com/api/";  // ends with '/'
+  std::string token;                                // the bot token (xoxb-...)
+  Millis timeout = Millis(10'000);
+};
+
+// The verdict on Slack's answer to `method` ("chat.postMessage"). Pure.
+Outcome classify_slack(std::string_view method, const HttpResponse& response);
+
+class SlackIntegration final : public Integration {
+ public:
+  static constexpr std::string_view kName = "slack";
+  explicit SlackIntegration(SlackSettings settings);
+
+  std::string_view name() const override { return kName; }
+  // Errors ("invalid_payload") name the missing or wrong field.
+  Result<HttpRequest> prepare(const OutboxRow& row) const override;
+  Outcome classify(const OutboxRow& row, const HttpResponse& response) const override;
+  // chat.postMessage: "channel:<channel>" (Slack allows about one message per second per
+  // channel); the other methods are paced only by max_in_flight.
+  std::string rate_key(const OutboxRow& row) const override;
+  std::vector<std::string> secrets() const override { return {settings_.token}; }
+
+ private:
+  SlackSettings settings_;
+};
+
+// The settings for `cfg` with its token read (integrations.slack.token_file or
+// token_env). Errors name the key and never quote the token.
+Result<SlackSettings> slack_settings(const SlackConfig& cfg);
+
+}  // namespace reflex::hub

@@ -1,0 +1,153 @@
+#include "hub/outbox/outbox_tables.h"
+
+#include <functional>
+
+namespace reflex::hub {
+
+const std::string_view kOutboxSchemaSql = R"sql(
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  integration TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  incident_id INTEGER,             -- NULL: not about an incident
+  payload TEXT NOT NULL,           -- JSON, without credentials
+  state TEXT NOT NULL,             -- pending | sending | done | dead
+  attempts INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  result TEXT NOT NULL,            -- JSON; "null" until done
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_by_state ON outbox(state, id);
+)sql";
+
+namespace {
+
+constexpr const char* kColumns =
+    "id, integration, operation, idempotency_key, incident_id, payload, state, attempts, "
+    "next_attempt_ms, last_error, result, created_ms, updated_ms";
+
+nlohmann::json parse_json(std::string_view text) {
+  auto v = nlohmann::json::parse(text, nullptr, false);
+  return v.is_discarded() ? nlohmann::json() : v;
+}
+
+OutboxRow read_row(const sqlite::Statement& st) {
+  OutboxRow r;
+  r.id = static_cast<uint64_t>(st.column_int64(0));
+  r.integration = st.column_text(1);
+  r.operation = st.column_text(2);
+  r.idempotency_key = st.column_text(3);
+  if (!st.column_is_null(4)) r.incident_id = static_cast<uint64_t>(st.column_int64(4));
+  r.payload = parse_json(st.column_text_view(5));
+  r.state = parse_outbox_state(st.column_text_view(6)).value_or(OutboxState::kPending);
+  r.attempts = static_cast<uint32_t>(st.column_int64(7));
+  r.next_attempt_ms = st.column_int64(8);
+  r.last_error = st.column_text(9);
+  r.result = parse_json(st.column_text_view(10));
+  r.created_ms = st.column_int64(11);
+  r.updated_ms = st.column_int64(12);
+  return r;
+}
+
+std::optional<int64_t> incident_of(const std::optional<uint64_t>& id) {
+  if (!id) return std::nullopt;
+  return static_cast<int64_t>(*id);
+}
+
+}  // namespace
+
+Result<OutboxTables> OutboxTables::prepare(sqlite::Database& db) {
+  OutboxTables t(db);
+  auto insert = db.prepare(std::string("INSERT INTO outbox (") + kColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.status();
+  t.insert_ = std::make_unique<sqlite::Statement>(std::move(insert).value());
+  auto update = db.prepare(
+      "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5, "
+      "result = ?6, updated_ms = ?7 WHERE id = ?1");
+  if (!update) return update.status();
+  t.update_ = std::make_unique<sqlite::Statement>(std::move(update).value());
+  return t;
+}
+
+Status OutboxTables::insert(const OutboxRow& r) {
+  REFLEX_RETURN_IF_ERROR(insert_->bind_all(
+      static_cast<int64_t>(r.id), r.integration, r.operation, r.idempotency_key,
+      incident_of(r.incident_id), r.payload.dump(), std::string(outbox_state_name(r.state)),
+      static_cast<int64_t>(r.attempts), r.next_attempt_ms, r.last_error, r.result.dump(),
+      r.created_ms, r.updated_ms));
+  return insert_->run();
+}
+
+Status OutboxTables::update(const OutboxUpdate& u) {
+  REFLEX_RETURN_IF_ERROR(update_->bind_all(static_cast<int64_t>(u.id),
+                                           std::string(outbox_state_name(u.state)),
+                                           static_cast<int64_t>(u.attempts), u.next_attempt_ms,
+                                           u.last_error, u.result.dump(), u.updated_ms));
+  REFLEX_RETURN_IF_ERROR(update_->run());
+  if (db_->changes() != 1) {
+    return Status::error("constraint", "outbox row " + std::to_string(u.id) + " does not exist");
+  }
+  return Status::ok();
+}
+
+Result<std::vector<OutboxRow>> OutboxTables::select(
+    const std::string& where, const std::string& tail,
+    const std::function<Status(sqlite::Statement&)>& bind) {
+  auto st =
+      db_->prepare(std::string("SELECT ") + kColumns + " FROM outbox WHERE " + where + " " + tail);
+  if (!st) return st.status();
+  REFLEX_RETURN_IF_ERROR(bind(*st));
+  std::vector<OutboxRow> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back(read_row(*st));
+  }
+  return out;
+}
+
+Result<std::vector<OutboxRow>> OutboxTables::load_open() {
+  return select("state IN ('pending', 'sending')", "ORDER BY id",
+                [](sqlite::Statement&) { return Status::ok(); });
+}
+
+Result<std::optional<OutboxRow>> OutboxTables::find(uint64_t id) {
+  auto rows = select("id = ?", "",
+                     [id](sqlite::Statement& st) { return st.bind_all(static_cast<int64_t>(id)); });
+  if (!rows) return rows.status();
+  if (rows->empty()) return std::optional<OutboxRow>();
+  return std::optional<OutboxRow>(std::move(rows->front()));
+}
+
+Result<std::optional<OutboxRow>> OutboxTables::find_by_key(const std::string& key) {
+  auto rows =
+      select("idempotency_key = ?", "", [&key](sqlite::Statement& st) { return st.bind_all(key); });
+  if (!rows) return rows.status();
+  if (rows->empty()) return std::optional<OutboxRow>();
+  return std::optional<OutboxRow>(std::move(rows->front()));
+}
+
+Result<std::vector<OutboxRow>> OutboxTables::list(const OutboxQuery& q) {
+  const std::string state = q.state ? outbox_state_name(*q.state) : "";
+  return select("(?1 = '' OR state = ?1) AND (?2 < 0 OR incident_id = ?2)",
+                "ORDER BY id DESC LIMIT ?3", [&](sqlite::Statement& st) {
+                  return st.bind_all(state,
+                                     q.incident_id ? static_cast<int64_t>(*q.incident_id) : -1,
+                                     static_cast<int64_t>(q.limit));
+                });
+}
+
+Result<uint64_t> OutboxTables::max_id() {
+  auto st = db_->prepare("SELECT COALESCE(MAX(id), 0) FROM outbox");
+  if (!st) return st.status();
+  auto row = st->step();
+  if (!row) return row.status();
+  return static_cast<uint64_t>(st->column_int64(0));
+}
+
+}  // namespace reflex::hub

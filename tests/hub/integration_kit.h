@@ -1,0 +1,40 @@
+// The test kit every outbox integration passes (Slack now; Jira, Statuspage, PagerDuty,
+// ... later), each with its own fake vendor. Through the real delivery stage, a real
+// store and real HTTP it checks:
+//  - request shape: a valid call is delivered once and the fake accepted it (the case's
+//    check_request looks at what the fake received), and the result is kept;
+//  - retry classification by status: 2xx done; 429 with Retry-After pending exactly that
+//    long; 5xx pending with backoff; the case's permanent status dead; a refused
+//    connection pending;
+//  - no secret (the case's `secrets`) in the log (spdlog, every level), in any row's
+//    last_error, or in the outbox API's JSON, even when the vendor echoes it back in an
+//    error body.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/http_client.h"
+#include "hub/outbox/integration.h"
+#include "hub/outbox/outbox_row.h"
+
+namespace reflex::hub::testing {
+
+struct IntegrationKitCase {
+  // Builds the integration under test against `base_url`.
+  std::function<std::unique_ptr<Integration>(const std::string& base_url)> make;
+  std::string base_url;  // the fake's
+  std::vector<std::string> secrets;
+  OutboxRequest sample;  // a valid call; its idempotency key is varied per check
+  // The fake answers its next call with this instead of serving it.
+  std::function<void(int status, HttpHeaders headers, std::string body)> answer_next;
+  // Checks the fake's last received request (shape, auth header); uses CHECK.
+  std::function<void()> check_request;
+  int permanent_status = 400;
+};
+
+void run_integration_kit(const IntegrationKitCase& c);
+
+}  // namespace reflex::hub::testing
