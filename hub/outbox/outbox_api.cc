@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hub/api_auth.h"
+#include "hub/http_api.h"
 #include "hub/incidents/rfc3339.h"
 
 namespace reflex::hub {
@@ -26,12 +27,8 @@ std::optional<uint64_t> parse_u64(std::string_view text) {
   return v;
 }
 
-// The API's error body, {"error": {"code", "message"}} (as http_api.h's json_error; not
-// shared so that this file needs only the auth header, not the whole HTTP API).
 void send_status(httplib::Response& res, const Status& st) {
-  res.status = outbox_http_status(st);
-  res.set_content(json{{"error", {{"code", st.code()}, {"message", st.message()}}}}.dump(),
-                  "application/json");
+  json_error(res, outbox_http_status(st), st.code(), st.message());
 }
 
 Status no_row(const std::string& id) {

@@ -55,7 +55,11 @@ const std::set<std::string> kHubKeys = {
     "silence_reminders.min_length",
     "api.tokens",  // a list, likewise
     "routes",      // a list, likewise
-    "workflows",   // a mapping of workflow names, likewise
+    "outbox.max_attempts",
+    "outbox.backoff_base",
+    "outbox.backoff_cap",
+    "integrations.slack",  // a mapping: its keys are in docs/CONFIGURATION.md#hubyaml
+    "workflows",           // a mapping of workflow names, likewise
     "api.insecure_open",
     "log.level",
     "log.format",
@@ -222,7 +226,7 @@ TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
   // tokens files (mode 0600) in a scratch directory instead of /etc/reflex/tokens.
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "tokens");
-  for (const char* name : {"alice", "prometheus", "grafana"}) {
+  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot"}) {
     const std::string token = dir.write(std::string("tokens/") + name,
                                         std::string(name) + "-0123456789abcdef0123456789\n");
     std::filesystem::permissions(
