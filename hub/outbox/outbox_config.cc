@@ -4,8 +4,9 @@ namespace reflex::hub {
 namespace {
 
 void read_slack(config::MapReader& integrations, SlackConfig& out) {
-  if (!integrations.has("slack")) return;
-  auto slack = integrations.child("slack");
+  const bool present = integrations.has("slack");
+  auto slack = integrations.child("slack");  // claimed even when absent: a typo lists it
+  if (!present) return;
   out.enabled = true;
   slack.get("token_file", out.token_file);
   slack.get("token_env", out.token_env);

@@ -63,7 +63,7 @@ routes:
 workflows:
   rollback:
     steps:
-      - {name: roll-back, on: [opened], kind: rollback, with: {action: rollback-{{service}}}}
+      - {name: roll-back, on: [opened], kind: rollback, with: {action: "rollback-{{service}}"}}
   page-and-chat:
     steps:
       - name: page
