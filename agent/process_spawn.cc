@@ -168,7 +168,7 @@ bool can_spawn_with_pidfd() {
 }
 
 Result<SpawnedChild> spawn_process(const SpawnRequest& req) {
-  const std::string& program = req.argv.empty() ? std::string() : req.argv[0];
+  const std::string program = req.argv.empty() ? std::string() : req.argv[0];
   auto fail = [&](int err) {
     return Status::error("spawn", describe_spawn_error(err, program, req.cwd, false));
   };
