@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "common/log.h"
 
 namespace reflex::agent {
@@ -136,7 +138,11 @@ Status Agent::start_measuring(const AgentConfig& cfg) {
     healer_ = std::make_unique<heal::Healer>(
         heal::HealServices{clock_, timers_, *processes_, *http_, "/proc",
                            [this](const protocol::Labels& labels) { recheck(labels); }},
-        [this](auto events) {
+        [this](std::vector<protocol::Body> events) {
+          if (heal_batch_ != nullptr) {
+            for (auto& e : events) heal_batch_->push_back(std::move(e));
+            return;
+          }
           if (auto st = emit(std::move(events)); !st) spdlog::error("heal: {}", st.to_string());
         });
     uplink_->set_command_handler([this](const protocol::Command& c) { healer_->on_command(c); });
@@ -205,10 +211,12 @@ void Agent::handle_alerts(std::vector<protocol::Alert> alerts) {
                  a.labels.count("series") ? a.labels.at("series") : "", a.value, a.threshold);
   }
   std::vector<protocol::Body> events(alerts.begin(), alerts.end());
-  if (auto st = emit(std::move(events)); !st) spdlog::error("rules: {}", st.to_string());
   if (healer_) {
+    std::vector<protocol::Body>* outer = std::exchange(heal_batch_, &events);
     for (const auto& a : alerts) healer_->on_alert(a);
+    heal_batch_ = outer;
   }
+  if (auto st = emit(std::move(events)); !st) spdlog::error("alerts: {}", st.to_string());
 }
 
 heal::HealConfig Agent::heal_config(const AgentConfig& cfg) const {

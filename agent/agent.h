@@ -66,8 +66,9 @@ class Agent {
   void evaluate_soon();
   // Runs the check behind `series` ("web" or "web.ttfb") at once.
   void recheck(const protocol::Labels& labels);
-  // Alerts go to the spool first, then to the healer, so the hub hears of an alert
-  // before of what was done about it.
+  // The healer acts on alerts first, so a restart never waits for the spool; then the
+  // alerts and the healer's events go to the spool in one transaction, the alerts first,
+  // so the hub still hears of an alert before of what was done about it.
   void handle_alerts(std::vector<protocol::Alert> alerts);
   heal::HealConfig heal_config(const AgentConfig& cfg) const;
   void send_metrics();
@@ -89,6 +90,8 @@ class Agent {
   std::unique_ptr<CheckSet> checks_;
   std::unique_ptr<RuleEngine> rules_;
   std::unique_ptr<heal::Healer> healer_;
+  // While handle_alerts runs the healer: where its events wait to follow the alerts.
+  std::vector<protocol::Body>* heal_batch_ = nullptr;
   TimerId rules_timer_ = 0;
   TimerId soon_timer_ = 0;
   TimerId metrics_timer_ = 0;

@@ -1,9 +1,13 @@
 #include "agent/process_runner.h"
 
 #include <signal.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+
+#include "agent/process_spawn.h"
 
 namespace reflex::agent {
 namespace {
@@ -18,27 +22,6 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 // Reads land here and are copied out at once; one buffer serves every pipe because all
 // reads happen on the loop thread, one at a time.
 char g_read_buffer[64 * 1024];
-
-bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string describe_spawn_error(int rc, const ProcessSpec& spec) {
-  const std::string& program = spec.argv[0];
-  switch (rc) {
-    case UV_ENOENT:
-      if (!spec.cwd.empty() && !is_directory(spec.cwd)) return "no such directory: " + spec.cwd;
-      return "no such file: " + program;
-    case UV_EACCES:
-      return "permission denied: " + program;
-    case UV_EPERM:
-      if (spec.uid || spec.gid) return "not permitted to run " + program + " as another user";
-      return "operation not permitted: " + program;
-    default:
-      return "cannot start " + program + ": " + uv_strerror(rc);
-  }
-}
 
 std::vector<std::string> child_environment(const ProcessSpec& spec) {
   std::map<std::string, std::string> env;
@@ -111,7 +94,11 @@ struct ProcessRunner::Child {
   Callback done;
   size_t max_output = 0;
   bool stdout_tail = false;
+  // Its exit is seen through one of these: a run-as child is libuv's (uv_spawn reaps it),
+  // any other is watched through its pidfd and reaped here.
   uv_process_t process{};
+  uv_poll_t exit_watch{};
+  int pidfd = -1;
   uv_pipe_t pipes[2]{};  // stdout, stderr
   bool pipe_open[2] = {false, false};
   bool exited = false;
@@ -166,18 +153,42 @@ struct ProcessRunner::Child {
     if (owner != nullptr && exited && !pipe_open[0] && !pipe_open[1]) owner->finish(this);
   }
 
+  void record_exit(int exit_status, int term_signal) {
+    exited = true;
+    if (owner != nullptr) outcome.duration_ms = owner->clock_.monotonic_ms() - started_ms;
+    if (term_signal != 0) {
+      outcome.term_signal = term_signal;
+    } else {
+      outcome.exit_code = exit_status;
+    }
+  }
+
   static void on_exit(uv_process_t* process, int64_t exit_status, int term_signal) {
     auto* c = static_cast<Child*>(process->data);
-    c->exited = true;
-    if (c->owner != nullptr) {
-      c->outcome.duration_ms = c->owner->clock_.monotonic_ms() - c->started_ms;
-    }
-    if (term_signal != 0) {
-      c->outcome.term_signal = term_signal;
-    } else {
-      c->outcome.exit_code = static_cast<int>(exit_status);
-    }
+    c->record_exit(static_cast<int>(exit_status), term_signal);
     c->close_handle(reinterpret_cast<uv_handle_t*>(process));
+    c->maybe_finish();
+  }
+
+  static void on_pidfd(uv_poll_t* handle, int /*status*/, int /*events*/) {
+    auto* c = static_cast<Child*>(handle->data);
+    int status = 0;
+    pid_t reaped;
+    do {
+      reaped = ::waitpid(c->pid, &status, WNOHANG);
+    } while (reaped < 0 && errno == EINTR);
+    if (reaped == 0) return;  // not exited after all: keep watching
+    // uv_close takes the fd out of epoll at once, so the pidfd can be closed now.
+    c->close_handle(reinterpret_cast<uv_handle_t*>(&c->exit_watch));
+    ::close(c->pidfd);
+    c->pidfd = -1;
+    if (reaped < 0) {
+      // ECHILD: reaped by someone else (SIGCHLD set to SIG_IGN?); how it ended is lost.
+      c->record_exit(-1, 0);
+    } else {
+      c->record_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+                     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
     c->maybe_finish();
   }
 
@@ -196,6 +207,89 @@ struct ProcessRunner::Child {
     }
   }
 };
+
+// Starts `spec` as `c`, which then has its three handles open and pid set. On failure
+// returns the error, and c is gone or goes once its handles have closed.
+Status ProcessRunner::spawn(Child* c, const ProcessSpec& spec) {
+  const std::vector<std::string> env = child_environment(spec);
+  for (auto& pipe : c->pipes) {
+    uv_pipe_init(loop_.raw(), &pipe, 0);
+    pipe.data = c;
+  }
+  c->open_handles = 2;
+  auto give_up = [c](const std::string& error) {
+    c->owner = nullptr;
+    for (auto& pipe : c->pipes) c->close_handle(reinterpret_cast<uv_handle_t*>(&pipe));
+    return Status::error("spawn", error);
+  };
+
+  if (!spec.uid && !spec.gid && can_spawn_with_pidfd()) {
+    auto child = spawn_process(SpawnRequest{.argv = spec.argv, .env = env, .cwd = spec.cwd});
+    if (!child) return give_up(child.status().message());
+    // Each pipe handle owns its descriptor once opened, and closes it with the handle.
+    int rc = uv_pipe_open(&c->pipes[0], child->out_fd);
+    const bool out_owned = rc == 0;
+    if (rc == 0) rc = uv_pipe_open(&c->pipes[1], child->err_fd);
+    const bool err_owned = out_owned && rc == 0;
+    if (rc == 0) rc = uv_poll_init(loop_.raw(), &c->exit_watch, child->pidfd);
+    if (rc != 0) {  // not seen in practice: the descriptors are new
+      ::kill(-child->pid, SIGKILL);
+      while (::waitpid(child->pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      if (!out_owned) ::close(child->out_fd);
+      if (!err_owned) ::close(child->err_fd);
+      ::close(child->pidfd);
+      return give_up("cannot start " + spec.argv[0] + ": " + uv_strerror(rc));
+    }
+    c->pid = child->pid;
+    c->pidfd = child->pidfd;
+    c->exit_watch.data = c;
+    c->open_handles = 3;
+    uv_poll_start(&c->exit_watch, UV_READABLE, &Child::on_pidfd);
+    return Status::ok();
+  }
+
+  // Run-as: uv_spawn forks, and sets the user and group in the child before exec.
+  std::vector<char*> args;
+  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  c->process.data = c;
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;  // libuv opens /dev/null for an ignored 0..2
+  for (int i = 0; i < 2; ++i) {
+    stdio[i + 1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+    stdio[i + 1].data.stream = reinterpret_cast<uv_stream_t*>(&c->pipes[i]);
+  }
+  uv_process_options_t options{};
+  options.exit_cb = &Child::on_exit;
+  options.file = args[0];
+  options.args = args.data();
+  options.env = envp.data();
+  options.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+  options.stdio_count = 3;
+  options.stdio = stdio;
+  // A session (and so process group) of its own, so a timeout can kill all it started.
+  options.flags = UV_PROCESS_DETACHED;
+  if (spec.uid) {
+    options.flags |= UV_PROCESS_SETUID;
+    options.uid = *spec.uid;
+  }
+  if (spec.gid) {
+    options.flags |= UV_PROCESS_SETGID;
+    options.gid = *spec.gid;
+  }
+  const int rc = uv_spawn(loop_.raw(), &c->process, &options);
+  c->open_handles = 3;  // the process handle is initialised even when the spawn failed
+  if (rc != 0) {
+    c->close_handle(reinterpret_cast<uv_handle_t*>(&c->process));
+    return give_up(describe_spawn_error(-rc, spec.argv[0], spec.cwd, spec.uid || spec.gid));
+  }
+  c->pid = c->process.pid;
+  return Status::ok();
+}
 
 ProcessRunner::ProcessRunner(EventLoop& loop, Timers& timers, const Clock& clock,
                              ProcessRunnerLimits limits)
@@ -248,60 +342,17 @@ void ProcessRunner::start(Pending p) {
     fail_later(p.id, std::move(p.done), "no program to run");
     return;
   }
-  std::vector<char*> args;
-  for (const auto& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const std::vector<std::string> env_strings = child_environment(spec);
-  std::vector<char*> env;
-  for (const auto& e : env_strings) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
-
   auto* c = new Child;
   c->owner = this;
   c->id = p.id;
-  c->done = std::move(p.done);
   c->max_output = spec.max_output;
   c->stdout_tail = spec.stdout_tail;
-  c->process.data = c;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE;  // libuv opens /dev/null for an ignored 0..2
-  for (int i = 0; i < 2; ++i) {
-    uv_pipe_init(loop_.raw(), &c->pipes[i], 0);
-    c->pipes[i].data = c;
-    stdio[i + 1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-    stdio[i + 1].data.stream = reinterpret_cast<uv_stream_t*>(&c->pipes[i]);
-  }
-  uv_process_options_t options{};
-  options.exit_cb = &Child::on_exit;
-  options.file = args[0];
-  options.args = args.data();
-  options.env = env.data();
-  options.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-  options.stdio_count = 3;
-  options.stdio = stdio;
-  // A session (and so process group) of its own, so a timeout can kill all it started.
-  options.flags = UV_PROCESS_DETACHED;
-  if (spec.uid) {
-    options.flags |= UV_PROCESS_SETUID;
-    options.uid = *spec.uid;
-  }
-  if (spec.gid) {
-    options.flags |= UV_PROCESS_SETGID;
-    options.gid = *spec.gid;
-  }
   c->started_ms = clock_.monotonic_ms();
-  c->open_handles = 3;
-  const int rc = uv_spawn(loop_.raw(), &c->process, &options);
-  if (rc != 0) {
-    // The handles were initialised, so libuv still needs them closed; the last close frees c.
-    c->owner = nullptr;
-    Callback done = std::move(c->done);
-    c->close_handle(reinterpret_cast<uv_handle_t*>(&c->process));
-    for (auto& pipe : c->pipes) c->close_handle(reinterpret_cast<uv_handle_t*>(&pipe));
-    fail_later(p.id, std::move(done), describe_spawn_error(rc, spec));
+  if (Status started = spawn(c, spec); !started) {
+    fail_later(p.id, std::move(p.done), started.message());
     return;
   }
-  c->pid = c->process.pid;
+  c->done = std::move(p.done);
   for (int i = 0; i < 2; ++i) {
     c->pipe_open[i] = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipes[i]), &Child::on_alloc, &Child::on_read);
@@ -352,8 +403,8 @@ void ProcessRunner::orphan(Child* c) {
   c->kill_group(SIGKILL);
   c->close_pipe(0);
   c->close_pipe(1);
-  // The process handle stays open until libuv reaps the child (no zombie is left);
-  // on_exit then closes it and the last close frees c.
+  // The exit watch (pidfd or libuv's process handle) stays open until the child is
+  // reaped (no zombie is left); it then closes, and the last close frees c.
 }
 
 void ProcessRunner::fail_later(RunId id, Callback done, std::string error) {

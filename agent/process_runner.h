@@ -6,6 +6,10 @@
 // own session and process group, so a timeout kills everything it started: SIGTERM to the
 // group, then SIGKILL after a grace period. The runner caps how many children run at once
 // and how many wait, because the agent must never become the incident. Loop thread only.
+//
+// A child starts through posix_spawn, without copying the agent (process_spawn.h), and its
+// exit is watched through a pidfd on the loop; a run-as child (uid/gid) starts through
+// uv_spawn, which forks, because only a forked child can change its user before exec.
 #pragma once
 
 #include <sys/types.h>
@@ -112,6 +116,7 @@ class ProcessRunner {
   };
 
   void start(Pending p);
+  Status spawn(Child* c, const ProcessSpec& spec);
   void finish(Child* c);
   void fail_later(RunId id, Callback done, std::string error);
   void start_queued();

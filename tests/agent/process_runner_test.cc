@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -325,4 +326,95 @@ TEST_CASE("split_command_line refuses unterminated quotes and a trailing backsla
   auto backslash = split_command_line("check abc\\");
   REQUIRE_FALSE(backslash.is_ok());
   REQUIRE(backslash.status().message() == "ends with a lone backslash");
+}
+
+TEST_CASE("a child started beside libuv's own children keeps its exit status",
+          "[agent][process_runner]") {
+  Fixture f;
+  // A uv_spawn child makes libuv install its SIGCHLD handler on this loop; that handler
+  // must reap only its own children, never one the runner watches through a pidfd.
+  struct UvChild {
+    uv_process_t handle{};
+    bool closed = false;
+  } uv_child;
+  uv_child.handle.data = &uv_child;
+  // It outlives the runner's child, so libuv's handler runs on that child's SIGCHLD while
+  // it still waits for one of its own.
+  char program[] = "/bin/sleep";
+  char duration[] = "0.5";
+  char* args[] = {program, duration, nullptr};
+  uv_process_options_t options{};
+  options.file = program;
+  options.args = args;
+  options.exit_cb = [](uv_process_t* p, int64_t, int) {
+    uv_close(reinterpret_cast<uv_handle_t*>(p),
+             [](uv_handle_t* h) { static_cast<UvChild*>(h->data)->closed = true; });
+  };
+  REQUIRE(uv_spawn(f.loop.raw(), &uv_child.handle, &options) == 0);
+
+  auto o = f.run(sh("sleep 0.2; exit 7"));
+  REQUIRE(o.exit_code == 7);
+  REQUIRE(o.term_signal == 0);
+  REQUIRE(run_loop_until(
+      f.loop, [&] { return uv_child.closed; }, 10s));
+}
+
+TEST_CASE("a run as the agent's own user and group starts through uv_spawn and reports alike",
+          "[agent][process_runner]") {
+  Fixture f;
+  TempDir dir;
+  auto spec = sh("pwd; echo err >&2; exit 4");
+  spec.uid = ::getuid();
+  spec.gid = ::getgid();
+  spec.cwd = dir.path().string();
+  auto o = f.run(spec);
+  REQUIRE(o.spawn_error.empty());
+  REQUIRE(o.exit_code == 4);
+  REQUIRE(o.out == std::filesystem::canonical(dir.path()).string() + "\n");
+  REQUIRE(o.err == "err\n");
+
+  spec = sh("kill -KILL $$");
+  spec.uid = ::getuid();
+  auto killed = f.run(spec);
+  REQUIRE(killed.term_signal == SIGKILL);
+  REQUIRE_FALSE(killed.exit_code.has_value());
+
+  spec.argv = {"/nonexistent/reflex-plugin"};
+  REQUIRE(f.run(spec).spawn_error == "no such file: /nonexistent/reflex-plugin");
+}
+
+TEST_CASE("a script without a #! line runs through /bin/sh, as execvp would run it",
+          "[agent][process_runner]") {
+  Fixture f;
+  TempDir dir;
+  const std::string script = dir.write("plugin", "echo \"plain script got $1\"\nexit 2\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  ProcessSpec spec;
+  spec.argv = {script, "arg"};
+  auto o = f.run(spec);
+  REQUIRE(o.exit_code == 2);
+  REQUIRE(o.out == "plain script got arg\n");
+}
+
+TEST_CASE("finished, refused, timed-out and cancelled runs leave no descriptor open",
+          "[agent][process_runner]") {
+  auto open_descriptors = [] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  Fixture f(ProcessRunnerLimits{16, 256, Millis(100)});
+  f.run(sh("true"));  // libuv's own descriptors for children, opened once
+  const size_t before = open_descriptors();
+
+  f.run(sh("echo out; echo err >&2"));
+  ProcessSpec missing;
+  missing.argv = {"/nonexistent/reflex-plugin"};
+  f.run(missing);
+  f.run(sh("trap '' TERM; sleep 60", Millis(100)));
+  const auto id = f.runner->run(sh("sleep 60"), [](ProcessOutcome) {});
+  f.runner->cancel(id);
+  run_loop_until(
+      f.loop, [&] { return open_descriptors() == before; }, 10s);
+  REQUIRE(open_descriptors() == before);
 }

@@ -2,6 +2,7 @@
 // the hub receives every remediation decision; commands arrive from a stand-in hub.
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -116,6 +117,47 @@ TEST_CASE("a supervised service killed with SIGKILL is restarted and verified", 
   CHECK(pid_in(pidfile) == third);  // not restarted
   // The next heartbeat tells the hub about the open circuit.
   CHECK(wait_until([&] { return hub.agents()["agents"][0]["open_circuits"] == 1; }));
+}
+
+TEST_CASE("the hub stores a firing alert right before the restart it started", "[e2e][heal]") {
+  HubProcess hub;
+  const std::string pidfile = hub.dir().file("svc.pid");
+  const std::string start = hub.dir().write("start-svc.sh", service_command(pidfile) + "\n");
+  REQUIRE(run({"/bin/sh", start}).exit_code == 0);
+  REQUIRE(wait_until([&] { return alive(pid_in(pidfile)); }));
+
+  auto agent = hub.start_agent(
+      "web-1", "200ms",
+      "metrics_interval: 1s\n"
+      "checks: [{name: svc, type: process, pidfile: " +
+          pidfile +
+          ", interval: 60s}]\n"
+          "actions: [{name: restart, type: exec, command: [/bin/sh, " +
+          start +
+          "], verify_within: 20s, cooldown: 0s}]\n"
+          "rules: [{name: svc-down, series: svc, when: 'state == CRITICAL', heal: [restart]}]\n");
+  REQUIRE(wait_until([&] { return has_series(hub, "web-1", "svc"); }, 20s));
+  ::kill(pid_in(pidfile), SIGKILL);
+  REQUIRE(wait_until(
+      [&] { return count(remediations(hub, "web-1"), RemediationOutcome::kRecovered) == 1; }, 30s));
+
+  // The healer starts the restart before the alert is written, and its `started` goes to
+  // the spool in the alert's own transaction, right after it.
+  std::vector<std::string> kinds;
+  for (const auto& frame : hub.stored_frames("web-1")) {
+    auto env = protocol::decode(frame);
+    REQUIRE(env);
+    if (const auto* a = std::get_if<protocol::Alert>(&env->body)) {
+      kinds.push_back(std::string("alert ") + protocol::alert_state_name(a->state));
+    } else if (const auto* r = std::get_if<protocol::Remediation>(&env->body)) {
+      kinds.push_back(std::string("remediation ") + protocol::remediation_outcome_name(r->outcome));
+    }
+  }
+  const auto firing = std::find(kinds.begin(), kinds.end(), "alert firing");
+  REQUIRE(firing != kinds.end());
+  REQUIRE(firing + 1 != kinds.end());
+  CHECK(*(firing + 1) == "remediation started");
+  CHECK(std::find(kinds.begin(), firing, "remediation started") == firing);
 }
 
 namespace {
