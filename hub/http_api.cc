@@ -123,6 +123,7 @@ Status HttpApi::listen(const std::string& host_port) {
   } else {
     port_ = server_->bind_to_port(host, port) ? port : -1;
   }
+  server_->set_socket_options(httplib::default_socket_options);  // drops the reference
   if (port_ <= 0) return Status::error("io", "cannot listen for HTTP on " + host_port);
   if (::listen(listen_fd, SOMAXCONN) != 0) {
     return Status::error("io",

@@ -3,6 +3,8 @@
 // Mustache templates over the incident.
 #include <catch2/catch.hpp>
 
+#include "tests/hub/config_section.h"
+
 #include "hub/policy/policy_config.h"
 #include "hub/policy/templates.h"
 
@@ -12,23 +14,11 @@ using reflex::protocol::Severity;
 
 namespace {
 
-struct Read {
-  PolicyConfig config;
-  Status status;
-};
+using Read = reflex::testing::SectionRead<PolicyConfig>;
 
 Read read(const std::string& yaml) {
-  auto root = config::parse_yaml(yaml, "hub.yaml");
-  INFO(root.status().to_string());
-  REQUIRE(root);
-  Read r;
-  config::Errors errors("hub.yaml");
-  {
-    config::MapReader top(*root, "", errors);
-    read_policy_config(top, r.config);
-  }
-  r.status = errors.status();
-  return r;
+  return reflex::testing::read_section<PolicyConfig>(
+      yaml, [](config::MapReader& top, PolicyConfig& out) { read_policy_config(top, out); });
 }
 
 PolicyConfig good(const std::string& yaml) {

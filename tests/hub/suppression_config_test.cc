@@ -2,6 +2,8 @@
 // silence_reminders keys: what they read to, and errors that name file, line and key path.
 #include <catch2/catch.hpp>
 
+#include "tests/hub/config_section.h"
+
 #include "hub/incidents/suppression_config.h"
 
 using namespace reflex;
@@ -9,23 +11,12 @@ using namespace reflex::hub::incidents;
 
 namespace {
 
-struct Read {
-  SuppressionConfig config;
-  Status status;
-};
+using Read = reflex::testing::SectionRead<SuppressionConfig>;
 
 Read read(const std::string& yaml) {
-  auto root = config::parse_yaml(yaml, "hub.yaml");
-  INFO(root.status().to_string());
-  REQUIRE(root);
-  Read r;
-  config::Errors errors("hub.yaml");
-  {
-    config::MapReader top(*root, "", errors);
-    read_suppression_config(top, r.config);
-  }  // unknown keys are reported when the reader finishes
-  r.status = errors.status();
-  return r;
+  return reflex::testing::read_section<SuppressionConfig>(
+      yaml,
+      [](config::MapReader& top, SuppressionConfig& out) { read_suppression_config(top, out); });
 }
 
 SuppressionConfig good(const std::string& yaml) {
