@@ -249,6 +249,10 @@ Result<incidents::Changes> Correlator::run(const IncidentAction& a, int64_t now_
       return engine_->assign(a.incident_id, a.owner, a.actor, now_ms);
     case IncidentAction::Kind::kNote:
       return engine_->add_note(a.incident_id, a.text, a.actor, now_ms);
+    case IncidentAction::Kind::kRespond:
+      if (a.option == "acknowledge") return engine_->acknowledge(a.incident_id, a.actor, now_ms);
+      if (a.option == "resolve") return engine_->resolve(a.incident_id, a.actor, now_ms);
+      return engine_->respond(a.incident_id, a.option, a.actor, now_ms);
   }
   return Status::error("invalid_argument", "unknown action");
 }

@@ -43,12 +43,15 @@ std::string agent_alert_fingerprint(const std::string& agent_id, const std::stri
 
 // Something a person does to an incident through the API.
 struct IncidentAction {
-  enum class Kind { kAcknowledge, kResolve, kAssign, kNote };
+  // kRespond: a response option (a chat button, the API); "acknowledge" and "resolve"
+  // act as kAcknowledge and kResolve, any other runs the workflow steps on it.
+  enum class Kind { kAcknowledge, kResolve, kAssign, kNote, kRespond };
   Kind kind = Kind::kAcknowledge;
   uint64_t incident_id = 0;
   std::string actor;
-  std::string owner;  // kAssign; "" unassigns
-  std::string text;   // kNote
+  std::string owner;   // kAssign; "" unassigns
+  std::string text;    // kNote
+  std::string option;  // kRespond
 };
 
 // The answer to an action: ok once its changes are committed (or it had nothing to

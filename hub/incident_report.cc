@@ -275,7 +275,7 @@ std::vector<Responder> incident_responders(const std::vector<TimelineEntry>& ent
   for (const auto& e : entries) {
     const bool by_person = e.kind == TimelineKind::kAcknowledged ||
                            e.kind == TimelineKind::kResolved || e.kind == TimelineKind::kAssigned ||
-                           e.kind == TimelineKind::kNote;
+                           e.kind == TimelineKind::kNote || e.kind == TimelineKind::kResponse;
     if (!by_person || e.actor.empty() || e.actor == "reflex") continue;
     auto it =
         std::find_if(out.begin(), out.end(), [&](const auto& r) { return r.actor == e.actor; });

@@ -122,7 +122,11 @@ IncidentEngine::Incident& IncidentEngine::open_incident(const Group& g, const Al
   r.last_alert_ms = s.at_ms;
   by_group_[g.key] = id;
   call.fresh.push_back(id);
-  call.ch.events.push_back({id, IncidentEventKind::kOpened, call.at});
+  call.ch.events.push_back({.incident_id = id,
+                            .kind = IncidentEventKind::kOpened,
+                            .at_ms = call.at,
+                            .option = {},
+                            .actor = {}});
   add_timeline(call, id, TimelineKind::kOpened, s.source, "opened by " + firing_text(s),
                s.fingerprint, s.host);
   notify(call, inc, NotifyKind::kOpened, "opened: " + r.title);
@@ -147,7 +151,11 @@ void IncidentEngine::reopen(Incident& inc, const AlertSignal& s, Call& call) {
   times.push_back(call.at);
   if (times.size() > policy_.flap_threshold + size_t{1}) times.erase(times.begin());
   call.fresh.push_back(r.id);
-  call.ch.events.push_back({r.id, IncidentEventKind::kReopened, call.at});
+  call.ch.events.push_back({.incident_id = r.id,
+                            .kind = IncidentEventKind::kReopened,
+                            .at_ms = call.at,
+                            .option = {},
+                            .actor = {}});
   add_timeline(call, r.id, TimelineKind::kReopened, s.source,
                "reopened by " + firing_text(s) + " (reopen " + std::to_string(r.reopen_count) + ")",
                s.fingerprint, s.host);

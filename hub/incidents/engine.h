@@ -140,6 +140,12 @@ class IncidentEngine {
   // Notes are accepted for any incident ever opened, held or not.
   Result<Changes> add_note(uint64_t id, const std::string& text, const std::string& actor,
                            int64_t now_ms);
+  // A response option other than acknowledge and resolve (those are the calls above):
+  // recorded on the timeline and returned as a kResponse event, which runs the workflow
+  // steps on response:<option>. Refuses an empty option or actor, an incident the engine
+  // does not hold, and a resolved incident ("conflict").
+  Result<Changes> respond(uint64_t id, const std::string& option, const std::string& actor,
+                          int64_t now_ms);
 
   // ---- timers ----
   // The earliest due time, if any; call tick() at or after it.

@@ -49,7 +49,11 @@ Result<Changes> IncidentEngine::acknowledge(uint64_t id, const std::string& acto
   r.status = IncidentStatus::kAcknowledged;
   r.acknowledged_ms = now_ms;
   r.acknowledged_by = actor;
-  call.ch.events.push_back({id, IncidentEventKind::kAcknowledged, now_ms});
+  call.ch.events.push_back({.incident_id = id,
+                            .kind = IncidentEventKind::kAcknowledged,
+                            .at_ms = now_ms,
+                            .option = {},
+                            .actor = actor});
   add_timeline(call, id, TimelineKind::kAcknowledged, actor, "acknowledged by " + actor);
   mark(call, id);
   return finish(call);
@@ -90,6 +94,28 @@ Result<Changes> IncidentEngine::add_note(uint64_t id, const std::string& text,
   Call call;
   run_due(now_ms, call);
   add_timeline(call, id, TimelineKind::kNote, actor, text);
+  return finish(call);
+}
+
+Result<Changes> IncidentEngine::respond(uint64_t id, const std::string& option,
+                                        const std::string& actor, int64_t now_ms) {
+  if (actor.empty()) return invalid_argument("actor", "must not be empty");
+  if (option.empty()) return invalid_argument("option", "must not be empty");
+  Call call;
+  run_due(now_ms, call);
+  Incident* inc = find(id);
+  if (!inc) return fail(call, not_held(id));
+  if (!inc->row.open()) {
+    return fail(call, Status::error("conflict", "incident " + std::to_string(id) +
+                                                    " is resolved; responses apply to open "
+                                                    "incidents"));
+  }
+  call.ch.events.push_back({.incident_id = id,
+                            .kind = IncidentEventKind::kResponse,
+                            .at_ms = now_ms,
+                            .option = option,
+                            .actor = actor});
+  add_timeline(call, id, TimelineKind::kResponse, actor, option + " by " + actor);
   return finish(call);
 }
 

@@ -76,7 +76,11 @@ void IncidentEngine::resolve_incident(Incident& inc, const std::string& actor,
   r.resolved_by = actor;
   set_due(inc, DueKind::kAutoResolve, 0);
   set_due(inc, DueKind::kReopenExpiry, call.at + policy_.reopen_window_ms);
-  call.ch.events.push_back({r.id, IncidentEventKind::kResolved, call.at});
+  call.ch.events.push_back({.incident_id = r.id,
+                            .kind = IncidentEventKind::kResolved,
+                            .at_ms = call.at,
+                            .option = {},
+                            .actor = r.resolved_by});
   add_timeline(call, r.id, TimelineKind::kResolved, actor, "resolved: " + why);
   notify(call, inc, NotifyKind::kResolved, "resolved: " + why);
   mark(call, r.id);
@@ -101,7 +105,11 @@ void IncidentEngine::maybe_release(Incident& inc, Call& call) {
   }
   r.retained = false;
   call.ch.incidents.push_back(r);  // its last row; finish() skips incidents no longer held
-  call.ch.events.push_back({id, IncidentEventKind::kReleased, call.at});
+  call.ch.events.push_back({.incident_id = id,
+                            .kind = IncidentEventKind::kReleased,
+                            .at_ms = call.at,
+                            .option = {},
+                            .actor = {}});
   incidents_.erase(id);
 }
 

@@ -22,16 +22,18 @@ constexpr const char* kTimelineNames[] = {
     "flapping",
     "settled",
     "remediation",
+    "response",
+    "step",
 };
 constexpr const char* kNotifyNames[] = {
     "opened", "reopened", "severity_raised", "remediation_exhausted", "settled", "resolved"};
-constexpr const char* kEventNames[] = {"opened", "acknowledged", "resolved", "reopened",
-                                       "released"};
+constexpr const char* kEventNames[] = {"opened",   "acknowledged", "resolved",
+                                       "reopened", "released",     "response"};
 
 static_assert(std::size(kStatusNames) == static_cast<size_t>(IncidentStatus::kResolved) + 1);
-static_assert(std::size(kTimelineNames) == static_cast<size_t>(TimelineKind::kRemediation) + 1);
+static_assert(std::size(kTimelineNames) == static_cast<size_t>(TimelineKind::kStep) + 1);
 static_assert(std::size(kNotifyNames) == static_cast<size_t>(NotifyKind::kResolved) + 1);
-static_assert(std::size(kEventNames) == static_cast<size_t>(IncidentEventKind::kReleased) + 1);
+static_assert(std::size(kEventNames) == static_cast<size_t>(IncidentEventKind::kResponse) + 1);
 
 template <class Enum, size_t N>
 const char* name_of(Enum value, const char* const (&names)[N]) {

@@ -82,6 +82,8 @@ enum class TimelineKind : uint8_t {
   kFlapping,
   kSettled,
   kRemediation,
+  kResponse,  // a responder chose a response option ("start_mim by alice")
+  kStep,      // a workflow step ran, waited, was skipped, or its call finished
 };
 const char* timeline_kind_name(TimelineKind k);
 std::optional<TimelineKind> parse_timeline_kind(std::string_view text);
@@ -123,7 +125,14 @@ struct NotifyIntent {
   bool operator==(const NotifyIntent&) const = default;
 };
 
-enum class IncidentEventKind : uint8_t { kOpened, kAcknowledged, kResolved, kReopened, kReleased };
+enum class IncidentEventKind : uint8_t {
+  kOpened,
+  kAcknowledged,
+  kResolved,
+  kReopened,
+  kReleased,
+  kResponse,  // a response option other than acknowledge and resolve (start_mim, ...)
+};
 const char* incident_event_kind_name(IncidentEventKind k);
 
 // A lifecycle step. kReleased: the engine let go of a resolved incident whose reopen
@@ -132,6 +141,8 @@ struct IncidentEvent {
   uint64_t incident_id = 0;
   IncidentEventKind kind = IncidentEventKind::kOpened;
   int64_t at_ms = 0;
+  std::string option;  // kResponse: the option chosen
+  std::string actor;   // kResponse, kAcknowledged: who
 
   bool operator==(const IncidentEvent&) const = default;
 };

@@ -147,7 +147,7 @@ TEST_CASE("an action is answered after its commit, or unavailable when the commi
 
   auto first = std::make_shared<ActionAnswer>();
   auto first_done = first->get_future();
-  s.correlator->submit({IncidentAction::Kind::kAcknowledge, 1, "alice", "", ""}, first);
+  s.correlator->submit({IncidentAction::Kind::kAcknowledge, 1, "alice", "", "", ""}, first);
   CHECK(s.wakes == 1);  // the hub is asked to build a batch
   WriteBatch b;
   REQUIRE(s.correlator->correlate(b, s.time.now_ms()));
@@ -159,7 +159,7 @@ TEST_CASE("an action is answered after its commit, or unavailable when the commi
 
   auto second = std::make_shared<ActionAnswer>();
   auto second_done = second->get_future();
-  s.correlator->submit({IncidentAction::Kind::kAcknowledge, 1, "alice", "", ""}, second);
+  s.correlator->submit({IncidentAction::Kind::kAcknowledge, 1, "alice", "", "", ""}, second);
   WriteBatch c;
   REQUIRE(s.correlator->correlate(c, s.time.now_ms()));
   REQUIRE(s.store->write_batch(c));
@@ -171,7 +171,7 @@ TEST_CASE("an action is answered after its commit, or unavailable when the commi
   // A refusal is answered at once, with nothing to commit.
   auto refused = std::make_shared<ActionAnswer>();
   auto refused_done = refused->get_future();
-  s.correlator->submit({IncidentAction::Kind::kAcknowledge, 7, "alice", "", ""}, refused);
+  s.correlator->submit({IncidentAction::Kind::kAcknowledge, 7, "alice", "", "", ""}, refused);
   WriteBatch d;
   REQUIRE(s.correlator->correlate(d, s.time.now_ms()));
   CHECK(refused_done.get().code() == "not_found");

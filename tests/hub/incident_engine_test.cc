@@ -151,8 +151,8 @@ TEST_CASE("acknowledging, assigning and noting record the actor and the time", "
   CHECK(inc->status == IncidentStatus::kAcknowledged);
   CHECK(inc->acknowledged_by == "alice");
   CHECK(inc->acknowledged_ms == kT0 + kMin);
-  CHECK(ack.events ==
-        std::vector<IncidentEvent>{{id, IncidentEventKind::kAcknowledged, kT0 + kMin}});
+  CHECK(ack.events == std::vector<IncidentEvent>{
+                          {id, IncidentEventKind::kAcknowledged, kT0 + kMin, "", "alice"}});
   CHECK(entry(ack, TimelineKind::kAcknowledged).actor == "alice");
   CHECK(ack.incidents.at(0).status == IncidentStatus::kAcknowledged);
   CHECK(ok(engine.acknowledge(id, "bob", kT0 + 2 * kMin)).empty());  // already: nothing

@@ -34,8 +34,8 @@ TEST_CASE("an incident resolves by itself resolve_after after its last alert res
   CHECK(inc->resolved_ms == kT0 + 7 * kMin);
   CHECK(inc->resolve_due_ms == 0);
   CHECK(inc->reopen_until_ms == kT0 + 67 * kMin);
-  CHECK(done.events ==
-        std::vector<IncidentEvent>{{id, IncidentEventKind::kResolved, kT0 + 7 * kMin}});
+  CHECK(done.events == std::vector<IncidentEvent>{
+                           {id, IncidentEventKind::kResolved, kT0 + 7 * kMin, "", "reflex"}});
   REQUIRE(done.notify.size() == 1);
   CHECK(done.notify[0].kind == NotifyKind::kResolved);
   CHECK(engine.next_due_ms() == kT0 + 67 * kMin);  // the end of the reopen window
@@ -83,7 +83,7 @@ TEST_CASE("an alert returning within the reopen window reopens the incident", "[
   CHECK(inc->reopen_until_ms == 0);
   CHECK(inc->members == 2);
   CHECK(back.events ==
-        std::vector<IncidentEvent>{{id, IncidentEventKind::kReopened, kT0 + 65 * kMin}});
+        std::vector<IncidentEvent>{{id, IncidentEventKind::kReopened, kT0 + 65 * kMin, "", ""}});
   CHECK(entry(back, TimelineKind::kReopened).text ==
         "reopened by HighErrorRate firing on web-2 (high) (reopen 1)");
   REQUIRE(back.notify.size() == 1);
@@ -212,8 +212,16 @@ TEST_CASE("timers run at their due time even when the next call comes late", "[h
   // No tick: the next signal comes at +20m and first runs what was due.
   Changes late = feed(engine, firing("a", "web-1", "checkout"), kT0 + 20 * kMin);
   REQUIRE(late.events.size() == 2);
-  CHECK(late.events[0] == IncidentEvent{id, IncidentEventKind::kResolved, kT0 + 6 * kMin});
-  CHECK(late.events[1] == IncidentEvent{id, IncidentEventKind::kReopened, kT0 + 20 * kMin});
+  CHECK(late.events[0] == IncidentEvent{.incident_id = id,
+                                        .kind = IncidentEventKind::kResolved,
+                                        .at_ms = kT0 + 6 * kMin,
+                                        .option = {},
+                                        .actor = "reflex"});
+  CHECK(late.events[1] == IncidentEvent{.incident_id = id,
+                                        .kind = IncidentEventKind::kReopened,
+                                        .at_ms = kT0 + 20 * kMin,
+                                        .option = {},
+                                        .actor = {}});
   CHECK(entry(late, TimelineKind::kResolved).at_ms == kT0 + 6 * kMin);
 }
 
