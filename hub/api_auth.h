@@ -4,6 +4,7 @@
 //
 // The rule (required_role):
 //   GET|HEAD /healthz, /metrics          open, always (load balancers, Prometheus)
+//   POST /api/v1/integrations/slack/actions  open: Slack signs it (slack_actions.h)
 //   any method under /api/vN/admin/...   admin
 //   other GET|HEAD                       viewer
 //   other methods under /api/            responder (incidents, silences, changes,
@@ -37,6 +38,9 @@ struct Request;
 }  // namespace httplib
 
 namespace reflex::hub {
+
+// Where Slack posts button clicks (slack_actions.h); signed by Slack, not by a token.
+inline constexpr std::string_view kSlackActionsPath = "/api/v1/integrations/slack/actions";
 
 // The role `method` on `path` needs; nullopt: open to anyone.
 std::optional<ApiRole> required_role(std::string_view method, std::string_view path);

@@ -12,6 +12,15 @@ namespace {
 
 constexpr Millis kCommitRetry(500);
 
+// What the workflow runner needs of the config: the routes and workflows, and which
+// integrations the outbox has (a step for another is skipped, saying so).
+policy::RunnerSettings runner_settings(const HubConfig& cfg) {
+  policy::RunnerSettings s;
+  s.policy = cfg.policy;
+  if (cfg.integrations.slack.enabled) s.integrations.insert("slack");
+  return s;
+}
+
 LivenessPolicy policy_of(const HubConfig& cfg) {
   return {cfg.agents.lost_after_missed, cfg.agents.default_heartbeat.count()};
 }
@@ -77,15 +86,17 @@ Status Hub::start(const HubConfig& cfg) {
   REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen, secret_key, ZapAuthenticator::kDomain));
   ingest_->set_window(static_cast<uint32_t>(cfg.agents.window));
   metrics_.granted_window->set(static_cast<double>(cfg.agents.window));
-  http_ = std::make_unique<HttpApi>(
-      door_, clock_, registry_, metrics_registry_, *reader_,
-      [this](IncidentAction action, std::shared_ptr<ActionAnswer> answer) {
-        if (stopped_ || !correlator_) {
-          answer->set_value(Status::error("unavailable", "the hub is stopping"));
-          return;
-        }
-        correlator_->submit(std::move(action), std::move(answer));
-      });
+  auto submit_action = [this](IncidentAction action, std::shared_ptr<ActionAnswer> answer) {
+    if (stopped_ || !correlator_) {
+      answer->set_value(Status::error("unavailable", "the hub is stopping"));
+      return;
+    }
+    correlator_->submit(std::move(action), std::move(answer));
+  };
+  http_ = std::make_unique<HttpApi>(door_, clock_, registry_, metrics_registry_, *reader_,
+                                    submit_action);
+  slack_actions_ = std::make_unique<SlackActions>(door_, clock_, submit_action);
+  http_->add_routes([this](httplib::Server& server) { slack_actions_->add_routes(server); });
   auto silence_api =
       SilenceApi::open(cfg.store, door_, clock_,
                        [this](SilenceCommand command, std::shared_ptr<SilenceAnswer> answer) {
@@ -144,11 +155,23 @@ Status Hub::start_outbox(const HubConfig& cfg) {
   if (const SlackConfig& slack = cfg.integrations.slack; slack.enabled) {
     auto settings = slack_settings(slack);
     if (!settings) return settings.status();
+    slack_actions_->set_secret(settings->signing_secret);
     outbox_->add_integration(std::make_unique<SlackIntegration>(std::move(settings).value()),
                              {.max_in_flight = static_cast<size_t>(slack.max_in_flight),
                               .rate_per_key = slack.rate_per_channel,
                               .burst_per_key = slack.burst_per_channel});
   }
+  runner_ = std::make_unique<policy::WorkflowRunner>(*outbox_, [this](uint64_t id) {
+    return correlator_ ? correlator_->engine().incident(id) : nullptr;
+  });
+  runner_->configure(runner_settings(cfg));
+  auto workflows = store_->load_workflows();
+  if (!workflows) return workflows.status().with_context("store " + cfg.store.path);
+  REFLEX_RETURN_IF_ERROR(runner_->start(std::move(workflows).value(),
+                                        [this](uint64_t id) { return outbox_->find(id); }));
+  outbox_->on_finished([this](const OutboxRow& row) {
+    if (runner_) runner_->on_finished(row, [this] { commit(); });
+  });
   REFLEX_RETURN_IF_ERROR(outbox_->start());
   auto api = OutboxApi::open(
       cfg.store.path, door_, [this](uint64_t id, std::shared_ptr<OutboxRetryAnswer> answer) {
@@ -243,6 +266,11 @@ Status Hub::reload(const HubConfig& cfg) {
   }
   share_topology(cfg);
   route_api_.set_policy(cfg.policy);
+  if (runner_) {
+    policy::RunnerSettings settings = runner_settings(cfg);
+    settings.integrations = runner_settings(cfg_).integrations;  // the outbox's, until a restart
+    runner_->configure(std::move(settings));
+  }
   if (external_) external_->configure(std::move(external).value());
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);
@@ -324,10 +352,12 @@ void Hub::commit() {
     give_back(std::move(batch), st);
     return;
   }
-  if (outbox_) outbox_->stage(batch);  // records of outbound calls' attempts
+  if (runner_) runner_->stage(batch, clock_.now_ms());  // workflow steps into the outbox
+  if (outbox_) outbox_->stage(batch);                   // records of outbound calls' attempts
   if (batch.empty()) {
     if (ingest_) ingest_->committed(taken);  // acks owed for redeliveries
     correlator_->committed();                // actions that changed nothing
+    if (runner_) runner_->committed();
     if (outbox_) outbox_->committed();
     return;
   }
@@ -349,6 +379,7 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     metrics_.events_committed->inc(batch.events.size());
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
     correlator_->committed();
+    if (runner_) runner_->committed();
     update_gauges();
     // The outbox sends what the batch claimed.
     if (outbox_) outbox_->committed();
@@ -365,6 +396,7 @@ void Hub::give_back(WriteBatch batch, const Status& why) {
   // were never acknowledged, so their agents send them again.
   if (ingest_) ingest_->commit_failed();
   correlator_->failed(why);
+  if (runner_) runner_->failed();
   if (outbox_) outbox_->failed();  // its new rows go with the undone incident changes
   batch.events.clear();
   batch.incidents = {};

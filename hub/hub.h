@@ -40,8 +40,10 @@
 #include "hub/ingest.h"
 #include "hub/outbox/outbox.h"
 #include "hub/outbox/outbox_api.h"
+#include "hub/policy/runner.h"
 #include "hub/route_api.h"
 #include "hub/silence_api.h"
+#include "hub/slack_actions.h"
 #include "hub/store.h"
 #include "hub/store_writer.h"
 #include "hub/zap_authenticator.h"
@@ -104,8 +106,9 @@ class Hub {
   std::unique_ptr<HubReader> reader_;
   std::unique_ptr<Correlator> correlator_;
   std::unique_ptr<Ingest> ingest_;
-  std::unique_ptr<SilenceApi> silence_api_;  // before http_: outlives the routes it serves
-  RouteApi route_api_;                       // before http_, likewise
+  std::unique_ptr<SilenceApi> silence_api_;      // before http_: outlives the routes it serves
+  RouteApi route_api_;                           // before http_, likewise
+  std::unique_ptr<SlackActions> slack_actions_;  // before http_, likewise
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
   int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
@@ -119,6 +122,8 @@ class Hub {
   std::unique_ptr<OutboxApi> outbox_api_;
   std::unique_ptr<HttpClient> http_client_;
   std::unique_ptr<Outbox> outbox_;
+  // Runs the routes' workflows into the outbox (hub/policy/runner.h); before it goes.
+  std::unique_ptr<policy::WorkflowRunner> runner_;
 };
 
 }  // namespace reflex::hub

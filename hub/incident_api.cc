@@ -13,6 +13,8 @@
 #include "hub/incident_report.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/grouping.h"
+#include "hub/policy/policy.h"
+#include "hub/policy/workflow_state.h"
 
 namespace reflex::hub {
 namespace {
@@ -66,6 +68,8 @@ const char* action_path(IncidentAction::Kind kind) {
       return "assign";
     case IncidentAction::Kind::kNote:
       return "notes";
+    case IncidentAction::Kind::kRespond:
+      return "respond";
   }
   return "";
 }
@@ -157,6 +161,7 @@ Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std:
   std::set<std::string> known = {"actor"};
   if (kind == IncidentAction::Kind::kAssign) known.insert("owner");
   if (kind == IncidentAction::Kind::kNote) known.insert("text");
+  if (kind == IncidentAction::Kind::kRespond) known.insert("option");
   for (const auto& [name, _] : doc.items()) {
     if (known.count(name) == 0) {
       std::string list;
@@ -193,6 +198,14 @@ Result<IncidentAction> parse_action(IncidentAction::Kind kind, uint64_t id, std:
   }
   if (kind == IncidentAction::Kind::kNote) {
     REFLEX_RETURN_IF_ERROR(string_field("text", true, false, kMaxText, a.text));
+  }
+  if (kind == IncidentAction::Kind::kRespond) {
+    REFLEX_RETURN_IF_ERROR(string_field("option", true, false, kMaxActor, a.option));
+    if (!policy::valid_event("response:" + a.option)) {
+      return bad_body("option", "\"" + a.option +
+                                    "\" is not an option name (lowercase letters, digits "
+                                    "and _, such as start_mim)");
+    }
   }
   return a;
 }
@@ -289,6 +302,13 @@ json incident_detail_json(const IncidentDetail& d, uint32_t known_hosts) {
   json changes = json::array();
   for (const auto& c : d.changes) changes.push_back(incidents::change_to_json(c));
   doc["changes"] = changes;
+  // What its workflows ran (calls) and created (objects: ticket, channel, messages, ...).
+  if (d.workflow) {
+    json w = policy::workflow_json(*d.workflow);
+    doc["workflow"] = {{"calls", w["calls"]}, {"objects", w["objects"]}};
+  } else {
+    doc["workflow"] = nullptr;
+  }
   return doc;
 }
 
@@ -306,7 +326,8 @@ void IncidentApi::add_routes(httplib::Server& server) {
   server.Get(R"(/api/v1/incidents/(\d+))",
              [this](const httplib::Request& req, httplib::Response& res) { show(req, res); });
   for (auto kind : {IncidentAction::Kind::kAcknowledge, IncidentAction::Kind::kResolve,
-                    IncidentAction::Kind::kAssign, IncidentAction::Kind::kNote}) {
+                    IncidentAction::Kind::kAssign, IncidentAction::Kind::kNote,
+                    IncidentAction::Kind::kRespond}) {
     server.Post(
         std::string(R"(/api/v1/incidents/(\d+)/)") + action_path(kind),
         [this, kind](const httplib::Request& req, httplib::Response& res) { act(kind, req, res); });

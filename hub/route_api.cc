@@ -1,5 +1,7 @@
 #include "hub/route_api.h"
 
+#include <chrono>
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -83,7 +85,8 @@ Result<RouteQuery> parse_route_query(const std::multimap<std::string, std::strin
 }
 
 json route_test_json(const policy::PolicyConfig& config, const RouteQuery& query) {
-  const policy::IncidentFacts& facts = query.facts;
+  policy::IncidentFacts facts = query.facts;
+  policy::set_business_times(facts, config.business_hours, query.now_ms);
   json routes = json::array();
   for (const policy::Route* route : policy::select_routes(config, facts)) {
     json steps = json::array();
@@ -152,6 +155,9 @@ void RouteApi::add_routes(httplib::Server& server) {
   server.Get("/api/v1/routes/test", [this](const httplib::Request& req, httplib::Response& res) {
     auto q = parse_route_query(req.params);
     if (!q) return json_error(res, 400, q.status().code(), q.status().message());
+    q->now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
     res.set_content(route_test_json(*policy(), *q).dump(), "application/json");
   });
 }

@@ -28,7 +28,8 @@ namespace reflex::hub {
 
 struct RouteQuery {
   policy::IncidentFacts facts;
-  std::string event;  // empty: every event
+  std::string event;   // empty: every event
+  int64_t now_ms = 0;  // for {{business_start}} and {{business_day}}
 };
 
 // Parses the query parameters of /api/v1/routes/test; errors ("invalid_query") name the

@@ -42,6 +42,9 @@ class SqliteHubReader final : public HubReader {
     auto suspects = SuspectTables::prepare(db_);
     if (!suspects) return suspects.status();
     suspects_.emplace(std::move(suspects).value());
+    auto workflows = policy::WorkflowTables::prepare(db_);
+    if (!workflows) return workflows.status();
+    workflows_.emplace(std::move(workflows).value());
     return Status::ok();
   }
 
@@ -171,6 +174,9 @@ class SqliteHubReader final : public HubReader {
     auto suspect = suspects_->load(id);
     if (!suspect) return suspect.status();
     d.suspect = std::move(suspect).value();
+    auto workflow = workflows_->find(id);
+    if (!workflow) return workflow.status();
+    d.workflow = std::move(workflow).value();
     if (!d.incident.service.empty()) {
       auto changes = recent_changes(d.incident.service);
       if (!changes) return changes.status();
@@ -184,6 +190,7 @@ class SqliteHubReader final : public HubReader {
   std::optional<incidents::IncidentTables> tables_;  // on db_; guarded by mu_
   std::optional<incidents::ChangeTables> changes_;   // on db_; guarded by mu_
   std::optional<SuspectTables> suspects_;            // on db_; guarded by mu_
+  std::optional<policy::WorkflowTables> workflows_;  // on db_; guarded by mu_
   DependenciesFn dependencies_;                      // guarded by mu_
 };
 

@@ -61,7 +61,8 @@ CREATE TABLE events (
     {5, incidents::kChangesSchemaSql},
     {6, incidents::kExternalExpirySchemaSql},
     {7, kSuspectsSchemaSql},
-    {8, kOutboxSchemaSql},  // outbound calls (hub/outbox/)
+    {8, kOutboxSchemaSql},            // outbound calls (hub/outbox/)
+    {9, policy::kWorkflowSchemaSql},  // incidents' workflows (hub/policy/runner.h)
 };
 
 AgentState parse_state(std::string_view s) {
@@ -109,6 +110,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     auto outbox = OutboxTables::prepare(db_);
     if (!outbox) return outbox.status();
     outbox_.emplace(std::move(outbox).value());
+    auto workflows = policy::WorkflowTables::prepare(db_);
+    if (!workflows) return workflows.status();
+    workflows_.emplace(std::move(workflows).value());
     return Status::ok();
   }
 
@@ -147,6 +151,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     for (const auto& s : batch.suspects) REFLEX_RETURN_IF_ERROR(suspects_->append(s));
     for (const auto& r : batch.outbox) REFLEX_RETURN_IF_ERROR(outbox_->insert(r));
     for (const auto& u : batch.outbox_updates) REFLEX_RETURN_IF_ERROR(outbox_->update(u));
+    for (const auto& w : batch.workflows) REFLEX_RETURN_IF_ERROR(workflows_->upsert(w));
     return tx->commit();
   }
 
@@ -156,6 +161,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   }
   Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {
     return changes_->load(per_service);
+  }
+  Result<std::vector<policy::IncidentWorkflow>> load_workflows() override {
+    return workflows_->load_active();
   }
 
   Result<incidents::SilenceSnapshot> load_silences(int64_t ended_after_ms) override {
@@ -247,6 +255,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::optional<incidents::ExpiryTables> expiry_;       // on db_ too
   std::optional<SuspectTables> suspects_;               // on db_ too
   std::optional<OutboxTables> outbox_;                  // on db_ too
+  std::optional<policy::WorkflowTables> workflows_;     // on db_ too
 };
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "hub/incidents/incident.h"
 #include "hub/incidents/silences.h"
 #include "hub/outbox/outbox_row.h"
+#include "hub/policy/workflow_state.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub {
@@ -91,10 +92,12 @@ struct WriteBatch {
   // attempts and requeues (updates of existing rows, in order).
   std::vector<OutboxRow> outbox;
   std::vector<OutboxUpdate> outbox_updates;
+  // The workflow runner (hub/policy/runner.h): incidents' workflow documents, upserted.
+  std::vector<policy::IncidentWorkflow> workflows;
   bool empty() const {
     return agents.empty() && state_changes.empty() && events.empty() && incidents.empty() &&
            silences.empty() && changes.empty() && expiry.empty() && suspects.empty() &&
-           outbox.empty() && outbox_updates.empty();
+           outbox.empty() && outbox_updates.empty() && workflows.empty();
   }
 };
 
@@ -119,6 +122,8 @@ class HubStore {
   // end times, and the latest `per_service` changes of every service.
   virtual Result<std::vector<incidents::ExpiryRow>> load_external_expiry() = 0;
   virtual Result<incidents::ChangeSnapshot> load_changes(size_t per_service) = 0;
+  // What a (re)started workflow runner resumes: the active incidents' documents.
+  virtual Result<std::vector<policy::IncidentWorkflow>> load_workflows() = 0;
 };
 
 // Which incidents GET /api/v1/incidents lists.
@@ -142,6 +147,8 @@ struct IncidentDetail {
   // Recent changes of its service and, when the topology is known, of the services it
   // depends on (HubReader::set_dependencies), newest first, at most 20.
   std::vector<incidents::Change> changes;
+  // What its workflows ran and created (hub/policy/workflow_state.h), if anything.
+  std::optional<policy::IncidentWorkflow> workflow;
 };
 
 // Which changes GET /api/v1/changes lists: newest first.

@@ -272,18 +272,22 @@ Result<WebhookOutcome> parse_jenkins_notification(std::string_view body, int64_t
   return deployed(std::move(change).value());
 }
 
-std::string github_signature(std::string_view secret, std::string_view body) {
+std::string hmac_sha256_hex(std::string_view secret, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256=";
+  std::string out;
   for (unsigned int i = 0; i < len; ++i) {
     out += kHex[mac[i] >> 4];
     out += kHex[mac[i] & 0xf];
   }
   return out;
+}
+
+std::string github_signature(std::string_view secret, std::string_view body) {
+  return "sha256=" + hmac_sha256_hex(secret, body);
 }
 
 bool verify_github_signature(std::string_view secret, std::string_view body,

@@ -77,6 +77,8 @@ struct GithubDelivery {
 Result<WebhookOutcome> parse_github_deployment_status(const GithubDelivery& delivery,
                                                       std::string_view secret, int64_t now_ms);
 
+// Lowercase hex HMAC-SHA256 of `data` keyed with `secret`.
+std::string hmac_sha256_hex(std::string_view secret, std::string_view data);
 // "sha256=" + lowercase hex HMAC-SHA256 of `body` keyed with `secret`.
 std::string github_signature(std::string_view secret, std::string_view body);
 // Whether `header` is the signature of `body`; constant time in the compared bytes.

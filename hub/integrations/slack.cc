@@ -181,33 +181,48 @@ std::string SlackIntegration::rate_key(const OutboxRow& row) const {
   return "channel:" + it->get<std::string>();
 }
 
+namespace {
+
+// A secret from `file` or else the environment variable `env`; `key` is the config path
+// of the pair ("integrations.slack.token"), for errors that never quote the secret.
+Result<std::string> read_secret(const std::string& file, const std::string& env,
+                                const std::string& key) {
+  std::string secret;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) return Status::error("config", key + "_file: cannot read " + file);
+    std::stringstream text;
+    text << in.rdbuf();
+    secret = trim(text.str());
+    if (secret.empty()) return Status::error("config", key + "_file: " + file + " is empty");
+  } else {
+    const char* v = std::getenv(env.c_str());
+    secret = v ? trim(v) : "";
+    if (secret.empty()) {
+      return Status::error("config",
+                           key + "_env: the environment variable " + env + " is not set or empty");
+    }
+  }
+  if (secret.find_first_of("\r\n") != std::string::npos) {
+    return Status::error("config", key + ": the secret holds a line break");
+  }
+  return secret;
+}
+
+}  // namespace
+
 Result<SlackSettings> slack_settings(const SlackConfig& cfg) {
   SlackSettings s;
   s.base_url = cfg.base_url;
   s.timeout = cfg.timeout;
-  if (!cfg.token_file.empty()) {
-    std::ifstream in(cfg.token_file);
-    if (!in) {
-      return Status::error("config",
-                           "integrations.slack.token_file: cannot read " + cfg.token_file);
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    s.token = trim(text.str());
-    if (s.token.empty()) {
-      return Status::error("config",
-                           "integrations.slack.token_file: " + cfg.token_file + " is empty");
-    }
-  } else {
-    const char* v = std::getenv(cfg.token_env.c_str());
-    s.token = v ? trim(v) : "";
-    if (s.token.empty()) {
-      return Status::error("config", "integrations.slack.token_env: the environment variable " +
-                                         cfg.token_env + " is not set or empty");
-    }
-  }
-  if (s.token.find_first_of("\r\n") != std::string::npos) {
-    return Status::error("config", "integrations.slack: the token holds a line break");
+  auto token = read_secret(cfg.token_file, cfg.token_env, "integrations.slack.token");
+  if (!token) return token.status();
+  s.token = std::move(token).value();
+  if (!cfg.signing_secret_file.empty() || !cfg.signing_secret_env.empty()) {
+    auto secret = read_secret(cfg.signing_secret_file, cfg.signing_secret_env,
+                              "integrations.slack.signing_secret");
+    if (!secret) return secret.status();
+    s.signing_secret = std::move(secret).value();
   }
   return s;
 }

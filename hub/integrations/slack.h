@@ -31,6 +31,9 @@ struct SlackSettings {
   std::string base_url = "https://slack.com/api/";  // ends with '/'
   std::string token;                                // the bot token (xoxb-...)
   Millis timeout = Millis(10'000);
+  // The app's signing secret, which verifies its button clicks (slack_actions.h); ""
+  // when buttons are off. Not used for calls.
+  std::string signing_secret;
 };
 
 // The verdict on Slack's answer to `method` ("chat.postMessage"). Pure.
@@ -48,7 +51,10 @@ class SlackIntegration final : public Integration {
   // chat.postMessage: "channel:<channel>" (Slack allows about one message per second per
   // channel); the other methods are paced only by max_in_flight.
   std::string rate_key(const OutboxRow& row) const override;
-  std::vector<std::string> secrets() const override { return {settings_.token}; }
+  std::vector<std::string> secrets() const override {
+    if (settings_.signing_secret.empty()) return {settings_.token};
+    return {settings_.token, settings_.signing_secret};
+  }
 
  private:
   SlackSettings settings_;

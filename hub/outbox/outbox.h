@@ -105,6 +105,8 @@ class Outbox {
 
   // Rows pending or being sent.
   size_t depth() const { return entries_.size(); }
+  // A row as last committed (its read connection); nullopt when there is none.
+  Result<std::optional<OutboxRow>> find(uint64_t id) { return tables_->find(id); }
 
  private:
   enum class Then { kQueue, kSend, kForget };

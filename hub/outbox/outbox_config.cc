@@ -10,6 +10,8 @@ void read_slack(config::MapReader& integrations, SlackConfig& out) {
   out.enabled = true;
   slack.get("token_file", out.token_file);
   slack.get("token_env", out.token_env);
+  slack.get("signing_secret_file", out.signing_secret_file);
+  slack.get("signing_secret_env", out.signing_secret_env);
   slack.get("base_url", out.base_url);
   slack.get("rate_per_channel", out.rate_per_channel);
   slack.get("burst_per_channel", out.burst_per_channel);
@@ -21,6 +23,10 @@ void read_slack(config::MapReader& integrations, SlackConfig& out) {
                "integrations.slack.token_file",
                out.token_file.empty() ? "required: the bot token's file (or token_env)"
                                       : "give token_file or token_env, not both");
+  }
+  if (!out.signing_secret_file.empty() && !out.signing_secret_env.empty()) {
+    errors.add(slack.take("signing_secret_env"), "integrations.slack.signing_secret_env",
+               "give signing_secret_file or signing_secret_env, not both");
   }
   if (out.base_url.rfind("http://", 0) != 0 && out.base_url.rfind("https://", 0) != 0) {
     errors.add(slack.take("base_url"), "integrations.slack.base_url",

@@ -9,6 +9,7 @@
 //   integrations:
 //     slack:
 //       token_file: /etc/reflex/slack-bot-token   # or token_env: SLACK_BOT_TOKEN
+//       signing_secret_file: /etc/reflex/slack-signing-secret  # buttons; or _env
 //       base_url: https://slack.com/api/
 //       rate_per_channel: 1   # chat.postMessage per second per channel
 //       burst_per_channel: 3
@@ -27,6 +28,9 @@ struct SlackConfig {
   bool enabled = false;  // the section is present
   std::string token_file;
   std::string token_env;
+  // The signing secret of Slack's button clicks (slack_actions.h); neither: buttons off.
+  std::string signing_secret_file;
+  std::string signing_secret_env;
   std::string base_url = "https://slack.com/api/";
   double rate_per_channel = 1.0;
   double burst_per_channel = 3.0;

@@ -17,7 +17,7 @@ struct KindEntry {
 // Statuspage status); `integration` picks among configured ones of the same family.
 const std::array<KindEntry, 18>& kinds() {
   static const std::array<KindEntry, 18> table{{
-      {StepKind::kChatPost, "chat.post", {{"channel", "text"}, {"integration"}, {}}},
+      {StepKind::kChatPost, "chat.post", {{"channel", "text"}, {"integration", "buttons"}, {}}},
       {StepKind::kChatUpdate, "chat.update", {{"text"}, {"integration"}, {}}},
       {StepKind::kChatReply, "chat.reply", {{"text"}, {"integration"}, {}}},
       {StepKind::kChatCreateChannel,
@@ -27,7 +27,7 @@ const std::array<KindEntry, 18>& kinds() {
       {StepKind::kChatArchive, "chat.archive", {{}, {"integration", "text"}, {}}},
       {StepKind::kTicketCreate,
        "ticket.create",
-       {{"project", "summary"}, {"issue_type", "description", "priority", "queue"}, {}}},
+       {{"project", "summary"}, {"issue_type", "description", "priority", "duedate"}, {}}},
       {StepKind::kTicketComment, "ticket.comment", {{"text"}, {}, {}}},
       {StepKind::kTicketTransition, "ticket.transition", {{"transition"}, {"comment"}, {}}},
       {StepKind::kStatusCreate,
@@ -112,6 +112,22 @@ protocol::Labels condition_labels(const IncidentFacts& facts) {
   labels["severity"] = protocol::severity_name(facts.severity);
   labels["has_suspect"] = facts.has_suspect ? "true" : "false";
   return labels;
+}
+
+incidents::Recurrence PolicyConfig::default_business_hours() {
+  auto hours = incidents::Recurrence::make({.weekdays = {"mon", "tue", "wed", "thu", "fri"},
+                                            .start = "09:00",
+                                            .end = "17:00",
+                                            .duration_ms = 0,
+                                            .time_zone = "UTC"});
+  return hours ? std::move(hours).value() : incidents::Recurrence();
+}
+
+void set_business_times(IncidentFacts& facts, const incidents::Recurrence& hours, int64_t now_ms) {
+  const incidents::Occurrence next = hours.next(now_ms);
+  const int64_t at_s = std::max(next.start_ms, now_ms) / 1000;
+  facts.business_start = incidents::format_local_minute(hours.zone(), at_s);
+  facts.business_day = facts.business_start.substr(0, 10);
 }
 
 bool matches(const RouteMatch& match, const IncidentFacts& facts) {

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/incidents/maintenance.h"
 #include "hub/incidents/matchers.h"
 #include "protocol/messages.h"
 
@@ -95,6 +96,11 @@ struct Route {
 struct PolicyConfig {
   std::vector<Route> routes;
   std::map<std::string, Workflow> workflows;
+  // When people work (hub.yaml business_hours), for tickets queued for the next morning;
+  // Monday to Friday 09:00-17:00 UTC unless configured.
+  incidents::Recurrence business_hours = default_business_hours();
+
+  static incidents::Recurrence default_business_hours();
 };
 
 // What routing knows about an incident.
@@ -106,6 +112,15 @@ struct IncidentFacts {
   protocol::Labels labels;  // its group labels (service, env, ...)
   bool has_suspect = false;
   uint32_t affected_hosts = 0;
+  // What earlier steps created, for templates: "ticket" -> {"key": "OPS-7", "url": ...},
+  // "channel" -> {"id", "name"}, "status_page" -> {"id", "url"}.
+  std::map<std::string, std::map<std::string, std::string>> refs;
+  // When business hours next begin, on their clock ("2026-11-27 09:00"), and that day
+  // ("2026-11-27"), or now and today during business hours: set_business_times().
+  std::string business_start;
+  std::string business_day;
+
+  bool operator==(const IncidentFacts&) const = default;
 };
 
 // The labels routes and conditions match against: the incident's labels, plus
@@ -116,6 +131,8 @@ protocol::Labels condition_labels(const IncidentFacts& facts);
 bool matches(const RouteMatch& match, const IncidentFacts& facts);
 // The routes that apply, in order (see the header comment); empty when none matches.
 std::vector<const Route*> select_routes(const PolicyConfig& config, const IncidentFacts& facts);
+// Sets facts.business_start and business_day for `now_ms`.
+void set_business_times(IncidentFacts& facts, const incidents::Recurrence& hours, int64_t now_ms);
 // Whether the step's `if` holds for this incident.
 bool condition_holds(const Step& step, const IncidentFacts& facts);
 // The steps of `workflow` that run on `event` for this incident, in order.

@@ -202,9 +202,38 @@ void read_routes(config::MapReader& top, const std::map<std::string, Workflow>& 
 
 }  // namespace
 
-void read_policy_config(config::MapReader& top, PolicyConfig& out) {
+// business_hours: {weekdays, start, end, time_zone}, read as a maintenance window is.
+void read_business_hours(config::MapReader& top, incidents::Recurrence& out,
+                         const std::string& zoneinfo_dir) {
+  const bool given = top.has("business_hours");
+  auto r = top.child("business_hours");
+  if (!given) return;
+  incidents::RecurrenceSpec spec{.weekdays = {"mon", "tue", "wed", "thu", "fri"},
+                                 .start = "09:00",
+                                 .end = "17:00",
+                                 .duration_ms = 0,
+                                 .time_zone = "UTC"};
+  r.get("weekdays", spec.weekdays);
+  r.get("start", spec.start);
+  r.get("end", spec.end);
+  r.get("time_zone", spec.time_zone);
+  auto hours = incidents::Recurrence::make(spec, zoneinfo_dir);
+  if (!hours) {
+    const std::string& msg = hours.status().message();
+    const size_t colon = msg.find(": ");
+    const std::string field = colon == std::string::npos ? "" : msg.substr(0, colon);
+    const std::string key = field.substr(0, field.find('['));
+    r.errors().add(r.take(key), r.path_of(field), msg.substr(colon + 2));
+    return;
+  }
+  out = std::move(hours).value();
+}
+
+void read_policy_config(config::MapReader& top, PolicyConfig& out,
+                        const std::string& zoneinfo_dir) {
   const size_t before = top.errors().list().size();
   PolicyConfig next;
+  read_business_hours(top, next.business_hours, zoneinfo_dir);
   read_workflows(top, next.workflows);
   read_routes(top, next.workflows, next.routes);
   if (top.errors().list().size() == before) out = std::move(next);

@@ -11,6 +11,11 @@
 //         has_suspect: true             # a suspect change was named
 //       workflow: rollback-and-watch    # required: a key of workflows
 //       continue: false                 # true: later matching routes apply as well
+//   business_hours:                     # when people work (tickets for the morning)
+//     weekdays: [mon, tue, wed, thu, fri]
+//     start: "09:00"
+//     end: "17:00"
+//     time_zone: Europe/Berlin
 //   workflows:
 //     rollback-and-watch:
 //       steps:
@@ -30,6 +35,7 @@ namespace reflex::hub::policy {
 
 // Claims `routes` and `workflows` on `top` (the hub.yaml top level) and reports into
 // top.errors(); `out` keeps its value unless both read without errors.
-void read_policy_config(config::MapReader& top, PolicyConfig& out);
+void read_policy_config(config::MapReader& top, PolicyConfig& out,
+                        const std::string& zoneinfo_dir = incidents::kSystemZoneinfoDir);
 
 }  // namespace reflex::hub::policy

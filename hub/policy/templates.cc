@@ -24,6 +24,13 @@ mustache::data context(const IncidentFacts& facts) {
   d.set("affected_hosts", std::to_string(facts.affected_hosts));
   d.set("has_suspect", mustache::data(facts.has_suspect));
   d.set("labels", labels);
+  d.set("business_start", facts.business_start);
+  d.set("business_day", facts.business_day);
+  for (const auto& [name, fields] : facts.refs) {
+    mustache::data ref{mustache::data::type::object};
+    for (const auto& [field, value] : fields) ref.set(field, value);
+    d.set(name, ref);
+  }
   return d;
 }
 

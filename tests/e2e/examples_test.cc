@@ -60,6 +60,10 @@ const std::set<std::string> kHubKeys = {
     "outbox.backoff_cap",
     "integrations.slack",  // a mapping: its keys are in docs/CONFIGURATION.md#hubyaml
     "workflows",           // a mapping of workflow names, likewise
+    "business_hours.weekdays",
+    "business_hours.start",
+    "business_hours.end",
+    "business_hours.time_zone",
     "api.insecure_open",
     "log.level",
     "log.format",
@@ -226,7 +230,7 @@ TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
   // tokens files (mode 0600) in a scratch directory instead of /etc/reflex/tokens.
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "tokens");
-  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot"}) {
+  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot", "slack-signing"}) {
     const std::string token = dir.write(std::string("tokens/") + name,
                                         std::string(name) + "-0123456789abcdef0123456789\n");
     std::filesystem::permissions(

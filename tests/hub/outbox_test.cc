@@ -27,10 +27,11 @@ IntegrationLimits unlimited() {
 OutboxHarness::MakeIntegrations slack_at(reflex::testing::FakeSlack& fake,
                                          IntegrationLimits limits = unlimited()) {
   return [&fake, limits](Outbox& o) {
-    o.add_integration(
-        std::make_unique<SlackIntegration>(SlackSettings{
-            .base_url = fake.base_url(), .token = fake.token(), .timeout = Millis(5000)}),
-        limits);
+    o.add_integration(std::make_unique<SlackIntegration>(SlackSettings{.base_url = fake.base_url(),
+                                                                       .token = fake.token(),
+                                                                       .timeout = Millis(5000),
+                                                                       .signing_secret = {}}),
+                      limits);
   };
 }
 

@@ -80,7 +80,7 @@ workflows:
       - name: ticket
         on: [opened]
         kind: ticket.create
-        with: {project: OPS, summary: "{{title}}", queue: next-business-morning}
+        with: {project: OPS, summary: "{{title}}", duedate: "{{business_day}}"}
 )";
 
 IncidentFacts facts(Severity severity, protocol::Labels labels, bool suspect = false) {

@@ -34,7 +34,8 @@ OutboxRow row(const std::string& operation, json payload) {
 }
 
 SlackIntegration slack(const std::string& base = "http://127.0.0.1:1/api") {
-  return SlackIntegration({.base_url = base, .token = "xoxb-secret", .timeout = Millis(2000)});
+  return SlackIntegration(
+      {.base_url = base, .token = "xoxb-secret", .timeout = Millis(2000), .signing_secret = {}});
 }
 
 }  // namespace
@@ -169,8 +170,8 @@ TEST_CASE("the Slack integration passes the shared integration kit against the f
   reflex::testing::FakeSlack fake;
   hub::testing::IntegrationKitCase c;
   c.make = [&](const std::string& base) {
-    return std::make_unique<SlackIntegration>(
-        SlackSettings{.base_url = base, .token = fake.token(), .timeout = Millis(5000)});
+    return std::make_unique<SlackIntegration>(SlackSettings{
+        .base_url = base, .token = fake.token(), .timeout = Millis(5000), .signing_secret = {}});
   };
   c.base_url = fake.base_url();
   c.secrets = {fake.token()};

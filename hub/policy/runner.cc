@@ -1,0 +1,412 @@
+#include "hub/policy/runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "hub/policy/step_calls.h"
+#include "hub/policy/templates.h"
+
+namespace reflex::hub::policy {
+namespace {
+
+using incidents::IncidentEventKind;
+using incidents::IncidentRow;
+using incidents::NotifyKind;
+
+void set_facts(IncidentFacts& f, const IncidentRow& r) {
+  f.id = r.id;
+  f.title = r.title;
+  f.status = incidents::incident_status_name(r.status);
+  f.severity = r.severity;
+  const std::string strategy = [&] {
+    auto it = f.labels.find("deploy_strategy");
+    return it == f.labels.end() ? std::string() : it->second;
+  }();
+  f.labels = r.group_labels;
+  if (!strategy.empty()) f.labels.emplace("deploy_strategy", strategy);
+  f.affected_hosts = r.open() ? r.affected_hosts : r.peak_hosts;
+}
+
+// What a chat message shows changed: it is refreshed.
+bool shown_changed(const IncidentFacts& a, const IncidentFacts& b) {
+  return a.title != b.title || a.status != b.status || a.severity != b.severity ||
+         a.affected_hosts != b.affected_hosts;
+}
+
+std::optional<std::string> workflow_event(NotifyKind k) {
+  switch (k) {
+    case NotifyKind::kOpened:
+      return "opened";
+    case NotifyKind::kReopened:
+      return "reopened";
+    case NotifyKind::kSeverityRaised:
+    case NotifyKind::kRemediationExhausted:
+      return "escalated";
+    case NotifyKind::kResolved:
+      return "resolved";
+    case NotifyKind::kSettled:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string describe_result(const std::string& object, const nlohmann::json& data) {
+  auto s = [&](const char* k) { return data.value(k, std::string()); };
+  if (object.starts_with("message:")) return "message " + s("ts") + " in " + s("channel");
+  if (object == "channel") return "channel " + s("name") + " (" + s("id") + ")";
+  if (object == "ticket") return "ticket " + s("key");
+  if (object == "status_page") return "status page incident " + s("id");
+  if (object == "page") return "paged (" + s("dedup_key") + ")";
+  return "";
+}
+
+}  // namespace
+
+WorkflowRunner::WorkflowRunner(Outbox& outbox,
+                               std::function<const incidents::IncidentRow*(uint64_t)> incident)
+    : outbox_(outbox), incident_(std::move(incident)) {}
+
+void WorkflowRunner::configure(RunnerSettings settings) {
+  settings_ = std::move(settings);
+}
+
+Status WorkflowRunner::start(
+    std::vector<IncidentWorkflow> active,
+    const std::function<Result<std::optional<OutboxRow>>(uint64_t)>& find_row) {
+  for (auto& w : active) {
+    for (const auto& c : w.calls) {
+      if (c.state != CallState::kSent) continue;
+      by_outbox_[c.outbox_id] = w.incident_id;
+      auto row = find_row(c.outbox_id);
+      if (!row) return row.status();
+      if (*row && ((*row)->state == OutboxState::kDone || (*row)->state == OutboxState::kDead)) {
+        finished_.push_back(std::move(**row));
+      }
+    }
+    const uint64_t id = w.incident_id;
+    docs_.emplace(id, std::move(w));
+  }
+  return Status::ok();
+}
+
+const IncidentWorkflow* WorkflowRunner::find(uint64_t incident_id) const {
+  auto it = docs_.find(incident_id);
+  return it == docs_.end() ? nullptr : &it->second;
+}
+
+void WorkflowRunner::on_finished(const OutboxRow& row,
+                                 const std::function<void()>& request_commit) {
+  if (!by_outbox_.contains(row.id)) return;
+  finished_.push_back(row);
+  request_commit();
+}
+
+IncidentWorkflow& WorkflowRunner::touch(uint64_t incident_id, int64_t now_ms, WriteBatch& batch) {
+  auto it = docs_.find(incident_id);
+  if (!before_.contains(incident_id)) {
+    before_.emplace(incident_id,
+                    it == docs_.end() ? std::nullopt : std::optional<IncidentWorkflow>(it->second));
+  }
+  touched_.insert(incident_id);
+  if (it != docs_.end()) {
+    it->second.updated_ms = now_ms;
+    return it->second;
+  }
+  IncidentWorkflow w;
+  w.incident_id = incident_id;
+  w.updated_ms = now_ms;
+  w.facts.id = incident_id;
+  const IncidentRow* row = nullptr;
+  for (const auto& r : batch.incidents.incidents) {
+    if (r.id == incident_id) row = &r;  // the last one wins
+  }
+  if (!row && incident_) row = incident_(incident_id);
+  if (row) set_facts(w.facts, *row);
+  return docs_.emplace(incident_id, std::move(w)).first->second;
+}
+
+void WorkflowRunner::stage(WriteBatch& batch, int64_t now_ms) {
+  touched_.clear();
+  by_outbox_before_ = by_outbox_;
+  finished_in_batch_ = std::exchange(finished_, {});
+  for (const auto& row : finished_in_batch_) {
+    auto it = by_outbox_.find(row.id);
+    if (it == by_outbox_.end()) continue;
+    finish_call(touch(it->second, now_ms, batch), row, batch, now_ms);
+  }
+  update_facts(batch, now_ms);
+
+  std::vector<Event> events;
+  for (const auto& n : batch.incidents.notify) {
+    if (auto name = workflow_event(n.kind)) {
+      events.push_back({.incident_id = n.incident_id,
+                        .name = *name,
+                        .at_ms = n.at_ms,
+                        .pager_ack = false,
+                        .pager_resolve = false});
+    }
+  }
+  for (const auto& e : batch.incidents.events) {
+    Event ev{.incident_id = e.incident_id,
+             .name = {},
+             .at_ms = e.at_ms,
+             .pager_ack = false,
+             .pager_resolve = false};
+    if (e.kind == IncidentEventKind::kAcknowledged) {
+      ev.name = "acknowledged";
+      ev.pager_ack = true;
+    } else if (e.kind == IncidentEventKind::kResponse) {
+      ev.name = "response:" + e.option;
+    } else if (e.kind == IncidentEventKind::kResolved) {
+      ev.pager_resolve = true;  // the steps run on the notify intent
+    } else if (e.kind == IncidentEventKind::kReleased) {
+      if (docs_.contains(e.incident_id)) touch(e.incident_id, now_ms, batch).held = false;
+      continue;
+    } else {
+      continue;
+    }
+    events.push_back(std::move(ev));
+  }
+  for (const auto& e : events) run_event(e, batch, now_ms);
+
+  for (uint64_t id : touched_) {
+    auto it = docs_.find(id);
+    if (it == docs_.end()) continue;
+    pump(it->second, batch, now_ms);
+    if (!it->second.calls.empty()) batch.workflows.push_back(it->second);
+  }
+}
+
+void WorkflowRunner::committed() {
+  for (uint64_t id : touched_) {
+    auto it = docs_.find(id);
+    if (it != docs_.end() && !it->second.active()) docs_.erase(it);
+  }
+  before_.clear();
+  touched_.clear();
+  finished_in_batch_.clear();
+}
+
+void WorkflowRunner::failed() {
+  for (auto& [id, doc] : before_) {
+    if (doc) {
+      docs_[id] = std::move(*doc);
+    } else {
+      docs_.erase(id);
+    }
+  }
+  before_.clear();
+  touched_.clear();
+  by_outbox_ = std::move(by_outbox_before_);
+  by_outbox_before_.clear();
+  finished_in_batch_.insert(finished_in_batch_.end(), finished_.begin(), finished_.end());
+  finished_ = std::exchange(finished_in_batch_, {});
+}
+
+void WorkflowRunner::finish_call(IncidentWorkflow& w, const OutboxRow& row, WriteBatch& batch,
+                                 int64_t now_ms) {
+  by_outbox_.erase(row.id);
+  for (auto& c : w.calls) {
+    if (c.state != CallState::kSent || c.outbox_id != row.id) continue;
+    const bool done = row.state == OutboxState::kDone;
+    c.state = done ? CallState::kDone : CallState::kFailed;
+    c.note = done ? "" : row.last_error;
+    for (auto& [name, o] : w.objects) {
+      if (o.call_seq != c.seq || o.state != ObjectState::kPending) continue;
+      o.state = done ? ObjectState::kReady : ObjectState::kFailed;
+      if (done) {
+        o.data.update(object_data(name, row.payload, row.result, settings_.links));
+        c.note = describe_result(name, o.data);
+      }
+    }
+    if (c.kind != "refresh" || !done) {
+      step_entry(batch, w, c,
+                 done ? "done" + (c.note.empty() ? "" : ": " + c.note) : "failed: " + c.note,
+                 now_ms);
+    }
+    return;
+  }
+}
+
+void WorkflowRunner::update_facts(WriteBatch& batch, int64_t now_ms) {
+  for (const auto& s : batch.suspects) {
+    IncidentWorkflow& w = touch(s.incident_id, now_ms, batch);
+    w.facts.has_suspect = true;
+    const auto strategy = incidents::deploy_strategy_name(s.suspect.change.strategy);
+    if (!strategy.empty()) w.facts.labels["deploy_strategy"] = std::string(strategy);
+  }
+  for (const auto& r : batch.incidents.incidents) {
+    auto it = docs_.find(r.id);
+    if (it == docs_.end()) continue;
+    IncidentFacts next = it->second.facts;
+    set_facts(next, r);
+    if (next == it->second.facts) continue;
+    IncidentWorkflow& w = touch(r.id, now_ms, batch);
+    const bool refresh = shown_changed(w.facts, next);
+    w.facts = std::move(next);
+    if (!refresh) continue;
+    for (const auto& [name, o] : w.objects) {
+      if (!name.starts_with("message:") || o.state == ObjectState::kFailed) continue;
+      bool waiting = false;
+      for (const auto& c : w.calls) {
+        waiting =
+            waiting || (c.kind == "refresh" && c.step == name && c.state == CallState::kWaiting);
+      }
+      if (waiting) continue;
+      WorkflowCall call;
+      call.kind = "refresh";
+      call.step = name;
+      call.at_ms = now_ms;
+      add_call(w, std::move(call), batch, now_ms);
+    }
+  }
+}
+
+void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms) {
+  const bool has_doc = docs_.contains(e.incident_id);
+  IncidentWorkflow& w = touch(e.incident_id, now_ms, batch);
+  if (!has_doc) {
+    // A new document: the facts as the engine has them now.
+    const IncidentRow* row = incident_ ? incident_(e.incident_id) : nullptr;
+    if (row) set_facts(w.facts, *row);
+  }
+  if (!e.name.empty()) {
+    const IncidentFacts facts = w.facts;
+    for (const Route* route : select_routes(settings_.policy, facts)) {
+      auto wf = settings_.policy.workflows.find(route->workflow);
+      if (wf == settings_.policy.workflows.end()) continue;
+      for (const Step* step : steps_for(wf->second, e.name, facts)) {
+        WorkflowCall call;
+        call.event = e.name;
+        call.route = route->name;
+        call.step = step->name;
+        call.kind = step_kind_name(step->kind);
+        call.with = step->with;
+        call.at_ms = e.at_ms;
+        // A last word before archiving; a topic after creating.
+        if (step->kind == StepKind::kChatArchive && step->with.contains("text")) {
+          WorkflowCall say = call;
+          say.kind = "chat.say";
+          add_call(w, std::move(say), batch, now_ms);
+        }
+        const bool topic =
+            step->kind == StepKind::kChatCreateChannel && step->with.contains("topic");
+        WorkflowCall say = call;
+        add_call(w, std::move(call), batch, now_ms);
+        if (topic) {
+          say.kind = "chat.say";
+          say.with["text"] = say.with["topic"];
+          add_call(w, std::move(say), batch, now_ms);
+        }
+      }
+    }
+  }
+  if ((e.pager_ack || e.pager_resolve) && w.objects.contains("page")) {
+    WorkflowCall call;
+    call.event = e.pager_ack ? "acknowledged" : "resolved";
+    call.kind = e.pager_ack ? "pager.acknowledge" : "pager.resolve";
+    call.step = "page";
+    call.at_ms = e.at_ms;
+    add_call(w, std::move(call), batch, now_ms);
+  }
+}
+
+void WorkflowRunner::add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch& batch,
+                              int64_t now_ms) {
+  call.seq = w.next_seq++;
+  call.integration = integration_for(call.kind, call.with);
+  call.state = CallState::kWaiting;
+  if (call.integration.empty()) {
+    call.state = CallState::kSkipped;
+    call.note = call.kind + " steps are not run by this hub version";
+  } else if (!settings_.integrations.contains(call.integration)) {
+    call.state = CallState::kSkipped;
+    call.note = "integrations." + call.integration + " is not configured";
+  }
+  if (call.state == CallState::kSkipped)
+    step_entry(batch, w, call, "skipped: " + call.note, now_ms);
+  w.calls.push_back(std::move(call));
+}
+
+IncidentFacts WorkflowRunner::facts_with_refs(const IncidentWorkflow& w, int64_t now_ms) const {
+  IncidentFacts f = w.facts;
+  f.refs = object_refs(w.objects);
+  set_business_times(f, settings_.policy.business_hours, now_ms);
+  return f;
+}
+
+void WorkflowRunner::pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms) {
+  std::set<std::string> busy;  // integrations with a call sent or waiting in front
+  for (const auto& c : w.calls) {
+    if (c.state == CallState::kSent) busy.insert(c.integration);
+  }
+  for (auto& c : w.calls) {
+    if (c.state != CallState::kWaiting || busy.contains(c.integration)) continue;
+    const IncidentFacts facts = facts_with_refs(w, now_ms);
+    CallPlan plan = plan_call(c, facts, w.objects);
+    if (plan.verdict == CallPlan::Verdict::kWait) {
+      c.note = plan.reason;
+      busy.insert(c.integration);
+      continue;
+    }
+    if (plan.verdict == CallPlan::Verdict::kSkip) {
+      c.state = CallState::kSkipped;
+      c.note = plan.reason;
+      step_entry(batch, w, c, "skipped: " + c.note, now_ms);
+      continue;
+    }
+    auto row = outbox_.enqueue(batch, {.integration = c.integration,
+                                       .operation = plan.operation,
+                                       .idempotency_key = "wf:" + std::to_string(w.incident_id) +
+                                                          ":" + std::to_string(c.seq),
+                                       .incident_id = w.incident_id,
+                                       .payload = plan.payload});
+    if (!row) {
+      c.state = CallState::kFailed;
+      c.note = row.status().message();
+      step_entry(batch, w, c, "failed: " + c.note, now_ms);
+      continue;
+    }
+    c.state = CallState::kSent;
+    c.outbox_id = row->id;
+    c.note = "outbox " + std::to_string(row->id);
+    by_outbox_[row->id] = w.incident_id;
+    busy.insert(c.integration);
+    if (!plan.creates.empty()) {
+      WorkflowObject& o = w.objects[plan.creates];
+      o = {.state = ObjectState::kPending, .call_seq = c.seq, .data = nlohmann::json::object()};
+      if (plan.creates.starts_with("message:")) {
+        o.data["template"] = c.with.contains("text") ? c.with.at("text") : "";
+        o.data["buttons"] =
+            c.with.contains("buttons") ? render_template(c.with.at("buttons"), facts) : "";
+      }
+    }
+    if (c.kind == "chat.update") {
+      auto it = w.objects.find(first_message(w.objects));
+      if (it != w.objects.end()) it->second.data["template"] = c.with.at("text");
+    }
+    if (c.kind != "refresh") step_entry(batch, w, c, "sent (" + c.note + ")", now_ms);
+  }
+}
+
+void WorkflowRunner::step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
+                                const std::string& what, int64_t now_ms) {
+  std::string text;
+  if (c.kind == "refresh") {
+    text = "chat message updated in place: " + what;
+  } else {
+    text = (c.route.empty() ? "" : c.route + "/") + c.step + " (" + c.kind + ")" +
+           (c.event.empty() ? "" : " on " + c.event) + ": " + what;
+  }
+  batch.incidents.timeline.push_back({.incident_id = w.incident_id,
+                                      .at_ms = now_ms,
+                                      .kind = incidents::TimelineKind::kStep,
+                                      .actor = "reflex",
+                                      .fingerprint = {},
+                                      .host = {},
+                                      .text = std::move(text),
+                                      .suppressed = {}});
+}
+
+}  // namespace reflex::hub::policy

@@ -1,0 +1,115 @@
+// WorkflowRunner: runs the routes' workflows (policy.h) for the incidents' events and
+// keeps what they created (workflow_state.h). Loop thread only.
+//
+// In the hub's batch cycle it runs after correlation, over what the batch carries:
+//  - events: notify intents (opened, reopened, escalated = severity raised or local
+//    remediation exhausted, resolved; none for a silenced, inhibited or flapping
+//    incident) and lifecycle events (acknowledged, response:<option>, released);
+//  - each event selects routes and their steps over the incident's facts; each step
+//    becomes a call of the incident, kept in order. Calls of one incident to one
+//    integration go one at a time, in order, so a message exists before it is updated
+//    and a channel before anyone is invited to it; a call whose templates name an object
+//    another integration is still creating ({{ticket.url}}) waits for it;
+//  - a call that may go becomes an outbox row (key wf:<incident>:<seq>) staged into the
+//    same batch as the incident change that caused it, and the incident's workflow
+//    document is written there too: both commit or neither does;
+//  - a chat message follows its incident: when the status, severity, hosts or title
+//    change, the message is updated in place ("refresh"), at most one refresh waiting
+//    per message.
+// When the outbox finishes a row (done or dead) the runner records the result on the
+// incident (ticket key, channel id, message ts, status page id) in the next batch and
+// starts the calls that were waiting for it. Every call and its outcome is also a
+// "step" entry on the incident's timeline.
+//
+// After a crash: the documents of active incidents are loaded; a call recorded as sent
+// whose outbox row finished meanwhile is completed from the row; the outbox resends
+// its own unfinished rows. Nothing is enqueued twice: calls and rows commit together.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "hub/incidents/incident.h"
+#include "hub/outbox/outbox.h"
+#include "hub/policy/policy.h"
+#include "hub/policy/workflow_state.h"
+#include "hub/store.h"
+
+namespace reflex::hub::policy {
+
+struct RunnerSettings {
+  PolicyConfig policy;
+  std::set<std::string> integrations;        // configured ones ("slack", "jira", ...)
+  std::map<std::string, std::string> links;  // base URLs for people: "jira" -> .../
+};
+
+class WorkflowRunner {
+ public:
+  // `outbox` outlives the runner. `incident` looks up an incident the engine holds (for
+  // events whose batch carries no row of it).
+  WorkflowRunner(Outbox& outbox, std::function<const incidents::IncidentRow*(uint64_t)> incident);
+
+  // Replaces the settings; events from the next batch use them.
+  void configure(RunnerSettings settings);
+  // Resumes the active documents (WorkflowTables::load_active()). Calls sent whose row
+  // `find_row` says is finished (done or dead before a crash let the runner record it)
+  // are completed by the next stage(). Before the first stage().
+  Status start(std::vector<IncidentWorkflow> active,
+               const std::function<Result<std::optional<OutboxRow>>(uint64_t)>& find_row);
+
+  // The batch cycle, after the correlator's correlate() and before the outbox's stage().
+  void stage(WriteBatch& batch, int64_t now_ms);
+  void committed();
+  void failed();
+
+  // The outbox finished a row (on the loop thread, after its commit). Asks for a batch
+  // through `request_commit` when it concerns a call.
+  void on_finished(const OutboxRow& row, const std::function<void()>& request_commit);
+
+  // For tests and the API: the document of an incident in memory, if any.
+  const IncidentWorkflow* find(uint64_t incident_id) const;
+
+ private:
+  struct Event {
+    uint64_t incident_id = 0;
+    std::string name;  // "opened", "response:start_mim", ...; "" for follow-ups only
+    int64_t at_ms = 0;
+    bool pager_ack = false;      // acknowledged: a page sent is acknowledged too
+    bool pager_resolve = false;  // resolved
+  };
+
+  IncidentWorkflow& touch(uint64_t incident_id, int64_t now_ms, WriteBatch& batch);
+  void finish_call(IncidentWorkflow& w, const OutboxRow& row, WriteBatch& batch, int64_t now_ms);
+  void update_facts(WriteBatch& batch, int64_t now_ms);
+  void run_event(const Event& e, WriteBatch& batch, int64_t now_ms);
+  void add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch& batch, int64_t now_ms);
+  void pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms);
+  void step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
+                  const std::string& what, int64_t now_ms);
+  IncidentFacts facts_with_refs(const IncidentWorkflow& w, int64_t now_ms) const;
+
+  Outbox& outbox_;
+  std::function<const incidents::IncidentRow*(uint64_t)> incident_;
+  RunnerSettings settings_;
+
+  std::map<uint64_t, IncidentWorkflow> docs_;  // active ones
+  std::map<uint64_t, uint64_t> by_outbox_;     // outbox id -> incident id, of sent calls
+  std::vector<OutboxRow> finished_;            // waiting for the next batch
+
+  // The batch in flight: documents as they were before it (nullopt: new), and the
+  // finished rows it consumed, to undo on failed().
+  std::map<uint64_t, std::optional<IncidentWorkflow>> before_;
+  std::map<uint64_t, uint64_t> by_outbox_before_;
+  bool by_outbox_saved_ = false;
+  std::vector<OutboxRow> finished_in_batch_;
+  std::set<uint64_t> touched_;  // documents changed by the batch being built
+};
+
+}  // namespace reflex::hub::policy

@@ -1,0 +1,405 @@
+#include "hub/policy/step_calls.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "hub/policy/templates.h"
+
+namespace reflex::hub::policy {
+namespace {
+
+using nlohmann::json;
+
+const char* const kRefObjects[] = {"ticket", "channel", "status_page"};
+
+CallPlan send(std::string operation, json payload, std::string creates = {}) {
+  return {.verdict = CallPlan::Verdict::kSend,
+          .operation = std::move(operation),
+          .payload = std::move(payload),
+          .creates = std::move(creates),
+          .reason = {}};
+}
+CallPlan wait_for(const std::string& object) {
+  return {.verdict = CallPlan::Verdict::kWait,
+          .operation = {},
+          .payload = {},
+          .creates = {},
+          .reason = "waiting for the " + object};
+}
+CallPlan skip(std::string why) {
+  return {.verdict = CallPlan::Verdict::kSkip,
+          .operation = {},
+          .payload = {},
+          .creates = {},
+          .reason = std::move(why)};
+}
+
+std::string param(const WorkflowCall& call, const IncidentFacts& facts, const std::string& name) {
+  auto it = call.with.find(name);
+  return it == call.with.end() ? std::string() : render_template(it->second, facts);
+}
+
+bool references(const WorkflowCall& call, const std::string& object) {
+  for (const auto& [_, text] : call.with) {
+    for (const char* open : {"{{", "{{#", "{{^"}) {
+      if (text.find(std::string(open) + object + ".") != std::string::npos ||
+          text.find(std::string(open) + object + "}}") != std::string::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Ready: the object; else the plan that says why the call cannot go.
+const WorkflowObject* need(const std::map<std::string, WorkflowObject>& objects,
+                           const std::string& name, const std::string& what, CallPlan& why) {
+  auto it = objects.find(name);
+  if (it == objects.end()) {
+    why = skip("no " + what + " was created for this incident");
+    return nullptr;
+  }
+  if (it->second.state == ObjectState::kPending) {
+    why = wait_for(what);
+    return nullptr;
+  }
+  if (it->second.state == ObjectState::kFailed) {
+    why = skip("the " + what + " could not be created");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+std::string str(const json& data, const char* key) {
+  auto it = data.find(key);
+  return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text + ",") {
+    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+std::string button_label(const std::string& option) {
+  static const std::map<std::string, std::string> kLabels = {
+      {"acknowledge", "Acknowledge"},       {"start_mim", "Start major incident"},
+      {"remediate", "Run remediation"},     {"rollback", "Roll back"},
+      {"comment", "Comment to monitoring"}, {"resolve", "Resolve"}};
+  if (auto it = kLabels.find(option); it != kLabels.end()) return it->second;
+  std::string label = option;
+  std::replace(label.begin(), label.end(), '_', ' ');
+  if (!label.empty())
+    label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+  return label;
+}
+
+// A section with the text, and the response options as buttons while the incident is
+// open. Each button's value is the incident id; its action_id "reflex:<option>".
+json slack_blocks(const std::string& text, const std::string& buttons, const IncidentFacts& facts) {
+  json blocks = json::array();
+  blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}});
+  const auto options = split_list(buttons);
+  if (options.empty() || facts.status == "resolved") return blocks;
+  json elements = json::array();
+  for (const auto& o : options) {
+    json b = {{"type", "button"},
+              {"text", {{"type", "plain_text"}, {"text", button_label(o)}}},
+              {"action_id", "reflex:" + o},
+              {"value", std::to_string(facts.id)}};
+    if (o == "start_mim") b["style"] = "danger";
+    if (o == "acknowledge") b["style"] = "primary";
+    elements.push_back(std::move(b));
+  }
+  blocks.push_back({{"type", "actions"},
+                    {"block_id", "reflex-incident-" + std::to_string(facts.id)},
+                    {"elements", elements}});
+  return blocks;
+}
+
+const char* pagerduty_severity(protocol::Severity s) {
+  switch (s) {
+    case protocol::Severity::kCritical:
+      return "critical";
+    case protocol::Severity::kHigh:
+      return "error";
+    case protocol::Severity::kWarning:
+      return "warning";
+    default:
+      return "info";
+  }
+}
+
+CallPlan plan_chat(const WorkflowCall& call, const IncidentFacts& facts,
+                   const std::map<std::string, WorkflowObject>& objects) {
+  const std::string& k = call.kind;
+  CallPlan why;
+  if (k == "chat.post") {
+    const std::string channel = param(call, facts, "channel");
+    if (channel.empty()) return skip("the channel rendered empty");
+    const std::string text = slack_escape(param(call, facts, "text"));
+    json payload = {{"channel", channel}, {"text", text}};
+    const std::string buttons = param(call, facts, "buttons");
+    if (!buttons.empty()) payload["blocks"] = slack_blocks(text, buttons, facts);
+    return send("slack.chat.postMessage", std::move(payload), "message:" + call.step);
+  }
+  if (k == "chat.update" || k == "chat.reply" || k == "refresh") {
+    const std::string name = k == "refresh" ? call.step : first_message(objects);
+    const WorkflowObject* msg = need(objects, name.empty() ? "message" : name, "chat message", why);
+    if (!msg) return why;
+    const json& d = msg->data;
+    const std::string text = slack_escape(
+        k == "refresh" ? render_template(str(d, "template"), facts) : param(call, facts, "text"));
+    if (k == "chat.reply") {
+      return send("slack.chat.postMessage",
+                  {{"channel", str(d, "channel")}, {"thread_ts", str(d, "ts")}, {"text", text}});
+    }
+    json payload = {{"channel", str(d, "channel")}, {"ts", str(d, "ts")}, {"text", text}};
+    const std::string buttons = str(d, "buttons");
+    if (!buttons.empty()) payload["blocks"] = slack_blocks(text, buttons, facts);
+    return send("slack.chat.update", std::move(payload));
+  }
+  if (k == "chat.create_channel") {
+    const std::string name = slack_channel_name(param(call, facts, "name"));
+    if (name.empty()) return skip("the channel name rendered empty");
+    return send("slack.conversations.create", {{"name", name}}, "channel");
+  }
+  const WorkflowObject* ch = need(objects, "channel", "chat channel", why);
+  if (!ch) return why;
+  const std::string id = str(ch->data, "id");
+  if (k == "chat.invite") {
+    const auto users = split_list(param(call, facts, "users"));
+    if (users.empty()) return skip("nobody to invite: users rendered empty");
+    std::string list;
+    for (const auto& u : users) list += (list.empty() ? "" : ",") + u;
+    return send("slack.conversations.invite", {{"channel", id}, {"users", list}});
+  }
+  if (k == "chat.say") {
+    return send("slack.chat.postMessage",
+                {{"channel", id}, {"text", slack_escape(param(call, facts, "text"))}});
+  }
+  return send("slack.conversations.archive", {{"channel", id}});  // chat.archive
+}
+
+CallPlan plan_ticket(const WorkflowCall& call, const IncidentFacts& facts,
+                     const std::map<std::string, WorkflowObject>& objects) {
+  if (call.kind == "ticket.create") {
+    std::string summary = param(call, facts, "summary");
+    summary = summary.substr(0, summary.find('\n')).substr(0, 255);
+    const std::string type = param(call, facts, "issue_type");
+    json fields = {{"project", {{"key", param(call, facts, "project")}}},
+                   {"summary", summary},
+                   {"issuetype", {{"name", type.empty() ? "Task" : type}}}};
+    if (auto d = param(call, facts, "description"); !d.empty()) fields["description"] = d;
+    if (auto p = param(call, facts, "priority"); !p.empty()) fields["priority"] = {{"name", p}};
+    if (auto due = param(call, facts, "duedate"); !due.empty()) fields["duedate"] = due;
+    return send("jira.create_issue", {{"fields", fields}}, "ticket");
+  }
+  CallPlan why;
+  const WorkflowObject* t = need(objects, "ticket", "ticket", why);
+  if (!t) return why;
+  const std::string key = str(t->data, "key");
+  if (call.kind == "ticket.comment") {
+    return send("jira.comment", {{"issue", key}, {"body", param(call, facts, "text")}});
+  }
+  json payload = {{"issue", key}, {"transition", param(call, facts, "transition")}};
+  if (auto c = param(call, facts, "comment"); !c.empty()) payload["comment"] = c;
+  return send("jira.transition", std::move(payload));
+}
+
+CallPlan plan_status(const WorkflowCall& call, const IncidentFacts& facts,
+                     const std::map<std::string, WorkflowObject>& objects) {
+  if (call.kind == "status.create") {
+    json incident = {{"name", param(call, facts, "name")},
+                     {"status", param(call, facts, "status")}};
+    if (auto b = param(call, facts, "body"); !b.empty()) incident["body"] = b;
+    if (auto i = param(call, facts, "impact"); !i.empty()) incident["impact_override"] = i;
+    if (auto c = split_list(param(call, facts, "components")); !c.empty()) {
+      incident["component_ids"] = c;
+    }
+    return send("statuspage.create_incident", {{"incident", incident}}, "status_page");
+  }
+  CallPlan why;
+  const WorkflowObject* page = need(objects, "status_page", "status page incident", why);
+  if (!page) return why;
+  json incident = {{"status", call.kind == "status.resolve" ? std::string("resolved")
+                                                            : param(call, facts, "status")}};
+  if (auto b = param(call, facts, "body"); !b.empty()) incident["body"] = b;
+  return send("statuspage.update_incident",
+              {{"incident_id", str(page->data, "id")}, {"incident", incident}});
+}
+
+CallPlan plan_pager(const WorkflowCall& call, const IncidentFacts& facts,
+                    const std::map<std::string, WorkflowObject>& objects) {
+  const std::string dedup = "reflex-incident-" + std::to_string(facts.id);
+  if (call.kind == "page") {
+    std::string summary = param(call, facts, "message");
+    if (summary.empty()) summary = facts.title;
+    json details = facts.labels;
+    details["policy"] = param(call, facts, "policy");
+    details["affected_hosts"] = facts.affected_hosts;
+    return send("pagerduty.event",
+                {{"event_action", "trigger"},
+                 {"dedup_key", dedup},
+                 {"payload",
+                  {{"summary", summary.substr(0, 1024)},
+                   {"source", "reflex"},
+                   {"severity", pagerduty_severity(facts.severity)},
+                   {"custom_details", details}}}},
+                "page");
+  }
+  CallPlan why;
+  if (!need(objects, "page", "page", why)) return why;
+  return send("pagerduty.event",
+              {{"event_action", call.kind == "pager.resolve" ? "resolve" : "acknowledge"},
+               {"dedup_key", dedup}});
+}
+
+}  // namespace
+
+std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with) {
+  if (kind.starts_with("chat.") || kind == "refresh") {
+    auto it = with.find("integration");
+    return it == with.end() || it->second.empty() ? "slack" : it->second;
+  }
+  if (kind.starts_with("ticket.")) return "jira";
+  if (kind.starts_with("status.")) return "statuspage";
+  if (kind == "monitoring.comment") return "dynatrace";
+  if (kind == "page" || kind.starts_with("pager.")) return "pagerduty";
+  if (kind == "webhook") return "webhook";
+  return "";
+}
+
+CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
+                   const std::map<std::string, WorkflowObject>& objects) {
+  for (const char* object : kRefObjects) {
+    auto it = objects.find(object);
+    if (it != objects.end() && it->second.state == ObjectState::kPending &&
+        references(call, object)) {
+      return wait_for(std::string(object) == "status_page" ? "status page incident" : object);
+    }
+  }
+  const std::string& k = call.kind;
+  if (k.starts_with("chat.") || k == "refresh") {
+    if (call.integration != "slack") {
+      return skip("chat integration \"" + call.integration + "\" cannot run " + k);
+    }
+    return plan_chat(call, facts, objects);
+  }
+  if (k.starts_with("ticket.")) return plan_ticket(call, facts, objects);
+  if (k.starts_with("status.")) return plan_status(call, facts, objects);
+  if (k == "page" || k.starts_with("pager.")) return plan_pager(call, facts, objects);
+  if (k == "monitoring.comment") {
+    auto it = facts.labels.find("problem_id");
+    if (it == facts.labels.end() || it->second.empty()) {
+      return skip("no source monitoring problem: the incident has no problem_id label");
+    }
+    return send("dynatrace.comment", {{"problem_id", it->second},
+                                      {"message", param(call, facts, "text")},
+                                      {"context", "Reflex incident " + std::to_string(facts.id)}});
+  }
+  if (k == "webhook") {
+    const std::string body = param(call, facts, "body");
+    json doc = body.empty() ? json::object() : json::parse(body, nullptr, false);
+    if (doc.is_discarded()) doc = {{"text", body}};
+    doc["incident"] = {{"id", facts.id},
+                       {"title", facts.title},
+                       {"status", facts.status},
+                       {"severity", protocol::severity_name(facts.severity)},
+                       {"labels", facts.labels}};
+    return send("webhook.post", {{"url", param(call, facts, "url")}, {"body", doc}});
+  }
+  return skip(k + " steps are not run by this hub version");
+}
+
+std::string first_message(const std::map<std::string, WorkflowObject>& objects) {
+  std::string best;
+  uint64_t best_seq = 0;
+  for (const auto& [name, o] : objects) {
+    if (!name.starts_with("message:")) continue;
+    if (best.empty() || o.call_seq < best_seq) {
+      best = name;
+      best_seq = o.call_seq;
+    }
+  }
+  return best;
+}
+
+json object_data(const std::string& object, const json& payload, const json& result,
+                 const std::map<std::string, std::string>& links) {
+  if (object.starts_with("message:")) {
+    return {{"channel", str(result, "channel")}, {"ts", str(result, "ts")}};
+  }
+  if (object == "channel") {
+    return {{"id", str(result, "channel")}, {"name", str(result, "name")}};
+  }
+  if (object == "ticket") {
+    const std::string key = str(result, "key");
+    json d = {{"key", key}, {"id", str(result, "id")}};
+    if (auto it = links.find("jira"); it != links.end() && !key.empty()) {
+      d["url"] = it->second + "browse/" + key;
+    }
+    return d;
+  }
+  if (object == "status_page") {
+    return {{"id", str(result, "id")}, {"url", str(result, "shortlink")}};
+  }
+  if (object == "page") return {{"dedup_key", str(payload, "dedup_key")}};
+  return json::object();
+}
+
+std::map<std::string, std::map<std::string, std::string>> object_refs(
+    const std::map<std::string, WorkflowObject>& objects) {
+  std::map<std::string, std::map<std::string, std::string>> refs;
+  for (const char* name : kRefObjects) {
+    auto it = objects.find(name);
+    if (it == objects.end() || it->second.state != ObjectState::kReady) continue;
+    for (const auto& [field, value] : it->second.data.items()) {
+      if (value.is_string()) refs[name][field] = value.get<std::string>();
+    }
+  }
+  return refs;
+}
+
+std::string slack_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string slack_channel_name(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      out += static_cast<char>(std::tolower(u));
+    } else if (c == '-' || c == '_') {
+      out += c;
+    } else if (c != '#' && !out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.substr(0, 80);
+}
+
+}  // namespace reflex::hub::policy

@@ -1,0 +1,225 @@
+// What each workflow call sends, waits for or skips (hub/policy/step_calls.h), and the
+// Slack button signature (hub/slack_actions.h): pure functions, no I/O.
+#include <catch2/catch.hpp>
+
+#include "hub/policy/step_calls.h"
+#include "hub/slack_actions.h"
+
+using namespace reflex;
+using namespace reflex::hub;
+using namespace reflex::hub::policy;
+using nlohmann::json;
+
+namespace {
+
+IncidentFacts facts() {
+  IncidentFacts f;
+  f.id = 42;
+  f.title = "HighErrorRate on checkout";
+  f.status = "triggered";
+  f.severity = protocol::Severity::kHigh;
+  f.labels = {{"service", "checkout"}, {"env", "prod"}, {"problem_id", "-123_456V2"}};
+  f.affected_hosts = 3;
+  return f;
+}
+
+WorkflowCall call(std::string kind, std::map<std::string, std::string> with,
+                  std::string step = "s") {
+  WorkflowCall c;
+  c.seq = 1;
+  c.kind = std::move(kind);
+  c.step = std::move(step);
+  c.with = std::move(with);
+  c.integration = integration_for(c.kind, c.with);
+  return c;
+}
+
+WorkflowObject ready(json data, uint64_t seq = 1) {
+  return {.state = ObjectState::kReady, .call_seq = seq, .data = std::move(data)};
+}
+WorkflowObject pending(uint64_t seq = 1) {
+  return {.state = ObjectState::kPending, .call_seq = seq, .data = json::object()};
+}
+
+}  // namespace
+
+TEST_CASE("a chat post renders its templates, escapes for Slack and carries the buttons",
+          "[workflow]") {
+  auto plan = plan_call(call("chat.post",
+                             {{"channel", "#{{service}}"},
+                              {"text", "{{title}} <{{affected_hosts}} & more>"},
+                              {"buttons", "acknowledge, start_mim"}},
+                             "post"),
+                        facts(), {});
+  REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+  CHECK(plan.operation == "slack.chat.postMessage");
+  CHECK(plan.creates == "message:post");
+  CHECK(plan.payload["channel"] == "#checkout");
+  CHECK(plan.payload["text"] == "HighErrorRate on checkout &lt;3 &amp; more&gt;");
+  const json& buttons = plan.payload["blocks"][1]["elements"];
+  REQUIRE(buttons.size() == 2);
+  CHECK(buttons[0]["action_id"] == "reflex:acknowledge");
+  CHECK(buttons[1]["text"]["text"] == "Start major incident");
+  CHECK(buttons[1]["value"] == "42");
+
+  IncidentFacts resolved = facts();
+  resolved.status = "resolved";
+  auto closed = plan_call(
+      call("chat.post", {{"channel", "C1"}, {"text", "x"}, {"buttons", "resolve"}}), resolved, {});
+  CHECK(closed.payload["blocks"].size() == 1);  // no buttons on a resolved incident
+}
+
+TEST_CASE("calls on an object wait while it is being created and are skipped without it",
+          "[workflow]") {
+  const auto comment = call("ticket.comment", {{"text", "more"}});
+  CHECK(plan_call(comment, facts(), {}).verdict == CallPlan::Verdict::kSkip);
+  CHECK(plan_call(comment, facts(), {}).reason == "no ticket was created for this incident");
+  CHECK(plan_call(comment, facts(), {{"ticket", pending()}}).verdict == CallPlan::Verdict::kWait);
+  auto sent = plan_call(comment, facts(), {{"ticket", ready({{"key", "OPS-7"}})}});
+  REQUIRE(sent.verdict == CallPlan::Verdict::kSend);
+  CHECK(sent.operation == "jira.comment");
+  CHECK(sent.payload == json{{"issue", "OPS-7"}, {"body", "more"}});
+
+  WorkflowObject failed = pending();
+  failed.state = ObjectState::kFailed;
+  CHECK(plan_call(comment, facts(), {{"ticket", failed}}).reason ==
+        "the ticket could not be created");
+}
+
+TEST_CASE("a template naming another step's object waits for it, then sees its fields",
+          "[workflow]") {
+  auto c = call("monitoring.comment", {{"text", "ticket {{ticket.url}}, chat {{channel.name}}"}});
+  CHECK(plan_call(c, facts(), {{"ticket", pending()}}).verdict == CallPlan::Verdict::kWait);
+  std::map<std::string, WorkflowObject> objects = {
+      {"ticket", ready({{"key", "OPS-7"}, {"url", "https://jira/browse/OPS-7"}})},
+      {"channel", ready({{"id", "C9"}, {"name", "inc-42"}})}};
+  IncidentFacts f = facts();
+  f.refs = object_refs(objects);
+  auto plan = plan_call(c, f, objects);
+  REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+  CHECK(plan.operation == "dynatrace.comment");
+  CHECK(plan.payload["problem_id"] == "-123_456V2");
+  CHECK(plan.payload["message"] == "ticket https://jira/browse/OPS-7, chat inc-42");
+  CHECK(plan.payload["context"] == "Reflex incident 42");
+}
+
+TEST_CASE(
+    "updates and replies go to the incident's first message; refreshes re-render its "
+    "template",
+    "[workflow]") {
+  std::map<std::string, WorkflowObject> objects = {
+      {"message:second", ready({{"channel", "C2"}, {"ts", "2.0"}}, 5)},
+      {"message:first",
+       ready({{"channel", "C1"}, {"ts", "1.0"}, {"template", "{{affected_hosts}} hosts"}}, 2)}};
+  CHECK(first_message(objects) == "message:first");
+  auto update = plan_call(call("chat.update", {{"text", "done"}}), facts(), objects);
+  CHECK(update.operation == "slack.chat.update");
+  CHECK(update.payload == json{{"channel", "C1"}, {"ts", "1.0"}, {"text", "done"}});
+  auto reply = plan_call(call("chat.reply", {{"text", "hi"}}), facts(), objects);
+  CHECK(reply.payload["thread_ts"] == "1.0");
+  auto refresh = plan_call(call("refresh", {}, "message:first"), facts(), objects);
+  CHECK(refresh.payload["text"] == "3 hosts");
+}
+
+TEST_CASE("each step kind goes to its vendor's operation with the vendor's fields", "[workflow]") {
+  auto ticket = plan_call(
+      call("ticket.create",
+           {{"project", "OPS"}, {"summary", "{{title}}\nsecond line"}, {"priority", "High"}}),
+      facts(), {});
+  CHECK(ticket.operation == "jira.create_issue");
+  CHECK(ticket.creates == "ticket");
+  CHECK(ticket.payload["fields"]["summary"] == "HighErrorRate on checkout");
+  CHECK(ticket.payload["fields"]["issuetype"]["name"] == "Task");
+  CHECK(ticket.payload["fields"]["priority"]["name"] == "High");
+
+  auto status = plan_call(
+      call("status.create",
+           {{"name", "{{service}} errors"}, {"status", "investigating"}, {"components", "c1, c2"}}),
+      facts(), {});
+  CHECK(status.operation == "statuspage.create_incident");
+  CHECK(status.payload["incident"]["component_ids"] == json{"c1", "c2"});
+  auto resolve =
+      plan_call(call("status.resolve", {}), facts(), {{"status_page", ready({{"id", "sp1"}})}});
+  CHECK(resolve.payload == json{{"incident_id", "sp1"}, {"incident", {{"status", "resolved"}}}});
+
+  auto page = plan_call(call("page", {{"policy", "checkout-oncall"}}), facts(), {});
+  CHECK(page.operation == "pagerduty.event");
+  CHECK(page.payload["event_action"] == "trigger");
+  CHECK(page.payload["dedup_key"] == "reflex-incident-42");
+  CHECK(page.payload["payload"]["severity"] == "error");
+  auto ack = plan_call(call("pager.acknowledge", {}), facts(),
+                       {{"page", ready({{"dedup_key", "reflex-incident-42"}})}});
+  CHECK(ack.payload == json{{"event_action", "acknowledge"}, {"dedup_key", "reflex-incident-42"}});
+
+  auto channel =
+      plan_call(call("chat.create_channel", {{"name", "#INC {{id}}: {{service}}!"}}), facts(), {});
+  CHECK(channel.payload["name"] == "inc-42-checkout");
+
+  auto rollback = plan_call(call("rollback", {{"action", "rollback"}}), facts(), {});
+  CHECK(rollback.verdict == CallPlan::Verdict::kSkip);
+}
+
+TEST_CASE("a monitoring comment without a problem_id label is skipped", "[workflow]") {
+  IncidentFacts f = facts();
+  f.labels.erase("problem_id");
+  auto plan = plan_call(call("monitoring.comment", {{"text", "x"}}), f, {});
+  CHECK(plan.verdict == CallPlan::Verdict::kSkip);
+  CHECK(plan.reason.find("problem_id") != std::string::npos);
+}
+
+TEST_CASE("a workflow document survives its JSON form, and a damaged one names the field",
+          "[workflow]") {
+  IncidentWorkflow w;
+  w.incident_id = 42;
+  w.facts = facts();
+  w.next_seq = 3;
+  w.calls.push_back(call("chat.post", {{"channel", "C1"}, {"text", "t"}}, "post"));
+  w.calls[0].state = CallState::kSent;
+  w.calls[0].outbox_id = 9;
+  w.objects["message:post"] = pending();
+  auto back = parse_workflow(workflow_json(w));
+  REQUIRE(back);
+  CHECK(*back == w);
+  json bad = workflow_json(w);
+  bad["calls"][0]["state"] = "lost";
+  CHECK(parse_workflow(bad).status().message() == "calls[0].state: unknown state");
+}
+
+TEST_CASE("a Slack click is accepted only with Slack's signature over the raw body, recently",
+          "[workflow][slack]") {
+  const std::string secret = "8f742231b10e8888abcd99yyyzzz85a5";
+  const std::string payload = R"({"type":"block_actions","user":{"id":"U1","username":"alice"},)"
+                              R"("actions":[{"action_id":"reflex:start_mim","value":"42"}]})";
+  std::string body = "payload=";
+  for (char c : payload) {  // form encoding of the JSON
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      body += c;
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+      body += hex;
+    }
+  }
+  const int64_t now = 1'700'000'000;
+  const std::string ts = std::to_string(now);
+  const std::string sig = slack_signature(secret, ts, body);
+  CHECK(sig.starts_with("v0="));
+  CHECK(verify_slack_request(secret, ts, body, sig, now));
+  CHECK(verify_slack_request(secret, ts, body, sig, now + 299));
+  CHECK_FALSE(verify_slack_request(secret, ts, body, sig, now + 301));  // a replay
+  CHECK_FALSE(verify_slack_request("other", ts, body, sig, now));
+  CHECK_FALSE(verify_slack_request(secret, ts, body + "x", sig, now));
+  CHECK_FALSE(verify_slack_request(secret, "", body, sig, now));
+  CHECK(verify_slack_request(secret, ts, body, "", now).message().find("X-Slack-Signature") !=
+        std::string::npos);
+
+  auto action = parse_slack_action(body);
+  REQUIRE(action);
+  CHECK(action->kind == IncidentAction::Kind::kRespond);
+  CHECK(action->option == "start_mim");
+  CHECK(action->incident_id == 42);
+  CHECK(action->actor == "slack:alice");
+  CHECK(parse_slack_action("payload=%7B%7D").status().message().find("payload.type") !=
+        std::string::npos);
+  CHECK(parse_slack_action("other=1").status().code() == "invalid_body");
+}

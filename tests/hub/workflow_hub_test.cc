@@ -1,0 +1,302 @@
+// The workflow runner in a real hub (in this process, on loopback, real store, real
+// HTTP to the fake Slack): incidents opened by alerts run their routes' steps, the chat
+// message follows the incident in place, response options run their steps in order on
+// the objects earlier steps created, and a step for an integration that is not
+// configured is skipped, saying so on the timeline.
+#include <catch2/catch.hpp>
+
+#include "hub/policy/policy_config.h"
+#include "hub/slack_actions.h"
+#include "tests/hub/config_section.h"
+#include "tests/hub/hub_harness.h"
+#include "tests/support/fake_slack.h"
+
+using namespace reflex;
+using namespace reflex::hub;
+using namespace reflex::hub::testing;
+using nlohmann::json;
+using reflex::testing::FakeSlack;
+
+namespace {
+
+const char* const kPolicy = R"yaml(
+routes:
+  - name: urgent
+    match: {severity: [high, critical]}
+    workflow: chat
+workflows:
+  chat:
+    steps:
+      - name: post
+        on: [opened]
+        kind: chat.post
+        with:
+          channel: "#{{service}}-{{env}}"
+          text: "{{severity}}: {{title}} ({{affected_hosts}} hosts)"
+          buttons: acknowledge, start_mim, resolve
+      - name: ticket
+        on: [opened]
+        kind: ticket.create
+        with: {project: OPS, summary: "{{title}}"}
+      - name: room
+        on: ["response:start_mim"]
+        kind: chat.create_channel
+        with: {name: "inc-{{id}}-{{service}}", topic: "{{title}}"}
+      - name: invite
+        on: ["response:start_mim"]
+        kind: chat.invite
+        with: {users: "U0ONCALL, U0COMMANDER"}
+      - name: close
+        on: [resolved]
+        kind: chat.update
+        with: {text: "resolved: {{title}}"}
+      - name: archive
+        on: [resolved]
+        kind: chat.archive
+        with: {text: "Closed: {{title}}"}
+)yaml";
+
+policy::PolicyConfig policy_config() {
+  auto read = reflex::testing::read_section<policy::PolicyConfig>(
+      kPolicy, [](config::MapReader& top, policy::PolicyConfig& out) {
+        policy::read_policy_config(top, out);
+      });
+  INFO(read.status.to_string());
+  REQUIRE(read.status);
+  return read.config;
+}
+
+std::string alert(const std::string& host, const std::string& severity = "high") {
+  return json::array({{{"labels",
+                        {{"alertname", "HighErrorRate"},
+                         {"service", "checkout"},
+                         {"env", "prod"},
+                         {"severity", severity},
+                         {"instance", host + ":9100"}}},
+                       {"annotations", json::object()}}})
+      .dump();
+}
+
+std::vector<FakeSlack::Received> calls(const FakeSlack& fake, const std::string& method) {
+  std::vector<FakeSlack::Received> out;
+  for (auto& r : fake.received()) {
+    if (r.method == method) out.push_back(r);
+  }
+  return out;
+}
+
+struct Rig {
+  FakeSlack fake;
+  reflex::testing::TempDir dir;
+  std::string token_file = dir.write("slack-token", fake.token() + "\n");
+  std::string signing_file = dir.write("slack-signing", "signing-secret-0123456789\n");
+  std::unique_ptr<RunningHub> hub;
+  std::unique_ptr<Api> api;
+
+  Rig() { fake.add_channel("C0CHECKOUT", "checkout-prod"); }
+  void start() {
+    hub = std::make_unique<RunningHub>([&](HubConfig& cfg) {
+      cfg.store.path = dir.file("hub.db");
+      cfg.integrations.slack.enabled = true;
+      cfg.integrations.slack.token_file = token_file;
+      cfg.integrations.slack.signing_secret_file = signing_file;
+      cfg.integrations.slack.base_url = fake.base_url();
+      cfg.policy = policy_config();
+    });
+    api = std::make_unique<Api>(hub->http_port());
+  }
+  void stop() {
+    api.reset();
+    hub.reset();
+  }
+  uint64_t post_alert(const std::string& host) {
+    REQUIRE(api->post("/api/v2/alerts", alert(host)).status == 200);
+    uint64_t id = 0;
+    REQUIRE(reflex::testing::wait_until([&] {
+      auto list = api->get("/api/v1/incidents");
+      if (list.status != 200 || list.body["incidents"].empty()) return false;
+      id = list.body["incidents"][0]["id"].get<uint64_t>();
+      return true;
+    }));
+    return id;
+  }
+  json workflow(uint64_t id) { return api->incident(id)["workflow"]; }
+  bool wait_calls(const std::string& method, size_t n) {
+    return reflex::testing::wait_until([&] { return calls(fake, method).size() >= n; });
+  }
+};
+
+bool has_entry(const json& incident, const std::string& text) {
+  for (const auto& e : incident["timeline"]) {
+    if (e["kind"] == "step" && e["text"].get<std::string>().find(text) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an urgent incident is posted to chat with its response options and the message "
+    "follows the incident in place",
+    "[workflow][hub]") {
+  Rig rig;
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(rig.wait_calls("chat.postMessage", 1));
+  const auto post = calls(rig.fake, "chat.postMessage")[0];
+  CHECK(post.body["channel"] == "#checkout-prod");
+  CHECK(post.body["text"] == "high: HighErrorRate on checkout (1 hosts)");
+  const json& actions = post.body["blocks"][1];
+  REQUIRE(actions["type"] == "actions");
+  REQUIRE(actions["elements"].size() == 3);
+  CHECK(actions["elements"][1]["action_id"] == "reflex:start_mim");
+  CHECK(actions["elements"][1]["value"] == std::to_string(id));
+
+  // The message is kept on the incident; a second host updates it in place.
+  REQUIRE(reflex::testing::wait_until(
+      [&] { return rig.workflow(id)["objects"]["message:post"]["state"] == "ready"; }));
+  const std::string ts = rig.workflow(id)["objects"]["message:post"]["data"]["ts"];
+  rig.post_alert("web-2");
+  REQUIRE(rig.wait_calls("chat.update", 1));
+  auto update = calls(rig.fake, "chat.update")[0];
+  CHECK(update.body["ts"] == ts);
+  CHECK(update.body["text"] == "high: HighErrorRate on checkout (2 hosts)");
+
+  // Jira is not configured: the ticket step says so, and nothing else is held up.
+  const json incident = rig.api->incident(id);
+  CHECK(has_entry(incident,
+                  "urgent/ticket (ticket.create) on opened: skipped: "
+                  "integrations.jira is not configured"));
+  CHECK(has_entry(incident, "urgent/post (chat.post) on opened: done: message " + ts));
+
+  // Resolving: the close-out text replaces the message, without buttons.
+  REQUIRE(
+      rig.api->post("/api/v1/incidents/" + std::to_string(id) + "/resolve", R"({"actor": "alice"})")
+          .status == 200);
+  REQUIRE(reflex::testing::wait_until([&] {
+    for (const auto& u : calls(rig.fake, "chat.update")) {
+      if (u.body["text"] == "resolved: HighErrorRate on checkout") {
+        return u.body["blocks"].size() == 1 && u.body["ts"] == ts;
+      }
+    }
+    return false;
+  }));
+  // No channel was created, so there is nothing to archive.
+  REQUIRE(reflex::testing::wait_until(
+      [&] { return has_entry(rig.api->incident(id), "no chat channel was created"); }));
+  CHECK(calls(rig.fake, "conversations.archive").empty());
+}
+
+TEST_CASE(
+    "start_mim runs its steps in order on the channel it creates, and resolving closes "
+    "the channel last",
+    "[workflow][hub]") {
+  Rig rig;
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(rig.wait_calls("chat.postMessage", 1));
+  auto respond = rig.api->post("/api/v1/incidents/" + std::to_string(id) + "/respond",
+                               R"({"actor": "alice", "option": "start_mim"})");
+  REQUIRE(respond.status == 200);
+  REQUIRE(rig.wait_calls("conversations.invite", 1));
+  const auto created = calls(rig.fake, "conversations.create");
+  REQUIRE(created.size() == 1);
+  CHECK(created[0].body["name"] == "inc-" + std::to_string(id) + "-checkout");
+  const json channel = rig.workflow(id)["objects"]["channel"];
+  const std::string channel_id = channel["data"]["id"];
+  CHECK_FALSE(channel_id.empty());
+  const auto invite = calls(rig.fake, "conversations.invite")[0];
+  CHECK(invite.body["channel"] == channel_id);
+  CHECK(invite.body["users"] == "U0ONCALL,U0COMMANDER");
+  // The topic went to the new channel as its first message.
+  REQUIRE(rig.wait_calls("chat.postMessage", 2));
+  CHECK(calls(rig.fake, "chat.postMessage")[1].body["channel"] == channel_id);
+  CHECK(has_entry(rig.api->incident(id), "channel inc-"));
+  bool response_recorded = false;
+  const json after_mim = rig.api->incident(id);
+  for (const auto& e : after_mim["timeline"]) {
+    response_recorded =
+        response_recorded || (e["kind"] == "response" && e["text"] == "start_mim by alice");
+  }
+  CHECK(response_recorded);
+
+  REQUIRE(
+      rig.api->post("/api/v1/incidents/" + std::to_string(id) + "/resolve", R"({"actor": "alice"})")
+          .status == 200);
+  REQUIRE(rig.wait_calls("conversations.archive", 1));
+  // The last word was posted in the channel before it was archived.
+  std::vector<std::string> order;
+  for (const auto& r : rig.fake.received()) {
+    if (r.body.value("channel", "") == channel_id) order.push_back(r.method);
+  }
+  REQUIRE(order.size() >= 3);
+  CHECK(order.back() == "conversations.archive");
+  CHECK(order[order.size() - 2] == "chat.postMessage");
+
+  // An unknown option name is refused, naming the field.
+  auto bad = rig.api->post("/api/v1/incidents/" + std::to_string(id) + "/respond",
+                           R"({"actor": "alice", "option": "Start MIM"})");
+  CHECK(bad.status == 400);
+  CHECK(bad.body["error"]["message"].get<std::string>().find("option") != std::string::npos);
+}
+
+TEST_CASE("a hub restarted while chat is down posts each message once and then updates it",
+          "[workflow][hub]") {
+  Rig rig;
+  rig.fake.down();
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(reflex::testing::wait_until([&] {
+    return rig.workflow(id).is_object() && rig.workflow(id)["calls"][0]["state"] == "sent";
+  }));
+  rig.stop();  // the post is a pending outbox row; the workflow knows it was sent
+  rig.fake.up();
+  rig.start();
+  REQUIRE(rig.wait_calls("chat.postMessage", 1));
+  REQUIRE(reflex::testing::wait_until(
+      [&] { return rig.workflow(id)["objects"]["message:post"]["state"] == "ready"; }));
+  rig.post_alert("web-2");
+  REQUIRE(rig.wait_calls("chat.update", 1));
+  CHECK(calls(rig.fake, "chat.postMessage").size() == 1);
+  CHECK(calls(rig.fake, "chat.update")[0].body["ts"] ==
+        rig.workflow(id)["objects"]["message:post"]["data"]["ts"]);
+}
+
+TEST_CASE("a signed Slack button click responds as its user; an unsigned one changes nothing",
+          "[workflow][hub][slack]") {
+  Rig rig;
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(rig.wait_calls("chat.postMessage", 1));
+  const std::string payload =
+      json{{"type", "block_actions"},
+           {"user", {{"id", "U1"}, {"username", "bob"}}},
+           {"actions", {{{"action_id", "reflex:start_mim"}, {"value", std::to_string(id)}}}}}
+          .dump();
+  const std::string body = "payload=" + httplib::detail::encode_query_param(payload);
+  const std::string ts = std::to_string(std::time(nullptr));
+  httplib::Client client("127.0.0.1", rig.hub->http_port());
+  auto forged = client.Post(std::string(kSlackActionsPath),
+                            {{"X-Slack-Request-Timestamp", ts},
+                             {"X-Slack-Signature", slack_signature("wrong", ts, body)}},
+                            body, "application/x-www-form-urlencoded");
+  REQUIRE(forged);
+  CHECK(forged->status == 401);
+  auto clicked =
+      client.Post(std::string(kSlackActionsPath),
+                  {{"X-Slack-Request-Timestamp", ts},
+                   {"X-Slack-Signature", slack_signature("signing-secret-0123456789", ts, body)}},
+                  body, "application/x-www-form-urlencoded");
+  REQUIRE(clicked);
+  CHECK(clicked->status == 200);
+  REQUIRE(rig.wait_calls("conversations.create", 1));
+  bool by_bob = false;
+  const json clicked_incident = rig.api->incident(id);
+  for (const auto& e : clicked_incident["timeline"]) {
+    by_bob = by_bob || (e["kind"] == "response" && e["actor"] == "slack:bob");
+  }
+  CHECK(by_bob);
+  CHECK(calls(rig.fake, "conversations.create").size() == 1);
+}
