@@ -344,6 +344,13 @@ int main(int argc, char** argv) {
   note->add_option("id", incident_id, "the incident's id")->required();
   note->add_option("text", note_text, "the note")->required();
   note->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
+  std::string option;
+  auto* respond = incident->add_subcommand(
+      "respond", "choose a response option (start_mim, ...): runs its workflow steps");
+  respond->add_option("id", incident_id, "the incident's id")->required();
+  respond->add_option("option", option, "acknowledge, resolve, or an option the workflows name")
+      ->required();
+  respond->add_option("--actor", actor, "who is acting (env REFLEX_ACTOR, else USER)");
   auto* report = incident->add_subcommand(
       "report", "the post-incident report (Markdown): summary, impact, timeline, responders");
   report->add_option("id", incident_id, "the incident's id")->required();
@@ -451,7 +458,7 @@ int main(int argc, char** argv) {
   ctl::HubClient client(hub_url, token);
   // Acting with a token: only an actor given with --actor or REFLEX_ACTOR is sent.
   if (client.has_token()) {
-    for (auto* sub : {ack, resolve, note, assign, incident, silence_add, silence_expire}) {
+    for (auto* sub : {ack, resolve, note, assign, respond, incident, silence_add, silence_expire}) {
       if (sub->count("--actor") > 0) token_actor = actor;
     }
     actor = token_actor;
@@ -469,6 +476,10 @@ int main(int argc, char** argv) {
   if (*note) {
     return cmd_incident_action(client, incident_id, "notes",
                                {{"actor", actor}, {"text", note_text}}, "noted");
+  }
+  if (*respond) {
+    return cmd_incident_action(client, incident_id, "respond",
+                               {{"actor", actor}, {"option", option}}, "responded " + option);
   }
   if (*assign) {
     return cmd_incident_action(client, incident_id, "assign", {{"actor", actor}, {"owner", owner}},
