@@ -6,6 +6,7 @@
 
 #include "common/curve_keys.h"
 #include "hub/integrations/slack.h"
+#include "hub/integrations/vendors.h"
 
 namespace reflex::hub {
 namespace {
@@ -148,6 +149,11 @@ Status Hub::start_outbox(const HubConfig& cfg) {
                              {.max_in_flight = static_cast<size_t>(slack.max_in_flight),
                               .rate_per_key = slack.rate_per_channel,
                               .burst_per_key = slack.burst_per_channel});
+  }
+  {  // Jira, Statuspage, PagerDuty, Dynatrace, webhook: each when its section is present
+    auto vendors = vendor_integrations(cfg.integrations, clock_);
+    if (!vendors) return vendors.status();
+    for (auto& v : *vendors) outbox_->add_integration(std::move(v.integration), v.limits);
   }
   REFLEX_RETURN_IF_ERROR(outbox_->start());
   auto api = OutboxApi::open(

@@ -33,6 +33,9 @@ struct IntegrationKitCase {
   // Checks the fake's last received request (shape, auth header); uses CHECK.
   std::function<void()> check_request;
   int permanent_status = 400;
+  // For an integration whose rows name the URL themselves (the webhook): the valid call
+  // aimed at `base_url`, used instead of `sample` when set.
+  std::function<OutboxRequest(const std::string& base_url)> sample_at;
 };
 
 void run_integration_kit(const IntegrationKitCase& c);
