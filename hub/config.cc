@@ -4,6 +4,7 @@
 
 #include "hub/api_tokens.h"
 #include "hub/integrations/slack.h"
+#include "hub/integrations/vendors.h"
 #include "hub/policy/policy_config.h"
 
 namespace reflex::hub {
@@ -153,6 +154,12 @@ Result<HubConfig> load_hub_config(const std::string& path) {
   if (cfg->integrations.slack.enabled) {  // the token must be readable, as at start-up
     if (auto slack = slack_settings(cfg->integrations.slack); !slack) {
       return Status::error("config", path + ": " + slack.status().message());
+    }
+  }
+  {  // the other integrations' secrets too
+    SystemClock clock;
+    if (auto vendors = vendor_integrations(cfg->integrations, clock); !vendors) {
+      return Status::error("config", path + ": " + vendors.status().message());
     }
   }
   return cfg;

@@ -6,6 +6,7 @@
 
 #include "common/curve_keys.h"
 #include "hub/integrations/slack.h"
+#include "hub/integrations/vendors.h"
 
 namespace reflex::hub {
 namespace {
@@ -17,7 +18,19 @@ constexpr Millis kCommitRetry(500);
 policy::RunnerSettings runner_settings(const HubConfig& cfg) {
   policy::RunnerSettings s;
   s.policy = cfg.policy;
-  if (cfg.integrations.slack.enabled) s.integrations.insert("slack");
+  const IntegrationsConfig& i = cfg.integrations;
+  for (const auto& [name, enabled] :
+       {std::pair{"slack", i.slack.enabled}, std::pair{"jira", i.jira.enabled},
+        std::pair{"statuspage", i.statuspage.enabled}, std::pair{"pagerduty", i.pagerduty.enabled},
+        std::pair{"dynatrace", i.dynatrace.enabled}, std::pair{"webhook", i.webhook.enabled}}) {
+    if (enabled) s.integrations.insert(name);
+  }
+  // Tickets link to Jira's browse page.
+  if (i.jira.enabled) {
+    std::string base = i.jira.base_url;
+    if (!base.empty() && base.back() != '/') base += '/';
+    s.links["jira"] = base;
+  }
   return s;
 }
 
@@ -160,6 +173,11 @@ Status Hub::start_outbox(const HubConfig& cfg) {
                              {.max_in_flight = static_cast<size_t>(slack.max_in_flight),
                               .rate_per_key = slack.rate_per_channel,
                               .burst_per_key = slack.burst_per_channel});
+  }
+  {  // Jira, Statuspage, PagerDuty, Dynatrace, webhook: each when its section is present
+    auto vendors = vendor_integrations(cfg.integrations, clock_);
+    if (!vendors) return vendors.status();
+    for (auto& v : *vendors) outbox_->add_integration(std::move(v.integration), v.limits);
   }
   runner_ = std::make_unique<policy::WorkflowRunner>(*outbox_, [this](uint64_t id) {
     return correlator_ ? correlator_->engine().incident(id) : nullptr;

@@ -1,10 +1,9 @@
 #include "hub/integrations/slack.h"
 
+#include "hub/integrations/vendor_http.h"
+
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace reflex::hub {
 namespace {
@@ -98,13 +97,6 @@ Status check_payload(std::string_view method, const json& p) {
   return Status::ok();
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t start = 0;
-  while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
-  return s.substr(start);
-}
-
 }  // namespace
 
 Outcome classify_slack(std::string_view method, const HttpResponse& r) {
@@ -181,46 +173,16 @@ std::string SlackIntegration::rate_key(const OutboxRow& row) const {
   return "channel:" + it->get<std::string>();
 }
 
-namespace {
-
-// A secret from `file` or else the environment variable `env`; `key` is the config path
-// of the pair ("integrations.slack.token"), for errors that never quote the secret.
-Result<std::string> read_secret(const std::string& file, const std::string& env,
-                                const std::string& key) {
-  std::string secret;
-  if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) return Status::error("config", key + "_file: cannot read " + file);
-    std::stringstream text;
-    text << in.rdbuf();
-    secret = trim(text.str());
-    if (secret.empty()) return Status::error("config", key + "_file: " + file + " is empty");
-  } else {
-    const char* v = std::getenv(env.c_str());
-    secret = v ? trim(v) : "";
-    if (secret.empty()) {
-      return Status::error("config",
-                           key + "_env: the environment variable " + env + " is not set or empty");
-    }
-  }
-  if (secret.find_first_of("\r\n") != std::string::npos) {
-    return Status::error("config", key + ": the secret holds a line break");
-  }
-  return secret;
-}
-
-}  // namespace
-
 Result<SlackSettings> slack_settings(const SlackConfig& cfg) {
   SlackSettings s;
   s.base_url = cfg.base_url;
   s.timeout = cfg.timeout;
-  auto token = read_secret(cfg.token_file, cfg.token_env, "integrations.slack.token");
+  auto token = read_secret("integrations.slack", "token", cfg.token_file, cfg.token_env);
   if (!token) return token.status();
   s.token = std::move(token).value();
   if (!cfg.signing_secret_file.empty() || !cfg.signing_secret_env.empty()) {
-    auto secret = read_secret(cfg.signing_secret_file, cfg.signing_secret_env,
-                              "integrations.slack.signing_secret");
+    auto secret = read_secret("integrations.slack", "signing_secret", cfg.signing_secret_file,
+                              cfg.signing_secret_env);
     if (!secret) return secret.status();
     s.signing_secret = std::move(secret).value();
   }

@@ -46,6 +46,90 @@ void read_slack(config::MapReader& integrations, SlackConfig& out) {
   }
 }
 
+// The keys the other vendor sections share: exactly one of <secret>_file and
+// <secret>_env, max_in_flight and timeout.
+void read_common(config::MapReader& m, const std::string& secret, std::string& file,
+                 std::string& env, int64_t& max_in_flight, Millis& timeout) {
+  m.get(secret + "_file", file);
+  m.get(secret + "_env", env);
+  m.get("max_in_flight", max_in_flight, 1, 256);
+  m.get("timeout", timeout);
+  if (file.empty() == env.empty()) {
+    const std::string key = secret + (file.empty() ? "_env" : "_file");
+    m.errors().add(m.take(key), m.path_of(secret + "_file"),
+                   file.empty() ? "required: the " + secret + "'s file (or " + secret + "_env)"
+                                : "give " + secret + "_file or " + secret + "_env, not both");
+  }
+  if (timeout.count() < 100) {
+    m.errors().add(m.take("timeout"), m.path_of("timeout"), "must be at least 100ms");
+  }
+}
+
+// base_url: required (no default) or checked as an http(s) URL.
+void read_base_url(config::MapReader& m, std::string& url, const char* example) {
+  const bool had_default = !url.empty();
+  m.get("base_url", url);
+  if (url.empty() && !had_default) {
+    m.errors().add(m.take("base_url"), m.path_of("base_url"),
+                   std::string("required: the API's URL, such as ") + example);
+  } else if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    m.errors().add(m.take("base_url"), m.path_of("base_url"),
+                   std::string("expected an http:// or https:// URL such as ") + example +
+                       ", got \"" + url + "\"");
+  }
+}
+
+void read_jira(config::MapReader& integrations, JiraConfig& out) {
+  const bool present = integrations.has("jira");
+  auto m = integrations.child("jira");
+  if (!present) return;
+  out.enabled = true;
+  read_base_url(m, out.base_url, "https://example.atlassian.net/");
+  m.get("user", out.user);
+  read_common(m, "token", out.token_file, out.token_env, out.max_in_flight, out.timeout);
+}
+
+void read_statuspage(config::MapReader& integrations, StatuspageConfig& out) {
+  const bool present = integrations.has("statuspage");
+  auto m = integrations.child("statuspage");
+  if (!present) return;
+  out.enabled = true;
+  read_base_url(m, out.base_url, "https://api.statuspage.io/v1/");
+  m.get("page_id", out.page_id);
+  if (out.page_id.empty()) {
+    m.errors().add(m.take("page_id"), m.path_of("page_id"),
+                   "required: the id of the status page incidents are opened on");
+  }
+  read_common(m, "token", out.token_file, out.token_env, out.max_in_flight, out.timeout);
+}
+
+void read_pagerduty(config::MapReader& integrations, PagerDutyConfig& out) {
+  const bool present = integrations.has("pagerduty");
+  auto m = integrations.child("pagerduty");
+  if (!present) return;
+  out.enabled = true;
+  read_base_url(m, out.base_url, "https://events.pagerduty.com/");
+  read_common(m, "routing_key", out.routing_key_file, out.routing_key_env, out.max_in_flight,
+              out.timeout);
+}
+
+void read_dynatrace(config::MapReader& integrations, DynatraceConfig& out) {
+  const bool present = integrations.has("dynatrace");
+  auto m = integrations.child("dynatrace");
+  if (!present) return;
+  out.enabled = true;
+  read_base_url(m, out.base_url, "https://abc12345.live.dynatrace.com/");
+  read_common(m, "token", out.token_file, out.token_env, out.max_in_flight, out.timeout);
+}
+
+void read_webhook(config::MapReader& integrations, WebhookConfig& out) {
+  const bool present = integrations.has("webhook");
+  auto m = integrations.child("webhook");
+  if (!present) return;
+  out.enabled = true;
+  read_common(m, "secret", out.secret_file, out.secret_env, out.max_in_flight, out.timeout);
+}
+
 }  // namespace
 
 void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
@@ -65,6 +149,11 @@ void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
   }
   auto in = top.child("integrations");
   read_slack(in, integrations.slack);
+  read_jira(in, integrations.jira);
+  read_statuspage(in, integrations.statuspage);
+  read_pagerduty(in, integrations.pagerduty);
+  read_dynatrace(in, integrations.dynatrace);
+  read_webhook(in, integrations.webhook);
 }
 
 }  // namespace reflex::hub

@@ -15,6 +15,25 @@
 //       burst_per_channel: 3
 //       max_in_flight: 4      # Slack calls at once
 //       timeout: 10s          # one HTTP exchange
+//     jira:                   # Jira REST v2 (hub/integrations/jira.h)
+//       base_url: https://example.atlassian.net/   # required
+//       user: reflex@example.com   # Basic auth with the API token; absent: Bearer (DC PAT)
+//       token_file: /etc/reflex/jira-token         # or token_env: JIRA_API_TOKEN
+//       max_in_flight: 4
+//       timeout: 10s
+//     statuspage:             # Statuspage v1 (hub/integrations/statuspage.h)
+//       base_url: https://api.statuspage.io/v1/
+//       page_id: kctbh9vrtdwd  # required
+//       token_file: /etc/reflex/statuspage-key     # or token_env
+//     pagerduty:              # Events API v2 (hub/integrations/pagerduty.h)
+//       base_url: https://events.pagerduty.com/
+//       routing_key_file: /etc/reflex/pagerduty-key   # or routing_key_env
+//     dynatrace:              # Problems API v2 (hub/integrations/dynatrace.h)
+//       base_url: https://abc12345.live.dynatrace.com/   # required
+//       token_file: /etc/reflex/dynatrace-token     # or token_env
+//     webhook:                # signed JSON POSTs (hub/integrations/webhook.h)
+//       secret_file: /etc/reflex/webhook-secret     # or secret_env
+//   (each of these also takes max_in_flight, default 4, and timeout, default 10s)
 #pragma once
 
 #include <string>
@@ -38,8 +57,61 @@ struct SlackConfig {
   Millis timeout = Millis(10'000);
 };
 
+// The other vendors: each is on when its section is present; exactly one of the
+// secret's _file / _env keys is required.
+struct JiraConfig {
+  bool enabled = false;
+  std::string base_url;  // required
+  std::string user;      // "": Bearer token
+  std::string token_file;
+  std::string token_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
+struct StatuspageConfig {
+  bool enabled = false;
+  std::string base_url = "https://api.statuspage.io/v1/";
+  std::string page_id;  // required
+  std::string token_file;
+  std::string token_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
+struct PagerDutyConfig {
+  bool enabled = false;
+  std::string base_url = "https://events.pagerduty.com/";
+  std::string routing_key_file;
+  std::string routing_key_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
+struct DynatraceConfig {
+  bool enabled = false;
+  std::string base_url;  // required
+  std::string token_file;
+  std::string token_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
+struct WebhookConfig {
+  bool enabled = false;
+  std::string secret_file;
+  std::string secret_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
 struct IntegrationsConfig {
   SlackConfig slack;
+  JiraConfig jira;
+  StatuspageConfig statuspage;
+  PagerDutyConfig pagerduty;
+  DynatraceConfig dynatrace;
+  WebhookConfig webhook;
 };
 
 struct OutboxConfig {

@@ -59,6 +59,11 @@ const std::set<std::string> kHubKeys = {
     "outbox.backoff_base",
     "outbox.backoff_cap",
     "integrations.slack",  // a mapping: its keys are in docs/CONFIGURATION.md#hubyaml
+    "integrations.jira",        // likewise
+    "integrations.statuspage",  // likewise
+    "integrations.pagerduty",   // likewise
+    "integrations.dynatrace",   // likewise
+    "integrations.webhook",     // likewise
     "workflows",           // a mapping of workflow names, likewise
     "business_hours.weekdays",
     "business_hours.start",
@@ -230,7 +235,8 @@ TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
   // tokens files (mode 0600) in a scratch directory instead of /etc/reflex/tokens.
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "tokens");
-  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot", "slack-signing"}) {
+  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot", "slack-signing", "jira",
+                           "statuspage", "pagerduty", "dynatrace", "webhook"}) {
     const std::string token = dir.write(std::string("tokens/") + name,
                                         std::string(name) + "-0123456789abcdef0123456789\n");
     std::filesystem::permissions(

@@ -6,8 +6,9 @@
 namespace reflex::hub::testing {
 namespace {
 
-OutboxRequest variant(const IntegrationKitCase& c, const std::string& suffix) {
-  OutboxRequest r = c.sample;
+OutboxRequest variant(const IntegrationKitCase& c, const std::string& suffix,
+                      const std::string& base_url) {
+  OutboxRequest r = c.sample_at ? c.sample_at(base_url) : c.sample;
   r.idempotency_key += "/" + suffix;
   return r;
 }
@@ -42,7 +43,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
         policy);
 
     // A valid call is delivered, in the vendor's shape, and its result kept.
-    auto ok = h.enqueue(variant(c, "ok"));
+    auto ok = h.enqueue(variant(c, "ok", c.base_url));
     REQUIRE(ok);
     REQUIRE(h.wait_state(ok->id, OutboxState::kDone));
     c.check_request();
@@ -51,7 +52,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
 
     // 429 with Retry-After: pending exactly that long.
     c.answer_next(429, {{"Retry-After", "7"}}, "{}");
-    auto limited = h.enqueue(variant(c, "429"));
+    auto limited = h.enqueue(variant(c, "429", c.base_url));
     REQUIRE(limited);
     REQUIRE(h.wait_attempt(limited->id, OutboxState::kPending, 1));
     CHECK(h.row(limited->id).next_attempt_ms == h.now_ms() + 7000);
@@ -61,7 +62,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
     std::string echo = "upstream failed;";
     for (const auto& s : c.secrets) echo += " Authorization: Bearer " + s;
     c.answer_next(503, {}, echo);
-    auto unavailable = h.enqueue(variant(c, "503"));
+    auto unavailable = h.enqueue(variant(c, "503", c.base_url));
     REQUIRE(unavailable);
     REQUIRE(h.wait_attempt(unavailable->id, OutboxState::kPending, 1));
     CHECK(h.row(unavailable->id).next_attempt_ms == h.now_ms() + 500);
@@ -69,7 +70,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
 
     // The permanent status: a dead letter at the first attempt.
     c.answer_next(c.permanent_status, {}, echo);
-    auto refused = h.enqueue(variant(c, "permanent"));
+    auto refused = h.enqueue(variant(c, "permanent", c.base_url));
     REQUIRE(refused);
     REQUIRE(h.wait_state(refused->id, OutboxState::kDead));
     CHECK(h.row(refused->id).attempts == 1);
@@ -85,7 +86,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
                             {.max_in_flight = 4, .rate_per_key = 0, .burst_per_key = 1});
         },
         policy);
-    auto row = h.enqueue(variant(c, "refused"));
+    auto row = h.enqueue(variant(c, "refused", nowhere));
     REQUIRE(row);
     REQUIRE(h.wait_attempt(row->id, OutboxState::kPending, 1));
     CHECK_FALSE(h.row(row->id).last_error.empty());

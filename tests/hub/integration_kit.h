@@ -1,6 +1,6 @@
-// The test kit every outbox integration passes (Slack now; Jira, Statuspage, PagerDuty,
-// ... later), each with its own fake vendor. Through the real delivery stage, a real
-// store and real HTTP it checks:
+// The test kit every outbox integration passes (Slack, Jira, Statuspage, PagerDuty,
+// Dynatrace, the signed webhook), each with its own fake vendor. Through the real
+// delivery stage, a real store and real HTTP it checks:
 //  - request shape: a valid call is delivered once and the fake accepted it (the case's
 //    check_request looks at what the fake received), and the result is kept;
 //  - retry classification by status: 2xx done; 429 with Retry-After pending exactly that
@@ -33,6 +33,9 @@ struct IntegrationKitCase {
   // Checks the fake's last received request (shape, auth header); uses CHECK.
   std::function<void()> check_request;
   int permanent_status = 400;
+  // For an integration whose rows name the URL themselves (the webhook): the valid call
+  // aimed at `base_url`, used instead of `sample` when set.
+  std::function<OutboxRequest(const std::string& base_url)> sample_at;
 };
 
 void run_integration_kit(const IntegrationKitCase& c);

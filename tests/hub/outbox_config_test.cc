@@ -83,3 +83,90 @@ TEST_CASE("bad outbox and Slack keys are errors naming their paths", "[outbox][c
   check("outbox: {max_attempts: 0}", "outbox.max_attempts");
   check("outbox: {backoff_base: 10s, backoff_cap: 1s}", "outbox.backoff_cap");
 }
+
+TEST_CASE("without their sections Jira, Statuspage, PagerDuty, Dynatrace and webhook are off",
+          "[outbox][config]") {
+  auto r = read("integrations: {}");
+  REQUIRE(r.status);
+  CHECK_FALSE(r.integrations.jira.enabled);
+  CHECK_FALSE(r.integrations.statuspage.enabled);
+  CHECK_FALSE(r.integrations.pagerduty.enabled);
+  CHECK_FALSE(r.integrations.dynatrace.enabled);
+  CHECK_FALSE(r.integrations.webhook.enabled);
+}
+
+TEST_CASE("the Jira, Statuspage, PagerDuty, Dynatrace and webhook keys are read",
+          "[outbox][config]") {
+  auto r = read(R"(
+integrations:
+  jira:
+    base_url: https://example.atlassian.net/
+    user: reflex@example.com
+    token_file: /etc/reflex/jira-token
+    max_in_flight: 2
+    timeout: 5s
+  statuspage:
+    page_id: kctbh9vrtdwd
+    token_env: STATUSPAGE_KEY
+  pagerduty:
+    routing_key_env: PD_ROUTING_KEY
+    base_url: https://events.eu.pagerduty.com/
+  dynatrace:
+    base_url: https://abc12345.live.dynatrace.com/
+    token_env: DT_TOKEN
+    timeout: 3s
+  webhook:
+    secret_file: /etc/reflex/webhook-secret
+    max_in_flight: 8
+)");
+  INFO(r.status.message());
+  REQUIRE(r.status);
+  const auto& in = r.integrations;
+  CHECK(in.jira.enabled);
+  CHECK(in.jira.base_url == "https://example.atlassian.net/");
+  CHECK(in.jira.user == "reflex@example.com");
+  CHECK(in.jira.token_file == "/etc/reflex/jira-token");
+  CHECK(in.jira.max_in_flight == 2);
+  CHECK(in.jira.timeout == Millis(5000));
+  CHECK(in.statuspage.enabled);
+  CHECK(in.statuspage.base_url == "https://api.statuspage.io/v1/");
+  CHECK(in.statuspage.page_id == "kctbh9vrtdwd");
+  CHECK(in.statuspage.token_env == "STATUSPAGE_KEY");
+  CHECK(in.statuspage.max_in_flight == 4);
+  CHECK(in.pagerduty.enabled);
+  CHECK(in.pagerduty.routing_key_env == "PD_ROUTING_KEY");
+  CHECK(in.pagerduty.base_url == "https://events.eu.pagerduty.com/");
+  CHECK(in.dynatrace.enabled);
+  CHECK(in.dynatrace.token_env == "DT_TOKEN");
+  CHECK(in.dynatrace.timeout == Millis(3000));
+  CHECK(in.webhook.enabled);
+  CHECK(in.webhook.secret_file == "/etc/reflex/webhook-secret");
+  CHECK(in.webhook.max_in_flight == 8);
+  CHECK(in.webhook.timeout == Millis(10'000));
+}
+
+TEST_CASE("bad vendor keys are errors naming their paths", "[outbox][config]") {
+  auto check = [](const std::string& yaml, const std::string& path) {
+    auto r = read(yaml);
+    REQUIRE_FALSE(r.status);
+    INFO(r.status.message());
+    CHECK(r.status.message().find(path) != std::string::npos);
+  };
+  check("integrations: {jira: {token_env: T}}", "integrations.jira.base_url");
+  check("integrations: {jira: {base_url: example.net, token_env: T}}",
+        "integrations.jira.base_url");
+  check("integrations: {jira: {base_url: https://x/}}", "integrations.jira.token_file");
+  check("integrations: {jira: {base_url: https://x/, token_file: /t, token_env: T}}",
+        "integrations.jira.token_file");
+  check("integrations: {jira: {base_url: https://x/, token_env: T, password: p}}",
+        "integrations.jira.password");
+  check("integrations: {statuspage: {token_env: T}}", "integrations.statuspage.page_id");
+  check("integrations: {statuspage: {page_id: p, token_env: T, max_in_flight: 0}}",
+        "integrations.statuspage.max_in_flight");
+  check("integrations: {pagerduty: {token_env: T}}", "integrations.pagerduty.routing_key_file");
+  check("integrations: {pagerduty: {routing_key_env: K, timeout: 10ms}}",
+        "integrations.pagerduty.timeout");
+  check("integrations: {dynatrace: {token_env: T}}", "integrations.dynatrace.base_url");
+  check("integrations: {webhook: {}}", "integrations.webhook.secret_file");
+  check("integrations: {webhook: {secret_env: S, url: https://x/}}", "integrations.webhook.url");
+}

@@ -1,0 +1,78 @@
+// Test support: a fake Jira REST API v2 on 127.0.0.1 (see /work/shared/CONTRACTS.md
+// section 3) that enforces the documented contract of what Reflex calls:
+//  - auth: Cloud (a user given) accepts only `Authorization: Basic base64(user:token)`,
+//    Data Center (no user) only `Bearer <token>`; anything else is 401 with Jira's
+//    ErrorCollection {"errorMessages": [...], "errors": {}};
+//  - POST rest/api/2/issue: a JSON body with fields.project (key or id; project OPS
+//    exists), fields.summary, fields.issuetype (name or id: Incident, Task, Bug) and an
+//    optional known fields.priority; problems are 400 with "errors" naming each field;
+//    201 {"id": "10001", "key": "OPS-1", "self": ...};
+//  - POST rest/api/2/issue/{key}/comment: {"body": non-empty}; 404 for an unknown issue;
+//    201 with the comment;
+//  - POST rest/api/2/issue/{key}/transitions: {"transition": {"id"}} among the issue's
+//    transitions (11 To Do, 21 In Progress, 31 Done), optional update.comment[].add.body;
+//    400 for an unknown transition; 204, no body;
+//  - GET rest/api/2/issue/{key} and GET .../transitions, for looking around;
+//  - a JSON body (Content-Type application/json) on every POST, else 415.
+// Unconfirmed limits (summary length, label rules) are not enforced.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/fake_vendor.h"
+
+namespace reflex::testing {
+
+class FakeJira {
+ public:
+  struct Issue {
+    std::string id;   // "10001"
+    std::string key;  // "OPS-1"
+    std::string summary;
+    std::string issuetype;
+    std::string description;
+    std::string priority;
+    std::string status = "To Do";
+    std::vector<std::string> comments;
+  };
+
+  // A user: Jira Cloud (Basic auth); "": Data Center with a personal access token.
+  explicit FakeJira(std::string token = "jira-fake-api-token-0000",
+                    std::string user = "reflex@example.com");
+
+  // "http://127.0.0.1:<port>/": the base URL to configure.
+  std::string base_url() const { return server_.url("/"); }
+  const std::string& token() const { return token_; }
+  const std::string& user() const { return user_; }
+
+  int port() const { return server_.port(); }
+  void fail_next(int n, FakeVendorServer::Fault fault) { server_.fail_next(n, std::move(fault)); }
+  // The next `n` calls get 429 with Retry-After and Jira Cloud's rate-limit headers.
+  void rate_limit_next(int n, int retry_after_seconds);
+  void down() { server_.down(); }
+  void up() { server_.up(); }
+  std::vector<FakeVendorServer::Received> received() const { return server_.received(); }
+
+  std::vector<Issue> issues() const;
+  std::optional<Issue> issue(const std::string& key) const;
+
+ private:
+  using Answer = FakeVendorServer::Answer;
+  Answer handle(const FakeVendorServer::Request& req);
+  Answer create(const nlohmann::json& body);
+  Answer comment(Issue& issue, const nlohmann::json& body);
+  Answer transition(Issue& issue, const nlohmann::json& body);
+  Issue* find(const std::string& key_or_id);
+  nlohmann::json issue_json(const Issue& issue) const;
+
+  std::string token_;
+  std::string user_;
+  mutable std::mutex mu_;
+  std::vector<Issue> issues_;
+  int next_comment_ = 10100;
+  FakeVendorServer server_;  // last: stops (and stops calling handle) before the state goes
+};
+
+}  // namespace reflex::testing
