@@ -58,13 +58,13 @@ const std::set<std::string> kHubKeys = {
     "outbox.max_attempts",
     "outbox.backoff_base",
     "outbox.backoff_cap",
-    "integrations.slack",  // a mapping: its keys are in docs/CONFIGURATION.md#hubyaml
+    "integrations.slack",       // a mapping: its keys are in docs/CONFIGURATION.md#hubyaml
     "integrations.jira",        // likewise
     "integrations.statuspage",  // likewise
     "integrations.pagerduty",   // likewise
     "integrations.dynatrace",   // likewise
     "integrations.webhook",     // likewise
-    "workflows",           // a mapping of workflow names, likewise
+    "workflows",                // a mapping of workflow names, likewise
     "business_hours.weekdays",
     "business_hours.start",
     "business_hours.end",
