@@ -3,7 +3,6 @@
 #include "hub/integrations/vendor_http.h"
 
 #include <algorithm>
-#include <charconv>
 
 namespace reflex::hub {
 namespace {
@@ -16,19 +15,6 @@ constexpr std::string_view kMethods[] = {"chat.postMessage", "chat.update", "con
 
 bool one_of(std::string_view code, std::initializer_list<std::string_view> codes) {
   return std::find(codes.begin(), codes.end(), code) != codes.end();
-}
-
-// Retry-After in seconds; nullopt when absent or not a number of seconds.
-std::optional<Millis> retry_after(const HttpResponse& r) {
-  auto v = r.header("Retry-After");
-  if (!v) return std::nullopt;
-  std::string_view s = *v;
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
-  int64_t seconds = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
-  if (ec != std::errc() || end != s.data() + s.size() || seconds < 0) return std::nullopt;
-  return Millis(std::min<int64_t>(seconds, 24 * 3600) * 1000);
 }
 
 // Slack's error codes are short identifiers; anything else is cut so a strange body
@@ -105,7 +91,7 @@ Outcome classify_slack(std::string_view method, const HttpResponse& r) {
     return Outcome::retry(where + (r.error.empty() ? "no response" : r.error));
   }
   if (r.status == 429) {
-    return Outcome::retry(where + "HTTP 429 rate limited", retry_after(r));
+    return Outcome::retry(where + "HTTP 429 rate limited", retry_after_seconds(r));
   }
   if (r.status >= 500 || r.status == 408) {
     return Outcome::retry(where + "HTTP " + std::to_string(r.status));
@@ -125,7 +111,7 @@ Outcome classify_slack(std::string_view method, const HttpResponse& r) {
     return Outcome::done(done_result(method, doc));
   }
   if (one_of(code, {"ratelimited", "rate_limited"})) {
-    return Outcome::retry(where + code, retry_after(r));
+    return Outcome::retry(where + code, retry_after_seconds(r));
   }
   if (one_of(code, {"internal_error", "fatal_error", "service_unavailable", "request_timeout"})) {
     return Outcome::retry(where + code);
