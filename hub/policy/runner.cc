@@ -225,6 +225,16 @@ void WorkflowRunner::finish_call(IncidentWorkflow& w, const OutboxRow& row, Writ
                  done ? "done" + (c.note.empty() ? "" : ": " + c.note) : "failed: " + c.note,
                  now_ms);
     }
+    if (c.kind == "refresh" && done) {
+      // Only the latest refresh of a message is worth keeping: the document stays small
+      // however often the incident changes.
+      const uint64_t seq = c.seq;
+      const std::string message = c.step;
+      std::erase_if(w.calls, [&](const WorkflowCall& other) {
+        return other.kind == "refresh" && other.step == message && other.seq != seq &&
+               other.state == CallState::kDone;
+      });
+    }
     return;
   }
 }

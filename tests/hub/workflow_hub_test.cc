@@ -163,6 +163,21 @@ TEST_CASE(
   auto update = calls(rig.fake, "chat.update")[0];
   CHECK(update.body["ts"] == ts);
   CHECK(update.body["text"] == "high: HighErrorRate on checkout (2 hosts)");
+  // More hosts: one refresh each, and the document keeps only the latest done one.
+  rig.post_alert("web-3");
+  rig.post_alert("web-4");
+  REQUIRE(reflex::testing::wait_until([&] {
+    for (const auto& u : calls(rig.fake, "chat.update")) {
+      if (u.body["text"] == "high: HighErrorRate on checkout (4 hosts)") return true;
+    }
+    return false;
+  }));
+  REQUIRE(reflex::testing::wait_until([&] {
+    const json workflow = rig.workflow(id);
+    size_t refreshes = 0;
+    for (const auto& c : workflow["calls"]) refreshes += c["kind"] == "refresh" ? 1 : 0;
+    return refreshes == 1 && workflow["calls"].back()["state"] == "done";
+  }));
 
   // Jira is not configured: the ticket step says so, and nothing else is held up.
   const json incident = rig.api->incident(id);
