@@ -136,6 +136,10 @@ TEST_CASE("a process restarted under a new pid is watched again from the next ru
   first.reset();  // reaped
 
   Child second({bin, "300"}, w.log());
+  // posix_spawn returns once the child has replaced its memory, which may be before the
+  // kernel names it: a run in between would rightly not count it yet.
+  REQUIRE(reflex::testing::wait_until(
+      [&] { return read_proc_info("/proc", second.pid()).value_or(ProcInfo{}).comm == cfg.name; }));
   REQUIRE(w.runner.wake("proc"));  // as after a restart action; the interval is 60 s away
   REQUIRE(w.await_changes(3));
   CHECK(w.changes[2] == CheckState::kOk);
