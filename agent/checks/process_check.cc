@@ -1,20 +1,61 @@
 #include "agent/checks/process_check.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace reflex::agent {
 namespace {
 
+// A small file, whole, with plain system calls: name and cmdline checks read a few
+// files of every process each run, and a stream costs more than the reading. On failure
+// errno says why.
 std::optional<std::string> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      const int saved = errno;
+      ::close(fd);
+      if (n < 0) {
+        errno = saved;
+        return std::nullopt;
+      }
+      return out;
+    }
+  }
+}
+
+// argv from a cmdline file: NUL-separated arguments, usually with a trailing NUL.
+std::vector<std::string> split_cmdline(const std::string& cmdline) {
+  std::vector<std::string> argv;
+  size_t start = 0;
+  while (start < cmdline.size()) {
+    size_t end = cmdline.find('\0', start);
+    if (end == std::string::npos) end = cmdline.size();
+    argv.push_back(cmdline.substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
+// The state letter of `dir`/stat, '?' when unreadable.
+char read_state(const std::string& dir) {
+  auto stat = slurp(dir + "/stat");
+  if (!stat) return '?';
+  // "pid (comm) S ...": comm may hold spaces and parentheses, so look after the last ')'.
+  const size_t close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() ? (*stat)[close + 2] : '?';
 }
 
 std::string trim(const std::string& s) {
@@ -44,39 +85,39 @@ std::string in_quotes(const std::string& s) {
 
 std::optional<ProcInfo> read_proc_info(const std::string& proc_root, pid_t pid) {
   const std::string dir = proc_root + "/" + std::to_string(pid);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return std::nullopt;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
   ProcInfo p;
   p.pid = pid;
   if (auto comm = slurp(dir + "/comm")) {
     p.comm = *comm;
     if (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
   }
-  if (auto cmdline = slurp(dir + "/cmdline")) {
-    // NUL-separated arguments, usually with a trailing NUL.
-    size_t start = 0;
-    while (start < cmdline->size()) {
-      size_t end = cmdline->find('\0', start);
-      if (end == std::string::npos) end = cmdline->size();
-      p.argv.push_back(cmdline->substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  if (auto stat = slurp(dir + "/stat")) {
-    // "pid (comm) S ...": comm may hold spaces and parentheses, so look after the last ')'.
-    const size_t close = stat->rfind(')');
-    if (close != std::string::npos && close + 2 < stat->size()) p.state = (*stat)[close + 2];
-  }
+  if (auto cmdline = slurp(dir + "/cmdline")) p.argv = split_cmdline(*cmdline);
+  p.state = read_state(dir);
   return p;
 }
 
+namespace {
+
+// The numeric entries of `proc_root`.
+std::vector<pid_t> list_pids(const std::string& proc_root) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir(proc_root.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    if (auto pid = parse_pid(e->d_name)) out.push_back(*pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
 std::vector<ProcInfo> list_processes(const std::string& proc_root) {
   std::vector<ProcInfo> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(proc_root, ec)) {
-    auto pid = parse_pid(entry.path().filename().string());
-    if (!pid) continue;
-    if (auto info = read_proc_info(proc_root, *pid)) out.push_back(std::move(*info));
+  for (pid_t pid : list_pids(proc_root)) {
+    if (auto info = read_proc_info(proc_root, pid)) out.push_back(std::move(*info));
   }
   return out;
 }
@@ -270,11 +311,27 @@ CheckResult ProcessCheck::check_matches(std::vector<pid_t>& alive) const {
     r.message = "invalid cmdline regex " + in_quotes(config_.cmdline);
     return r;
   }
-  for (const auto& p : list_processes(config_.proc_root)) {
-    if (p.state == 'Z') continue;
-    if (by_name ? matches_name(p, config_.name) : matches_cmdline(p, *cmdline_re_)) {
-      alive.push_back(p.pid);
+  // Reads only what the decision needs, as list_processes would: comm, then cmdline when
+  // comm does not already match, then stat (zombies) only for a match. Run every second
+  // against every process, this is most of what a process check costs.
+  for (pid_t pid : list_pids(config_.proc_root)) {
+    const std::string dir = config_.proc_root + "/" + std::to_string(pid);
+    ProcInfo p;
+    p.pid = pid;
+    if (by_name) {
+      if (auto comm = slurp(dir + "/comm")) {
+        p.comm = std::move(*comm);
+        if (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
+      }
     }
+    if (!by_name || p.comm != config_.name) {
+      auto cmdline = slurp(dir + "/cmdline");
+      if (!cmdline) continue;  // gone
+      p.argv = split_cmdline(*cmdline);
+    }
+    if (!(by_name ? matches_name(p, config_.name) : matches_cmdline(p, *cmdline_re_))) continue;
+    if (read_state(dir) == 'Z') continue;
+    alive.push_back(pid);
   }
   return count_result(alive.size(), by_name ? config_.name : config_.cmdline, config_.min,
                       config_.max);

@@ -6,10 +6,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "agent/checks/datagram_reader.h"
+
 namespace reflex::agent {
 namespace {
 
-constexpr size_t kMaxDatagram = 64 * 1024;
 constexpr size_t kMaxSetSize = 10'000;
 
 // "127.0.0.1:8125" or "[::1]:8125" into a socket address.
@@ -32,13 +33,20 @@ Result<sockaddr_storage> parse_listen(const std::string& listen) {
   return addr;
 }
 
+// Lets the maps below be searched with a string_view, without building a std::string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // What the check remembers about one series (a name plus its tag set).
 struct Series {
   std::string name;  // "<check>.<metric>"
   Labels labels;     // the check's labels over the metric's tags
   std::optional<double> gauge;
   bool is_set = false;
-  std::unordered_set<std::string> members;  // this flush interval's distinct set values
+  // This flush interval's distinct set values.
+  std::unordered_set<std::string, StringHash, std::equal_to<>> members;
 };
 
 class StatsdCheckImpl final : public StatsdCheck {
@@ -52,29 +60,22 @@ class StatsdCheckImpl final : public StatsdCheck {
 
   const CheckSpec& spec() const override { return spec_; }
   const CheckStatus& status() const override { return status_; }
-  int port() const override { return port_; }
+  int port() const override { return reader_ ? reader_->port() : 0; }
 
   Status start() override {
-    if (udp_ != nullptr) return Status::ok();
+    if (reader_ != nullptr) return Status::ok();
     auto addr = parse_listen(config_.listen);
     if (!addr) return addr.status().with_context("check " + spec_.name);
-    udp_ = new uv_udp_t;
-    uv_udp_init(ctx_.loop.raw(), udp_);
-    udp_->data = this;
-    int rc = uv_udp_bind(udp_, reinterpret_cast<const sockaddr*>(&*addr), 0);
-    if (rc == 0)
-      rc = uv_udp_recv_start(udp_, &StatsdCheckImpl::on_alloc, &StatsdCheckImpl::on_recv);
-    if (rc != 0) {
-      close_socket();
+    auto reader =
+        DatagramReader::open(ctx_.loop, ctx_.timers, *addr,
+                             [this](std::string_view data, bool truncated, uint64_t dropped) {
+                               on_datagram(data, truncated, dropped);
+                             });
+    if (!reader) {
       return Status::error("io", "check " + spec_.name + ": cannot listen on " + config_.listen +
-                                     ": " + uv_strerror(rc));
+                                     ": " + reader.status().message());
     }
-    sockaddr_storage bound{};
-    int len = sizeof(bound);
-    if (uv_udp_getsockname(udp_, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
-      port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    }
+    reader_ = std::move(reader).value();
     flush_timer_ =
         ctx_.timers.start(config_.flush_interval, config_.flush_interval, [this] { flush_sets(); });
     status_.last_state = CheckState::kOk;
@@ -85,40 +86,19 @@ class StatsdCheckImpl final : public StatsdCheck {
   void stop() override {
     ctx_.timers.cancel(flush_timer_);
     flush_timer_ = 0;
-    close_socket();
+    reader_.reset();
   }
 
  private:
-  void close_socket() {
-    if (udp_ == nullptr) return;
-    uv_udp_recv_stop(udp_);
-    udp_->data = nullptr;
-    close_and_delete(udp_);
-    udp_ = nullptr;
-    port_ = 0;
-  }
-
-  static void on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-    auto* self = static_cast<StatsdCheckImpl*>(handle->data);
-    if (self == nullptr) {
-      *buf = uv_buf_init(nullptr, 0);
+  void on_datagram(std::string_view data, bool truncated, uint64_t dropped) {
+    ++status_.runs;
+    status_.last_run_ms = ctx_.clock.now_ms();
+    if (dropped > 0) status_.bad_input["receive_overflow"] += dropped;
+    if (truncated) {
+      ++status_.bad_input["truncated_datagram"];
       return;
     }
-    // One datagram at a time is delivered, so one buffer serves them all.
-    *buf = uv_buf_init(self->buffer_, sizeof(self->buffer_));
-  }
-
-  static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                      unsigned flags) {
-    auto* self = static_cast<StatsdCheckImpl*>(handle->data);
-    if (self == nullptr || nread < 0 || (nread == 0 && addr == nullptr)) return;
-    ++self->status_.runs;
-    self->status_.last_run_ms = self->ctx_.clock.now_ms();
-    if (flags & UV_UDP_PARTIAL) {
-      ++self->status_.bad_input["truncated_datagram"];
-      return;
-    }
-    self->handle_datagram(std::string_view(buf->base, static_cast<size_t>(nread)));
+    handle_datagram(data);
   }
 
   void handle_datagram(std::string_view data) {
@@ -158,27 +138,34 @@ class StatsdCheckImpl final : public StatsdCheck {
         break;
       case StatsdMetric::Type::kSet:
         s->is_set = true;
-        if (s->members.size() >= kMaxSetSize && s->members.count(m.set_member) == 0) {
+        if (s->members.contains(m.set_member)) break;
+        if (s->members.size() >= kMaxSetSize) {
           ++status_.bad_input["set_overflow"];
         } else {
-          s->members.insert(std::move(m.set_member));
+          s->members.emplace(m.set_member);
         }
         break;
     }
   }
 
   // The series for a metric, created while fewer than max_series exist; else nullptr.
+  // Looked up by a key built in a reused buffer, so a known series costs no allocation.
   Series* series_for(StatsdMetric& m) {
-    std::string key = m.name;
-    for (const auto& [k, v] : m.tags) key += '\0' + k + '\x01' + v;
-    auto it = series_.find(key);
+    key_.assign(m.name);
+    for (const auto& [k, v] : m.tags) {
+      key_ += '\0';
+      key_ += k;
+      key_ += '\x01';
+      key_ += v;
+    }
+    auto it = series_.find(std::string_view(key_));
     if (it != series_.end()) return &it->second;
     if (static_cast<int64_t>(series_.size()) >= config_.max_series) return nullptr;
     Series s;
-    s.name = spec_.name + "." + m.name;
+    s.name = spec_.name + "." + std::string(m.name);
     s.labels = std::move(m.tags);
     for (const auto& [k, v] : spec_.labels) s.labels[k] = v;
-    return &series_.emplace(std::move(key), std::move(s)).first->second;
+    return &series_.emplace(key_, std::move(s)).first->second;
   }
 
   void flush_sets() {
@@ -193,11 +180,10 @@ class StatsdCheckImpl final : public StatsdCheck {
   StatsdCheckConfig config_;
   CheckContext& ctx_;
   CheckStatus status_;
-  uv_udp_t* udp_ = nullptr;  // freed by its close callback
-  int port_ = 0;
+  std::unique_ptr<DatagramReader> reader_;
   TimerId flush_timer_ = 0;
-  std::unordered_map<std::string, Series> series_;
-  char buffer_[kMaxDatagram];
+  std::unordered_map<std::string, Series, StringHash, std::equal_to<>> series_;
+  std::string key_;  // series_for's buffer
 };
 
 }  // namespace

@@ -18,7 +18,12 @@
 // characters, unknown field), bad_value, unknown_type, bad_sample_rate, bad_tags (a bad tag
 // or more than 16), too_many_metrics (a new series beyond max_series: dropped),
 // set_overflow (a new value beyond 10,000 in one set and interval: not counted),
-// truncated_datagram. CheckStatus::runs counts datagrams.
+// truncated_datagram, receive_overflow (datagrams the kernel dropped because the socket's
+// receive buffer was full). CheckStatus::runs counts datagrams.
+//
+// The socket is read in batches (agent/checks/datagram_reader.h): under a steady stream
+// the loop wakes about 100 times a second, not once per datagram, and a datagram is
+// recorded at most 10 ms after it arrived.
 #pragma once
 
 #include <cstdint>
@@ -31,18 +36,20 @@
 
 namespace reflex::agent {
 
+// One parsed line. `name` and `set_member` point into the line it was parsed from.
 struct StatsdMetric {
   enum class Type : uint8_t { kCounter, kTimer, kGauge, kSet };
-  std::string name;
+  std::string_view name;
   Type type = Type::kCounter;
-  double value = 0;        // counters, timers, gauges (the delta when relative)
-  bool relative = false;   // a gauge given as +N or -N
-  std::string set_member;  // sets: the value as sent
-  double sample_rate = 1;  // 0 < rate <= 1
+  double value = 0;             // counters, timers, gauges (the delta when relative)
+  bool relative = false;        // a gauge given as +N or -N
+  std::string_view set_member;  // sets: the value as sent
+  double sample_rate = 1;       // 0 < rate <= 1
   Labels tags;
 };
 
-// Parses one line (without its newline). A failure's code is the bad-input reason.
+// Parses one line (without its newline); the result points into `line`, so it is valid
+// while the line is. A failure's code is the bad-input reason.
 Result<StatsdMetric> parse_statsd_line(std::string_view line);
 
 struct StatsdCheckConfig {

@@ -77,7 +77,7 @@ Result<StatsdMetric> parse_statsd_line(std::string_view line) {
     return Status::error("malformed_line", "the name must be 1-255 of A-Z a-z 0-9 _ . - /, got \"" +
                                                std::string(name.substr(0, 64)) + "\"");
   }
-  m.name = std::string(name);
+  m.name = name;
 
   std::string_view rest = line.substr(colon + 1);
   const size_t bar = rest.find('|');
@@ -124,7 +124,7 @@ Result<StatsdMetric> parse_statsd_line(std::string_view line) {
     if (value.empty() || value.size() > kMaxSetMember) {
       return Status::error("bad_value", "a set value must be 1-255 bytes");
     }
-    m.set_member = std::string(value);
+    m.set_member = value;
     return m;
   }
   auto number = parse_number(value);

@@ -135,6 +135,8 @@ TEST_CASE("a name counts live processes by comm and holds them to min and max",
 
   Child a({program, "60"}, dir.file("log"));
   Child b({program, "60"}, dir.file("log"));
+  REQUIRE(a.wait_started());
+  REQUIRE(b.wait_started());
   r = f.run(cfg);
   REQUIRE(r.state == CheckState::kOk);
   REQUIRE(r.message == "2 processes match \"" + name + "\"");
@@ -165,6 +167,7 @@ TEST_CASE("a name longer than comm's 15 characters matches argv[0]'s basename",
   TempDir dir;
   const std::string program = unique_sleep(dir, "reflex-long-sleeper-");
   Child child({program, "60"}, dir.file("log"));
+  REQUIRE(child.wait_started());
   ProcessCheckConfig cfg;
   cfg.name = std::filesystem::path(program).filename();
   REQUIRE(f.run(cfg).state == CheckState::kOk);
@@ -176,6 +179,7 @@ TEST_CASE("a cmdline regex is searched in the arguments joined with spaces",
   TempDir dir;
   const std::string unique = "3600." + std::to_string(::getpid());
   Child child({"/bin/sleep", unique}, dir.file("log"));
+  REQUIRE(child.wait_started());
   ProcessCheckConfig cfg;
   cfg.cmdline = "sleep " + unique + "$";
   auto r = f.run(cfg);

@@ -104,6 +104,8 @@ TEST_CASE("a name check wakes when one of its processes dies and keeps watching 
   const std::string bin = w.unique_sleep("rxdie");
   Child a({bin, "300"}, w.log());
   Child b({bin, "300"}, w.log());
+  REQUIRE(a.wait_started());
+  REQUIRE(b.wait_started());
   ProcessCheckConfig cfg;
   cfg.name = std::filesystem::path(bin).filename();
   cfg.min = 2;
@@ -127,6 +129,7 @@ TEST_CASE("a process restarted under a new pid is watched again from the next ru
   ProcessCheckConfig cfg;
   cfg.name = std::filesystem::path(bin).filename();
   auto first = std::make_unique<Child>(std::vector<std::string>{bin, "300"}, w.log());
+  REQUIRE(first->wait_started());
   w.add(cfg);
   REQUIRE(w.await_changes(1));
 
@@ -136,6 +139,7 @@ TEST_CASE("a process restarted under a new pid is watched again from the next ru
   first.reset();  // reaped
 
   Child second({bin, "300"}, w.log());
+  REQUIRE(second.wait_started());
   REQUIRE(w.runner.wake("proc"));  // as after a restart action; the interval is 60 s away
   REQUIRE(w.await_changes(3));
   CHECK(w.changes[2] == CheckState::kOk);
@@ -154,6 +158,8 @@ TEST_CASE("a process check's pidfds are all closed when the check is destroyed",
   ::chmod(bin.c_str(), 0755);
   Child a({bin, "300"}, dir.file("log"));
   Child b({bin, "300"}, dir.file("log"));
+  REQUIRE(a.wait_started());
+  REQUIRE(b.wait_started());
   EventLoop loop;
   UvTimers timers(loop);
   SystemClock clock;

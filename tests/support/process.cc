@@ -59,7 +59,8 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   return file(name);
 }
 
-Child::Child(std::vector<std::string> argv, const std::string& log_path, const std::string& cwd) {
+Child::Child(std::vector<std::string> argv, const std::string& log_path, const std::string& cwd)
+    : argv0_(argv.empty() ? "" : argv[0]) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
@@ -128,6 +129,13 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds tim
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+bool Child::wait_started() const {
+  const std::string expected = argv0_ + std::string(1, '\0');
+  return wait_until([&] {
+    return read_file("/proc/" + std::to_string(pid_) + "/cmdline").rfind(expected, 0) == 0;
+  });
 }
 
 long Child::rss_kib() const {

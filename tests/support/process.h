@@ -52,8 +52,14 @@ class Child {
   bool running();
   // Resident memory now, in KiB (0 once it has exited).
   long rss_kib() const;
+  // Waits (up to 10 s) until /proc shows the child running its program: posix_spawn
+  // returns once the child's memory is replaced, which can be before the kernel names it
+  // (comm) and lays out its arguments (cmdline), so a check that reads /proc right away
+  // may not yet recognise it. Returns whether it got there.
+  bool wait_started() const;
 
  private:
+  std::string argv0_;
   pid_t pid_ = -1;
   bool reaped_ = false;
   int status_ = 0;
