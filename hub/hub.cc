@@ -100,6 +100,8 @@ Status Hub::start(const HubConfig& cfg) {
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
   route_api_.set_policy(cfg.policy);
   http_->add_routes([this](httplib::Server& server) { route_api_.add_routes(server); });
+  oncall_api_.set_config(cfg.oncall);
+  http_->add_routes([this](httplib::Server& server) { oncall_api_.add_routes(server); });
   REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
   REFLEX_RETURN_IF_ERROR(start_external(cfg));
   REFLEX_RETURN_IF_ERROR(start_outbox(cfg));
@@ -243,6 +245,7 @@ Status Hub::reload(const HubConfig& cfg) {
   }
   share_topology(cfg);
   route_api_.set_policy(cfg.policy);
+  oncall_api_.set_config(cfg.oncall);
   if (external_) external_->configure(std::move(external).value());
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);
