@@ -5,6 +5,7 @@
 #include "hub/api_tokens.h"
 #include "hub/integrations/slack.h"
 #include "hub/integrations/vendors.h"
+#include "hub/oncall/oncall_config.h"
 #include "hub/policy/policy_config.h"
 
 namespace reflex::hub {
@@ -134,6 +135,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     read_api_config(top, cfg.http, cfg.api);
     read_external(top, cfg);
     read_outbox_config(top, cfg.outbox, cfg.integrations);
+    oncall::read_oncall_config(top, cfg.oncall);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }

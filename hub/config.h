@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "hub/incidents/suppression_config.h"
+#include "hub/oncall/oncall.h"
 #include "hub/outbox/outbox_config.h"
 #include "hub/policy/policy.h"
 
@@ -104,6 +105,9 @@ struct HubConfig {
   // hub/outbox/outbox_config.h.
   OutboxConfig outbox;
   IntegrationsConfig integrations;
+  // Top-level `people`, `schedules` and `escalation_policies` (keys in
+  // hub/oncall/oncall_config.h).
+  oncall::OncallConfig oncall;
 };
 
 // True when a ZeroMQ tcp endpoint binds only to loopback (127.0.0.0/8, ::1, localhost).

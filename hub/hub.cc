@@ -124,6 +124,8 @@ Status Hub::start(const HubConfig& cfg) {
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
   route_api_.set_policy(cfg.policy);
   http_->add_routes([this](httplib::Server& server) { route_api_.add_routes(server); });
+  oncall_api_.set_config(cfg.oncall);
+  http_->add_routes([this](httplib::Server& server) { oncall_api_.add_routes(server); });
   REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
   REFLEX_RETURN_IF_ERROR(start_external(cfg));
   REFLEX_RETURN_IF_ERROR(start_outbox(cfg));
@@ -289,6 +291,7 @@ Status Hub::reload(const HubConfig& cfg) {
     settings.integrations = runner_settings(cfg_).integrations;  // the outbox's, until a restart
     runner_->configure(std::move(settings));
   }
+  oncall_api_.set_config(cfg.oncall);
   if (external_) external_->configure(std::move(external).value());
   if (cfg.agents.check_interval != cfg_.agents.check_interval) {
     timers_.cancel(liveness_timer_);

@@ -38,6 +38,7 @@
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
+#include "hub/oncall/oncall_api.h"
 #include "hub/outbox/outbox.h"
 #include "hub/outbox/outbox_api.h"
 #include "hub/policy/runner.h"
@@ -109,6 +110,7 @@ class Hub {
   std::unique_ptr<SilenceApi> silence_api_;      // before http_: outlives the routes it serves
   RouteApi route_api_;                           // before http_, likewise
   std::unique_ptr<SlackActions> slack_actions_;  // before http_, likewise
+  oncall::OncallApi oncall_api_{clock_};         // before http_, likewise
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
   int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)

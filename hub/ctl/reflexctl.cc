@@ -14,6 +14,7 @@
 #include "hub/ctl/changes_view.h"
 #include "hub/ctl/hub_client.h"
 #include "hub/ctl/incidents_view.h"
+#include "hub/ctl/oncall_view.h"
 #include "hub/ctl/routes_view.h"
 #include "hub/ctl/silences_view.h"
 
@@ -103,6 +104,19 @@ int cmd_route_test(const ctl::HubClient& client, const std::vector<std::string>&
     return fail("the hub's answer is not a route test document: " + res->body.substr(0, 200));
   }
   std::cout << (json ? doc.dump(2) + "\n" : ctl::route_test_text(doc));
+  return 0;
+}
+
+int cmd_oncall(const ctl::HubClient& client, const std::string& schedule, const std::string& at,
+               int next, bool json) {
+  auto res = client.get(ctl::oncall_path(schedule, at, next));
+  if (!res) return fail(res.status().message());
+  if (res->status != 200) return fail(hub_error(*res, client));
+  auto doc = nlohmann::json::parse(res->body, nullptr, false);
+  if (!doc.is_object() || !(doc.contains("schedules") || doc.contains("now"))) {
+    return fail("the hub's answer is not an on-call document: " + res->body.substr(0, 200));
+  }
+  std::cout << (json ? doc.dump(2) + "\n" : ctl::oncall_table(doc));
   return 0;
 }
 
@@ -422,6 +436,17 @@ int main(int argc, char** argv) {
                          "only steps run on this event (opened, resolved, response:start_mim)");
   route_test->add_flag("--json", route_json, "print the API's JSON instead of text");
 
+  std::string oncall_schedule, oncall_at;
+  int oncall_next = 5;
+  bool oncall_json = false;
+  auto* oncall = app.add_subcommand("oncall", "who is on call in each schedule, and who is next");
+  oncall->add_option("schedule", oncall_schedule, "one schedule: its next shifts too");
+  oncall->add_option("--at", oncall_at, "at this instant instead of now (RFC 3339)");
+  oncall->add_option("--next", oncall_next, "with a schedule: how many next shifts (0-100)")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  oncall->add_flag("--json", oncall_json, "print the API's JSON instead of a table");
+
   std::string check_kind = "auto", check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub or agent config file");
   check->add_option("--kind", check_kind, "hub, agent, or auto (guess from the keys)")
@@ -496,6 +521,7 @@ int main(int argc, char** argv) {
     return cmd_route_test(client, route_labels, route_severity, route_suspect, route_event,
                           route_json);
   }
+  if (*oncall) return cmd_oncall(client, oncall_schedule, oncall_at, oncall_next, oncall_json);
   if (*change_add) return cmd_change_add(client, change_args);
   if (*changes) return cmd_changes(client, changes_service, changes_since, changes_json);
   std::cerr << app.help();
