@@ -69,6 +69,26 @@ void read_external(config::MapReader& top, HubConfig& cfg) {
   }
 }
 
+// A page step names one of escalation_policies, or goes to PagerDuty. A templated name
+// ("{{service}}-oncall") is judged when it is rendered.
+void check_page_policies(const HubConfig& cfg, config::Errors& errors) {
+  if (cfg.integrations.pagerduty.enabled) return;
+  for (const auto& [name, wf] : cfg.policy.workflows) {
+    for (size_t i = 0; i < wf.steps.size(); ++i) {
+      const policy::Step& step = wf.steps[i];
+      auto it = step.with.find("policy");
+      if (step.kind != policy::StepKind::kPage || it == step.with.end() ||
+          it->second.find("{{") != std::string::npos || cfg.oncall.policies.contains(it->second)) {
+        continue;
+      }
+      errors.add("workflows." + name + ".steps[" + std::to_string(i) + "].with.policy",
+                 "'" + it->second +
+                     "' is not one of escalation_policies, and integrations.pagerduty is not "
+                     "configured to page it");
+    }
+  }
+}
+
 }  // namespace
 
 Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file) {
@@ -136,6 +156,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     read_external(top, cfg);
     read_outbox_config(top, cfg.outbox, cfg.integrations);
     oncall::read_oncall_config(top, cfg.oncall);
+    check_page_policies(cfg, errors);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }

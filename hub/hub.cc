@@ -18,6 +18,7 @@ constexpr Millis kCommitRetry(500);
 policy::RunnerSettings runner_settings(const HubConfig& cfg) {
   policy::RunnerSettings s;
   s.policy = cfg.policy;
+  s.oncall = cfg.oncall;
   const IntegrationsConfig& i = cfg.integrations;
   for (const auto& [name, enabled] :
        {std::pair{"slack", i.slack.enabled}, std::pair{"jira", i.jira.enabled},
@@ -189,6 +190,7 @@ Status Hub::start_outbox(const HubConfig& cfg) {
   if (!workflows) return workflows.status().with_context("store " + cfg.store.path);
   REFLEX_RETURN_IF_ERROR(runner_->start(std::move(workflows).value(),
                                         [this](uint64_t id) { return outbox_->find(id); }));
+  arm_escalation_timer();  // levels that fell due while the hub was down go now
   outbox_->on_finished([this](const OutboxRow& row) {
     if (runner_) runner_->on_finished(row, [this] { commit(); });
   });
@@ -290,6 +292,7 @@ Status Hub::reload(const HubConfig& cfg) {
     policy::RunnerSettings settings = runner_settings(cfg);
     settings.integrations = runner_settings(cfg_).integrations;  // the outbox's, until a restart
     runner_->configure(std::move(settings));
+    arm_escalation_timer();
   }
   oncall_api_.set_config(cfg.oncall);
   if (external_) external_->configure(std::move(external).value());
@@ -348,6 +351,7 @@ void Hub::stop() {
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
+  if (escalation_timer_) timers_.cancel(escalation_timer_);
   // No new attempt starts; the results already received are written by the commit below.
   if (outbox_) outbox_->stop();
   // What was accepted is made durable and acknowledged before the socket closes.
@@ -380,6 +384,7 @@ void Hub::commit() {
     correlator_->committed();                // actions that changed nothing
     if (runner_) runner_->committed();
     if (outbox_) outbox_->committed();
+    arm_escalation_timer();
     return;
   }
   writer_->submit(std::move(batch), [this, taken = std::move(taken)](WriteBatch batch, Status st,
@@ -401,6 +406,7 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
     correlator_->committed();
     if (runner_) runner_->committed();
+    arm_escalation_timer();
     update_gauges();
     // The outbox sends what the batch claimed.
     if (outbox_) outbox_->committed();
@@ -430,6 +436,19 @@ void Hub::give_back(WriteBatch batch, const Status& why) {
     });
   }
   update_gauges();
+}
+
+void Hub::arm_escalation_timer() {
+  if (escalation_timer_) timers_.cancel(escalation_timer_);
+  escalation_timer_ = 0;
+  const auto due = runner_ && !stopped_ ? runner_->next_escalation_ms() : std::nullopt;
+  if (!due) return;
+  // At least 1 ms: a level due now goes with the batch the timer asks for.
+  const Millis delay(std::max<int64_t>(*due - clock_.now_ms(), 1));
+  escalation_timer_ = timers_.start(delay, Millis(0), [this] {
+    escalation_timer_ = 0;
+    commit();
+  });
 }
 
 void Hub::check_liveness() {

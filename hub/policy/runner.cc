@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "hub/oncall/escalation.h"
 #include "hub/policy/step_calls.h"
 #include "hub/policy/templates.h"
 
@@ -61,6 +62,34 @@ std::string describe_result(const std::string& object, const nlohmann::json& dat
   return "";
 }
 
+// The escalation object's data while its policy pages: {"state": "paging", "policy",
+// "started_ms", "next_step", "next_at_ms", "message", "route", "step"}; afterwards
+// "state" says why it stopped (acknowledged, resolved, exhausted, failed).
+const char* const kEscalation = "escalation";
+bool paging(const IncidentWorkflow& w) {
+  auto it = w.objects.find(kEscalation);
+  return it != w.objects.end() && it->second.data.value("state", "") == "paging";
+}
+std::optional<int64_t> escalation_due(const IncidentWorkflow& w) {
+  if (!paging(w)) return std::nullopt;
+  const auto& d = w.objects.at(kEscalation).data;
+  if (!d.contains("next_at_ms")) return std::nullopt;
+  return d.at("next_at_ms").get<int64_t>();
+}
+
+std::string target_name(const oncall::PageTarget& t) {
+  switch (t.kind) {
+    case oncall::PageTarget::Kind::kChannel:
+      return t.channel;
+    case oncall::PageTarget::Kind::kNobody:
+      return "nobody on call in " + t.schedule;
+    case oncall::PageTarget::Kind::kPerson:
+      break;
+  }
+  std::string name = t.person.name.empty() ? t.person.id : t.person.name;
+  return t.schedule.empty() ? name : name + " (" + t.schedule + ")";
+}
+
 }  // namespace
 
 WorkflowRunner::WorkflowRunner(Outbox& outbox,
@@ -88,6 +117,14 @@ Status WorkflowRunner::start(
     docs_.emplace(id, std::move(w));
   }
   return Status::ok();
+}
+
+std::optional<int64_t> WorkflowRunner::next_escalation_ms() const {
+  std::optional<int64_t> next;
+  for (const auto& [_, w] : docs_) {
+    if (auto due = escalation_due(w); due && (!next || *due < *next)) next = due;
+  }
+  return next;
 }
 
 const IncidentWorkflow* WorkflowRunner::find(uint64_t incident_id) const {
@@ -169,6 +206,11 @@ void WorkflowRunner::stage(WriteBatch& batch, int64_t now_ms) {
     events.push_back(std::move(ev));
   }
   for (const auto& e : events) run_event(e, batch, now_ms);
+  for (auto& [id, w] : docs_) {  // escalation levels that fell due
+    if (auto due = escalation_due(w); due && *due <= now_ms) {
+      advance_escalation(touch(id, now_ms, batch), batch, now_ms);
+    }
+  }
 
   for (uint64_t id : touched_) {
     auto it = docs_.find(id);
@@ -294,6 +336,11 @@ void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms
         call.kind = step_kind_name(step->kind);
         call.with = step->with;
         call.at_ms = e.at_ms;
+        if (step->kind == StepKind::kPage) {
+          // Reflex's own escalation policy, else PagerDuty's.
+          call.with["policy"] = render_template(call.with["policy"], facts);
+          if (settings_.oncall.policies.contains(call.with["policy"])) call.kind = "escalate";
+        }
         // A last word before archiving; a topic after creating.
         if (step->kind == StepKind::kChatArchive && step->with.contains("text")) {
           WorkflowCall say = call;
@@ -311,6 +358,9 @@ void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms
         }
       }
     }
+  }
+  if (e.pager_ack || e.pager_resolve) {
+    stop_escalation(w, e.pager_ack ? "acknowledged" : "resolved", batch, now_ms);
   }
   if ((e.pager_ack || e.pager_resolve) && w.objects.contains("page")) {
     WorkflowCall call;
@@ -330,9 +380,13 @@ void WorkflowRunner::add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch
   if (call.integration.empty()) {
     call.state = CallState::kSkipped;
     call.note = call.kind + " steps are not run by this hub version";
-  } else if (!settings_.integrations.contains(call.integration)) {
+  } else if (call.integration != "oncall" && !settings_.integrations.contains(call.integration)) {
     call.state = CallState::kSkipped;
     call.note = "integrations." + call.integration + " is not configured";
+    if (call.kind == "page") {
+      call.note = "'" + call.with["policy"] + "' is not one of escalation_policies, and " +
+                  call.note + " to page it";
+    }
   }
   if (call.state == CallState::kSkipped)
     step_entry(batch, w, call, "skipped: " + call.note, now_ms);
@@ -347,6 +401,12 @@ IncidentFacts WorkflowRunner::facts_with_refs(const IncidentWorkflow& w, int64_t
 }
 
 void WorkflowRunner::pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms) {
+  // By index: starting an escalation adds the calls of its first level.
+  for (size_t i = 0; i < w.calls.size(); ++i) {
+    if (w.calls[i].kind == "escalate" && w.calls[i].state == CallState::kWaiting) {
+      start_escalation(w, i, batch, now_ms);
+    }
+  }
   std::set<std::string> busy;  // integrations with a call sent or waiting in front
   for (const auto& c : w.calls) {
     if (c.state == CallState::kSent) busy.insert(c.integration);
@@ -400,15 +460,115 @@ void WorkflowRunner::pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms
   }
 }
 
-void WorkflowRunner::step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
-                                const std::string& what, int64_t now_ms) {
-  std::string text;
-  if (c.kind == "refresh") {
-    text = "chat message updated in place: " + what;
-  } else {
-    text = (c.route.empty() ? "" : c.route + "/") + c.step + " (" + c.kind + ")" +
-           (c.event.empty() ? "" : " on " + c.event) + ": " + what;
+void WorkflowRunner::start_escalation(IncidentWorkflow& w, size_t call, WriteBatch& batch,
+                                      int64_t now_ms) {
+  WorkflowCall& c = w.calls[call];
+  const std::string policy = c.with["policy"];
+  if (paging(w)) {
+    c.state = CallState::kSkipped;
+    c.note = "escalation policy " + w.objects.at(kEscalation).data.value("policy", "") +
+             " is already paging for this incident";
+    step_entry(batch, w, c, "skipped: " + c.note, now_ms);
+    return;
   }
+  w.objects[kEscalation] = {.state = ObjectState::kReady,
+                            .call_seq = c.seq,
+                            .data = {{"state", "paging"},
+                                     {"policy", policy},
+                                     {"started_ms", now_ms},
+                                     {"next_step", 0},
+                                     {"next_at_ms", now_ms},
+                                     {"message", c.with["message"]},
+                                     {"route", c.route},
+                                     {"step", c.step}}};
+  c.state = CallState::kDone;
+  c.note = "escalation policy " + policy + " started";
+  step_entry(batch, w, c, "done: " + c.note, now_ms);
+  advance_escalation(w, batch, now_ms);
+}
+
+void WorkflowRunner::advance_escalation(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms) {
+  if (!paging(w)) return;
+  nlohmann::json& d = w.objects.at(kEscalation).data;
+  const std::string policy = d.value("policy", "");
+  const oncall::EscalationState state{.policy = policy,
+                                      .started_ms = d.value("started_ms", int64_t{0}),
+                                      .next_step = d.value("next_step", int64_t{0}),
+                                      .acknowledged = false};
+  auto decision = oncall::escalate(settings_.oncall, state, now_ms);
+  if (!decision) {
+    d["state"] = "failed";
+    d.erase("next_at_ms");
+    note(batch, w, "escalation " + policy + " stopped: " + decision.status().message(), now_ms);
+    return;
+  }
+  std::string message = d.value("message", "");
+  if (message.empty())
+    message = "{{severity}}: {{title}} ({{affected_hosts}} hosts of {{service}})";
+  const std::string route = d.value("route", "");
+  const std::string step = d.value("step", "");
+  for (const auto& page : decision->due) {
+    const std::string level = "level " + std::to_string(page.level + 1) +
+                              (page.round > 0 ? ", round " + std::to_string(page.round + 1) : "");
+    std::string who;
+    for (const auto& t : page.targets) {
+      who += (who.empty() ? "" : ", ") + target_name(t);
+      auto notify = [&](const char* kind, std::map<std::string, std::string> with) {
+        WorkflowCall n;
+        n.event = "escalation";
+        n.route = route;
+        n.step = step;
+        n.kind = kind;
+        n.with = std::move(with);
+        n.with["text"] = message;
+        n.with["level"] = level;
+        n.with["to"] = target_name(t);
+        n.at_ms = now_ms;
+        add_call(w, std::move(n), batch, now_ms);
+      };
+      if (t.kind == oncall::PageTarget::Kind::kChannel)
+        notify("notify.chat", {{"channel", t.channel}});
+      if (t.kind != oncall::PageTarget::Kind::kPerson) continue;
+      const oncall::Person& p = t.person;
+      if (!p.slack.empty()) notify("notify.chat", {{"channel", p.slack}});
+      if (!p.phone_webhook.empty()) notify("notify.webhook", {{"url", p.phone_webhook}});
+      if (p.slack.empty() && p.phone_webhook.empty())
+        notify("notify.email", {{"address", p.email}});
+    }
+    note(batch, w, "escalation " + policy + ", " + level + ": " + (who.empty() ? "nobody" : who),
+         now_ms);
+  }
+  d["next_step"] = decision->next_step;
+  if (decision->next_at_ms) {
+    d["next_at_ms"] = *decision->next_at_ms;
+  } else {
+    d["state"] = "exhausted";
+    d.erase("next_at_ms");
+    note(batch, w, "escalation " + policy + ": every level was notified and nobody acknowledged",
+         now_ms);
+  }
+}
+
+void WorkflowRunner::stop_escalation(IncidentWorkflow& w, const std::string& why, WriteBatch& batch,
+                                     int64_t now_ms) {
+  if (!paging(w)) return;
+  nlohmann::json& d = w.objects.at(kEscalation).data;
+  d["state"] = why;
+  d.erase("next_at_ms");
+  for (auto& c : w.calls) {
+    if (c.kind.starts_with("notify.") && c.state == CallState::kWaiting) {
+      c.state = CallState::kSkipped;
+      c.note = "the incident was " + why + " first";
+    }
+  }
+  note(batch, w,
+       "escalation " + d.value("policy", "") + " stopped: " + why + " after " +
+           std::to_string(d.value("next_step", int64_t{0})) + " level(s) notified",
+       now_ms);
+}
+
+void WorkflowRunner::note(WriteBatch& batch, const IncidentWorkflow& w, std::string text,
+                          int64_t now_ms) {
   batch.incidents.timeline.push_back({.incident_id = w.incident_id,
                                       .at_ms = now_ms,
                                       .kind = incidents::TimelineKind::kStep,
@@ -417,6 +577,19 @@ void WorkflowRunner::step_entry(WriteBatch& batch, const IncidentWorkflow& w, co
                                       .host = {},
                                       .text = std::move(text),
                                       .suppressed = {}});
+}
+
+void WorkflowRunner::step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
+                                const std::string& what, int64_t now_ms) {
+  std::string text;
+  if (c.kind == "refresh") {
+    text = "chat message updated in place: " + what;
+  } else {
+    text = (c.route.empty() ? "" : c.route + "/") + c.step + " (" + c.kind + ")" +
+           (c.event.empty() ? "" : " on " + c.event) +
+           (c.with.contains("to") ? " to " + c.with.at("to") : "") + ": " + what;
+  }
+  note(batch, w, std::move(text), now_ms);
 }
 
 }  // namespace reflex::hub::policy

@@ -15,7 +15,15 @@
 //    document is written there too: both commit or neither does;
 //  - a chat message follows its incident: when the status, severity, hosts or title
 //    change, the message is updated in place ("refresh"), at most one refresh waiting
-//    per message.
+//    per message;
+//  - a `page` step whose policy is one of hub.yaml's escalation_policies starts that
+//    policy for the incident (the "escalation" object): the levels' people are notified
+//    (Slack direct message with an Acknowledge button, their phone webhook; a channel
+//    target gets a post) as each level falls due, until the incident is acknowledged or
+//    resolved or every round is done. When the next level falls due is kept on the
+//    object, so a restart neither repeats a level nor forgets one (levels missed while
+//    the hub was down are all notified at once); next_escalation_ms() tells the hub
+//    when to run a batch for it. Any other policy goes to PagerDuty.
 // When the outbox finishes a row (done or dead) the runner records the result on the
 // incident (ticket key, channel id, message ts, status page id) in the next batch and
 // starts the calls that were waiting for it. Every call and its outcome is also a
@@ -37,6 +45,7 @@
 
 #include "common/status.h"
 #include "hub/incidents/incident.h"
+#include "hub/oncall/oncall.h"
 #include "hub/outbox/outbox.h"
 #include "hub/policy/policy.h"
 #include "hub/policy/workflow_state.h"
@@ -48,6 +57,7 @@ struct RunnerSettings {
   PolicyConfig policy;
   std::set<std::string> integrations;        // configured ones ("slack", "jira", ...)
   std::map<std::string, std::string> links;  // base URLs for people: "jira" -> .../
+  oncall::OncallConfig oncall;               // people, schedules, escalation policies
 };
 
 class WorkflowRunner {
@@ -73,6 +83,10 @@ class WorkflowRunner {
   // through `request_commit` when it concerns a call.
   void on_finished(const OutboxRow& row, const std::function<void()>& request_commit);
 
+  // When the earliest paging escalation's next level falls due (hub clock): the hub runs
+  // a batch then. nullopt: none is waiting.
+  std::optional<int64_t> next_escalation_ms() const;
+
   // For tests and the API: the document of an incident in memory, if any.
   const IncidentWorkflow* find(uint64_t incident_id) const;
 
@@ -91,6 +105,11 @@ class WorkflowRunner {
   void run_event(const Event& e, WriteBatch& batch, int64_t now_ms);
   void add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch& batch, int64_t now_ms);
   void pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms);
+  void start_escalation(IncidentWorkflow& w, size_t call, WriteBatch& batch, int64_t now_ms);
+  void advance_escalation(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms);
+  void stop_escalation(IncidentWorkflow& w, const std::string& why, WriteBatch& batch,
+                       int64_t now_ms);
+  void note(WriteBatch& batch, const IncidentWorkflow& w, std::string text, int64_t now_ms);
   void step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
                   const std::string& what, int64_t now_ms);
   IncidentFacts facts_with_refs(const IncidentWorkflow& w, int64_t now_ms) const;

@@ -263,10 +263,18 @@ CallPlan plan_pager(const WorkflowCall& call, const IncidentFacts& facts,
                {"dedup_key", dedup}});
 }
 
+json incident_json(const IncidentFacts& facts) {
+  return {{"id", facts.id},
+          {"title", facts.title},
+          {"status", facts.status},
+          {"severity", protocol::severity_name(facts.severity)},
+          {"labels", facts.labels}};
+}
+
 }  // namespace
 
 std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with) {
-  if (kind.starts_with("chat.") || kind == "refresh") {
+  if (kind.starts_with("chat.") || kind == "refresh" || kind == "notify.chat") {
     auto it = with.find("integration");
     return it == with.end() || it->second.empty() ? "slack" : it->second;
   }
@@ -274,7 +282,8 @@ std::string integration_for(std::string_view kind, const std::map<std::string, s
   if (kind.starts_with("status.")) return "statuspage";
   if (kind == "monitoring.comment") return "dynatrace";
   if (kind == "page" || kind.starts_with("pager.")) return "pagerduty";
-  if (kind == "webhook") return "webhook";
+  if (kind == "webhook" || kind == "notify.webhook") return "webhook";
+  if (kind == "escalate") return "oncall";
   return "";
 }
 
@@ -306,15 +315,29 @@ CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
                                       {"message", param(call, facts, "text")},
                                       {"context", "Reflex incident " + std::to_string(facts.id)}});
   }
+  if (k == "notify.chat") {
+    if (call.integration != "slack") {
+      return skip("chat integration \"" + call.integration + "\" cannot run " + k);
+    }
+    const std::string text =
+        slack_escape(param(call, facts, "text") + " (" + param(call, facts, "level") + ")");
+    return send("slack.chat.postMessage", {{"channel", param(call, facts, "channel")},
+                                           {"text", text},
+                                           {"blocks", slack_blocks(text, "acknowledge", facts)}});
+  }
+  if (k == "notify.webhook") {
+    return send("webhook.post", {{"url", param(call, facts, "url")},
+                                 {"body",
+                                  {{"text", param(call, facts, "text")},
+                                   {"to", param(call, facts, "to")},
+                                   {"level", param(call, facts, "level")},
+                                   {"incident", incident_json(facts)}}}});
+  }
   if (k == "webhook") {
     const std::string body = param(call, facts, "body");
     json doc = body.empty() ? json::object() : json::parse(body, nullptr, false);
     if (doc.is_discarded()) doc = {{"text", body}};
-    doc["incident"] = {{"id", facts.id},
-                       {"title", facts.title},
-                       {"status", facts.status},
-                       {"severity", protocol::severity_name(facts.severity)},
-                       {"labels", facts.labels}};
+    doc["incident"] = incident_json(facts);
     return send("webhook.post", {{"url", param(call, facts, "url")}, {"body", doc}});
   }
   return skip(k + " steps are not run by this hub version");

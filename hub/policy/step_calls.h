@@ -26,7 +26,12 @@
 //                        creates "page" ("pager.acknowledge" and "pager.resolve" follow
 //                        the incident by themselves)
 //   webhook              webhook.post {url, body}
-// and "refresh": a chat message updated in place because the incident changed.
+// and the calls the runner adds by itself: "refresh", a chat message updated in place
+// because the incident changed; "escalate", a page step whose policy is the hub's own
+// (the runner runs it, pump() never plans it); "notify.chat" (slack.chat.postMessage to
+// a person's member id or a channel, with an Acknowledge button), "notify.webhook"
+// (webhook.post to a person's phone gateway) and "notify.email" (not sent by this
+// version), one per target of an escalation level.
 #pragma once
 
 #include <map>
@@ -47,8 +52,8 @@ struct CallPlan {
 };
 
 // The integration a call of `kind` goes to: `integration` of chat steps (default slack),
-// else jira, statuspage, dynatrace, pagerduty, webhook; "" for kinds no integration runs
-// (remediate, rollback, email).
+// else jira, statuspage, dynatrace, pagerduty, webhook; "oncall" for escalate (the
+// runner's own); "" for kinds no integration runs (remediate, rollback, email).
 std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with);
 
 // What `call` sends now. `facts` carries the objects' refs for templates.

@@ -69,6 +69,9 @@ const std::set<std::string> kHubKeys = {
     "business_hours.start",
     "business_hours.end",
     "business_hours.time_zone",
+    "people",               // a mapping of person ids, likewise
+    "schedules",            // a mapping of schedule names, likewise
+    "escalation_policies",  // a mapping of policy names, likewise
     "api.insecure_open",
     "log.level",
     "log.format",

@@ -137,3 +137,30 @@ TEST_CASE("incidents config errors name each key path", "[hub-config]") {
             .message()
             .find("incidents.group_by: must name at least one label") != std::string::npos);
 }
+
+TEST_CASE("a page step must name an escalation policy unless PagerDuty takes the pages",
+          "[hub-config]") {
+  const std::string policy =
+      "people: {alice: {slack: U0ALICE}}\n"
+      "escalation_policies: {checkout-oncall: {levels: [{targets: [{user: alice}]}]}}\n"
+      "workflows:\n"
+      "  w:\n"
+      "    steps:\n"
+      "      - {on: [opened], kind: page, with: {policy: checkout-oncall}}\n"
+      "      - {on: [opened], kind: page, with: {policy: \"{{service}}-oncall\"}}\n"
+      "      - {on: [opened], kind: page, with: {policy: payments-oncall}}\n";
+  auto cfg = parse(policy);
+  REQUIRE_FALSE(cfg);
+  const std::string m = cfg.status().message();
+  CHECK(m.find("workflows.w.steps[2].with.policy: 'payments-oncall' is not one of "
+               "escalation_policies, and integrations.pagerduty is not configured") !=
+        std::string::npos);
+  CHECK(m.find("steps[0]") == std::string::npos);  // a known policy
+  CHECK(m.find("steps[1]") == std::string::npos);  // judged when rendered
+
+  // read_hub_config does not read secret files (load_hub_config does).
+  auto with_pagerduty =
+      parse(policy + "integrations: {pagerduty: {routing_key_file: /etc/reflex/pd}}\n");
+  INFO(with_pagerduty.status().to_string());
+  CHECK(with_pagerduty);
+}

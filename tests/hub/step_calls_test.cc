@@ -223,3 +223,42 @@ TEST_CASE("a Slack click is accepted only with Slack's signature over the raw bo
         std::string::npos);
   CHECK(parse_slack_action("other=1").status().code() == "invalid_body");
 }
+
+TEST_CASE(
+    "an escalation's notifications go to the person's Slack with an Acknowledge button "
+    "and to their phone gateway",
+    "[workflow][oncall]") {
+  CHECK(integration_for("escalate", {}) == "oncall");
+  const std::map<std::string, std::string> common = {
+      {"text", "{{severity}}: {{title}} <now>"}, {"level", "level 2"}, {"to", "Alice"}};
+  auto with = [&](std::string key, std::string value) {
+    auto w = common;
+    w[key] = value;
+    return w;
+  };
+  const WorkflowCall dm_call = call("notify.chat", with("channel", "U0ALICE"));
+  CHECK(dm_call.integration == "slack");
+  auto dm = plan_call(dm_call, facts(), {});
+  REQUIRE(dm.verdict == CallPlan::Verdict::kSend);
+  CHECK(dm.operation == "slack.chat.postMessage");
+  CHECK(dm.creates.empty());  // nothing later acts on a page's message
+  CHECK(dm.payload["channel"] == "U0ALICE");
+  CHECK(dm.payload["text"] == "high: HighErrorRate on checkout &lt;now&gt; (level 2)");
+  const json& buttons = dm.payload["blocks"][1]["elements"];
+  REQUIRE(buttons.size() == 1);
+  CHECK(buttons[0]["action_id"] == "reflex:acknowledge");
+  CHECK(buttons[0]["value"] == "42");
+
+  const WorkflowCall phone_call = call("notify.webhook", with("url", "https://sms.example/alice"));
+  CHECK(phone_call.integration == "webhook");
+  auto phone = plan_call(phone_call, facts(), {});
+  CHECK(phone.operation == "webhook.post");
+  CHECK(phone.payload["url"] == "https://sms.example/alice");
+  CHECK(phone.payload["body"]["text"] == "high: HighErrorRate on checkout <now>");
+  CHECK(phone.payload["body"]["to"] == "Alice");
+  CHECK(phone.payload["body"]["level"] == "level 2");
+  CHECK(phone.payload["body"]["incident"]["id"] == 42);
+
+  // No way this version can reach: skipped, saying so.
+  CHECK(integration_for("notify.email", {}).empty());
+}

@@ -4,7 +4,10 @@
 // the objects earlier steps created, and a step for an integration that is not
 // configured is skipped, saying so on the timeline.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
+#include "hub/oncall/oncall_config.h"
 #include "hub/policy/policy_config.h"
 #include "hub/slack_actions.h"
 #include "tests/hub/config_section.h"
@@ -56,10 +59,41 @@ workflows:
         with: {text: "Closed: {{title}}"}
 )yaml";
 
-policy::PolicyConfig policy_config() {
-  auto read = reflex::testing::read_section<policy::PolicyConfig>(
-      kPolicy, [](config::MapReader& top, policy::PolicyConfig& out) {
-        policy::read_policy_config(top, out);
+// Paging with the hub's own escalation policy: Alice at once, Bob a second later, the
+// leads' channel ten minutes after that.
+const char* const kPagePolicy = R"yaml(
+people:
+  alice: {name: Alice, slack: U0ALICE}
+  bob: {name: Bob, slack: U0BOB}
+escalation_policies:
+  checkout-oncall:
+    levels:
+      - {delay: 0s, targets: [{user: alice}]}
+      - {delay: 1s, targets: [{user: bob}]}
+      - {delay: 10m, targets: [{channel: "#checkout-leads"}]}
+routes:
+  - name: urgent
+    match: {severity: [high, critical]}
+    workflow: page
+workflows:
+  page:
+    steps:
+      - name: page
+        on: [opened]
+        kind: page
+        with: {policy: "{{service}}-oncall", message: "Paged: {{title}}"}
+)yaml";
+
+struct Policies {
+  policy::PolicyConfig policy;
+  oncall::OncallConfig oncall;
+};
+
+Policies policies(const std::string& yaml) {
+  auto read =
+      reflex::testing::read_section<Policies>(yaml, [](config::MapReader& top, Policies& out) {
+        policy::read_policy_config(top, out.policy);
+        oncall::read_oncall_config(top, out.oncall);
       });
   INFO(read.status.to_string());
   REQUIRE(read.status);
@@ -93,15 +127,19 @@ struct Rig {
   std::unique_ptr<RunningHub> hub;
   std::unique_ptr<Api> api;
 
+  std::string policy_yaml = kPolicy;
+
   Rig() { fake.add_channel("C0CHECKOUT", "checkout-prod"); }
   void start() {
+    const Policies read = policies(policy_yaml);
     hub = std::make_unique<RunningHub>([&](HubConfig& cfg) {
       cfg.store.path = dir.file("hub.db");
       cfg.integrations.slack.enabled = true;
       cfg.integrations.slack.token_file = token_file;
       cfg.integrations.slack.signing_secret_file = signing_file;
       cfg.integrations.slack.base_url = fake.base_url();
-      cfg.policy = policy_config();
+      cfg.policy = read.policy;
+      cfg.oncall = read.oncall;
     });
     api = std::make_unique<Api>(hub->http_port());
   }
@@ -314,4 +352,91 @@ TEST_CASE("a signed Slack button click responds as its user; an unsigned one cha
   }
   CHECK(by_bob);
   CHECK(calls(rig.fake, "conversations.create").size() == 1);
+}
+
+namespace {
+
+std::vector<FakeSlack::Received> posts_to(const FakeSlack& fake, const std::string& channel) {
+  std::vector<FakeSlack::Received> out;
+  for (auto& r : calls(fake, "chat.postMessage")) {
+    if (r.body.value("channel", "") == channel) out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a page step notifies the hub's escalation policy level by level until someone "
+    "acknowledges",
+    "[workflow][hub][oncall]") {
+  Rig rig;
+  rig.policy_yaml = kPagePolicy;
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(reflex::testing::wait_until([&] { return !posts_to(rig.fake, "U0ALICE").empty(); }));
+  const auto dm = posts_to(rig.fake, "U0ALICE")[0];
+  CHECK(dm.body["text"] == "Paged: HighErrorRate on checkout (level 1)");
+  CHECK(dm.body["blocks"][1]["elements"][0]["action_id"] == "reflex:acknowledge");
+  // Bob a second later, by the hub's own timer: no other event happens meanwhile.
+  REQUIRE(reflex::testing::wait_until([&] { return !posts_to(rig.fake, "U0BOB").empty(); }));
+  json escalation = rig.workflow(id)["objects"]["escalation"]["data"];
+  CHECK(escalation["state"] == "paging");
+  CHECK(escalation["next_step"] == 2);
+  CHECK(escalation["next_at_ms"].get<int64_t>() ==
+        escalation["started_ms"].get<int64_t>() + 1000 + 600'000);
+
+  REQUIRE(rig.api->post("/api/v1/incidents/" + std::to_string(id) + "/ack", R"({"actor": "bob"})")
+              .status == 200);
+  REQUIRE(reflex::testing::wait_until([&] {
+    return rig.workflow(id)["objects"]["escalation"]["data"]["state"] == "acknowledged";
+  }));
+  escalation = rig.workflow(id)["objects"]["escalation"]["data"];
+  CHECK_FALSE(escalation.contains("next_at_ms"));  // nothing more falls due
+  const json incident = rig.api->incident(id);
+  CHECK(has_entry(incident,
+                  "urgent/page (escalate) on opened: done: escalation policy "
+                  "checkout-oncall started"));
+  CHECK(has_entry(incident, "escalation checkout-oncall, level 1: Alice"));
+  CHECK(has_entry(incident, "escalation checkout-oncall, level 2: Bob"));
+  CHECK(has_entry(incident, "urgent/page (notify.chat) on escalation to Bob: done"));
+  CHECK(has_entry(incident, "escalation checkout-oncall stopped: acknowledged after 2 level(s)"));
+  CHECK(posts_to(rig.fake, "U0ALICE").size() == 1);
+  CHECK(posts_to(rig.fake, "U0BOB").size() == 1);
+  CHECK(posts_to(rig.fake, "#checkout-leads").empty());
+}
+
+TEST_CASE(
+    "a level that fell due while the hub was down is notified once at start, and the "
+    "levels before it are not repeated",
+    "[workflow][hub][oncall]") {
+  Rig rig;
+  rig.policy_yaml = kPagePolicy;
+  // Bob's level two seconds in, and no third level.
+  const std::string from =
+      "      - {delay: 1s, targets: [{user: bob}]}\n"
+      "      - {delay: 10m, targets: [{channel: \"#checkout-leads\"}]}\n";
+  const auto at = rig.policy_yaml.find(from);
+  REQUIRE(at != std::string::npos);
+  rig.policy_yaml.replace(at, from.size(), "      - {delay: 2s, targets: [{user: bob}]}\n");
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(reflex::testing::wait_until([&] { return !posts_to(rig.fake, "U0ALICE").empty(); }));
+  REQUIRE(reflex::testing::wait_until([&] {
+    return rig.workflow(id)["calls"].size() == 2 && rig.workflow(id)["calls"][1]["state"] == "done";
+  }));
+  const int64_t bob_due = rig.workflow(id)["objects"]["escalation"]["data"]["next_at_ms"];
+  rig.stop();
+  CHECK(posts_to(rig.fake, "U0BOB").empty());
+  while (SystemClock().now_ms() < bob_due + 200) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  rig.start();
+  REQUIRE(reflex::testing::wait_until(
+      [&] { return rig.workflow(id)["objects"]["escalation"]["data"]["state"] == "exhausted"; }));
+  REQUIRE(reflex::testing::wait_until([&] { return !posts_to(rig.fake, "U0BOB").empty(); }));
+  CHECK(posts_to(rig.fake, "U0ALICE").size() == 1);
+  CHECK(posts_to(rig.fake, "U0BOB").size() == 1);
+  CHECK(has_entry(rig.api->incident(id),
+                  "escalation checkout-oncall: every level was notified and nobody acknowledged"));
 }

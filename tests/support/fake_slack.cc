@@ -121,6 +121,19 @@ bool FakeSlack::wait_received(size_t n, std::chrono::milliseconds timeout) const
   return cv_.wait_for(lock, timeout, [&] { return received_.size() >= n; });
 }
 
+namespace {
+bool is_user_id(const std::string& id) {
+  if (id.size() < 2 || (id[0] != 'U' && id[0] != 'W')) return false;
+  for (char c : id) {
+    if (!std::isupper(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 FakeSlack::Channel* FakeSlack::find_channel(const std::string& id_or_name) {
   if (auto it = channels_.find(id_or_name); it != channels_.end()) return &it->second;
   std::string name = id_or_name;
@@ -205,7 +218,15 @@ json FakeSlack::serve(const std::string& method, const json& body) {
               {"is_archived", false}}}};
   }
   if (!has_string(body, "channel")) return error("channel_not_found");
-  Channel* ch = find_channel(body["channel"].get<std::string>());
+  std::string channel = body["channel"].get<std::string>();
+  if (method == "chat.postMessage" && is_user_id(channel)) {
+    // A user id posts to the app's direct message with that user (its App Home).
+    const std::string im = "D" + channel.substr(1);
+    channels_.try_emplace(im,
+                          Channel{.id = im, .name = {}, .archived = false, .members = {channel}});
+    channel = im;
+  }
+  Channel* ch = find_channel(channel);
   if (!ch) return error("channel_not_found");
   if (method == "conversations.archive") {
     if (ch->archived) return error("already_archived");

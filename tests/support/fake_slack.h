@@ -7,7 +7,9 @@
 //  - a JSON body (Content-Type application/json; without "charset=utf-8" the answer
 //    carries Slack's missing_charset warning) with each method's required fields;
 //  - Slack-shaped answers: {"ok": true, "channel": "C123", "ts": "1700000000.000100",
-//    "message": {...}} and {"ok": false, "error": "<code>"}.
+//    "message": {...}} and {"ok": false, "error": "<code>"};
+//  - chat.postMessage to a user id (U..., W...) posts to the app's direct message with
+//    that user (channel "D..." in the answer), as a bot token may.
 // It keeps every request it received, and can be told to answer the next calls with a
 // given status (429 with Retry-After, 500, ...) or to go down (connections refused) and
 // come back on the same port. Shared by the hub's tests, the e2e tests and the demo.
