@@ -186,11 +186,12 @@ Status Hub::start_outbox(const HubConfig& cfg) {
     return correlator_ ? correlator_->engine().incident(id) : nullptr;
   });
   runner_->configure(runner_settings(cfg));
+  runner_->set_agent_link(agent_link());
   auto workflows = store_->load_workflows();
   if (!workflows) return workflows.status().with_context("store " + cfg.store.path);
   REFLEX_RETURN_IF_ERROR(runner_->start(std::move(workflows).value(),
                                         [this](uint64_t id) { return outbox_->find(id); }));
-  arm_escalation_timer();  // levels that fell due while the hub was down go now
+  arm_runner_timer();  // what fell due while the hub was down goes now
   outbox_->on_finished([this](const OutboxRow& row) {
     if (runner_) runner_->on_finished(row, [this] { commit(); });
   });
@@ -292,7 +293,7 @@ Status Hub::reload(const HubConfig& cfg) {
     policy::RunnerSettings settings = runner_settings(cfg);
     settings.integrations = runner_settings(cfg_).integrations;  // the outbox's, until a restart
     runner_->configure(std::move(settings));
-    arm_escalation_timer();
+    arm_runner_timer();
   }
   oncall_api_.set_config(cfg.oncall);
   if (external_) external_->configure(std::move(external).value());
@@ -351,7 +352,7 @@ void Hub::stop() {
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
-  if (escalation_timer_) timers_.cancel(escalation_timer_);
+  if (runner_timer_) timers_.cancel(runner_timer_);
   // No new attempt starts; the results already received are written by the commit below.
   if (outbox_) outbox_->stop();
   // What was accepted is made durable and acknowledged before the socket closes.
@@ -384,7 +385,7 @@ void Hub::commit() {
     correlator_->committed();                // actions that changed nothing
     if (runner_) runner_->committed();
     if (outbox_) outbox_->committed();
-    arm_escalation_timer();
+    arm_runner_timer();
     return;
   }
   writer_->submit(std::move(batch), [this, taken = std::move(taken)](WriteBatch batch, Status st,
@@ -406,7 +407,7 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
     correlator_->committed();
     if (runner_) runner_->committed();
-    arm_escalation_timer();
+    arm_runner_timer();
     update_gauges();
     // The outbox sends what the batch claimed.
     if (outbox_) outbox_->committed();
@@ -438,15 +439,43 @@ void Hub::give_back(WriteBatch batch, const Status& why) {
   update_gauges();
 }
 
-void Hub::arm_escalation_timer() {
-  if (escalation_timer_) timers_.cancel(escalation_timer_);
-  escalation_timer_ = 0;
-  const auto due = runner_ && !stopped_ ? runner_->next_escalation_ms() : std::nullopt;
+policy::AgentLink Hub::agent_link() {
+  policy::AgentLink link;
+  link.hosts = [this](uint64_t incident_id) {
+    std::set<std::string> firing, all;
+    const auto& engine = correlator_->engine();
+    for (const auto& fp : engine.members(incident_id)) {
+      const auto* alert = engine.alert(fp);
+      if (!alert || alert->host.empty()) continue;
+      all.insert(alert->host);
+      if (alert->state == protocol::AlertState::kFiring) firing.insert(alert->host);
+    }
+    const auto& hosts = firing.empty() ? all : firing;
+    return std::vector<std::string>(hosts.begin(), hosts.end());
+  };
+  link.agent_for = [this](const std::string& host) -> std::optional<std::string> {
+    if (!ingest_) return std::nullopt;
+    if (ingest_->connected(host)) return host;  // an agent id
+    for (const auto& a : registry_.snapshot()) {
+      if (a.hostname == host && ingest_->connected(a.id)) return a.id;
+    }
+    return std::nullopt;
+  };
+  link.send = [this](const std::string& agent_id, const protocol::Command& command) {
+    return ingest_ && ingest_->send_command(agent_id, command);
+  };
+  return link;
+}
+
+void Hub::arm_runner_timer() {
+  if (runner_timer_) timers_.cancel(runner_timer_);
+  runner_timer_ = 0;
+  const auto due = runner_ && !stopped_ ? runner_->next_due_ms() : std::nullopt;
   if (!due) return;
   // At least 1 ms: a level due now goes with the batch the timer asks for.
   const Millis delay(std::max<int64_t>(*due - clock_.now_ms(), 1));
-  escalation_timer_ = timers_.start(delay, Millis(0), [this] {
-    escalation_timer_ = 0;
+  runner_timer_ = timers_.start(delay, Millis(0), [this] {
+    runner_timer_ = 0;
     commit();
   });
 }

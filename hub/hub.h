@@ -81,8 +81,10 @@ class Hub {
   // Gives the store reader the services' dependencies (an incident lists its
   // dependencies' recent changes).
   void share_topology(const HubConfig& cfg);
-  // A batch when the workflow runner's next escalation level falls due.
-  void arm_escalation_timer();
+  // A batch when the workflow runner next has something due (next_due_ms()).
+  void arm_runner_timer();
+  // The runner's way to the agents: an incident's hosts, their agents, commands.
+  policy::AgentLink agent_link();
   void check_liveness();
   void update_gauges();
   // The routes for alerts from monitoring tools and changes (external_api.h).
@@ -117,7 +119,7 @@ class Hub {
   TimerId liveness_timer_ = 0;
   int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
   TimerId commit_retry_timer_ = 0;
-  TimerId escalation_timer_ = 0;  // the next escalation level due (arm_escalation_timer)
+  TimerId runner_timer_ = 0;  // the runner's next due time (arm_runner_timer)
   int64_t last_refusal_log_ms_ = 0;
   bool stopped_ = false;
   std::unique_ptr<ExternalApi> external_;  // its routes are served by http_, stopped first

@@ -291,6 +291,17 @@ void Ingest::send_ack(const std::string& agent_id, uint64_t upto) {
   send(peer->second, reply);
 }
 
+bool Ingest::send_command(const std::string& agent_id, const protocol::Command& command) {
+  auto peer = agent_peer_.find(agent_id);
+  if (peer == agent_peer_.end()) return false;
+  protocol::Envelope env;
+  env.agent_id = agent_id;
+  env.ts_ms = static_cast<uint64_t>(clock_.now_ms());
+  env.body = command;
+  send(peer->second, env);
+  return true;
+}
+
 void Ingest::reject_connection(const std::string& reason, const std::string& detail) {
   metrics_.rejected(reason).inc();
   log_rejection(reason, "dropped a connection: " + detail);

@@ -60,6 +60,11 @@ class Ingest {
   static constexpr size_t kBacklogBytes = 32u << 20;
   // The window granted to every agent in acks (flow control; see granted_window()).
   void set_window(uint32_t window) { window_ = window; }
+  // True when `agent_id` has said hello on a connection of this hub.
+  bool connected(const std::string& agent_id) const { return agent_peer_.contains(agent_id); }
+  // Sends a command to the agent's connection; false when it has none. Delivery is not
+  // confirmed: its command_result, a sequenced event, is.
+  bool send_command(const std::string& agent_id, const protocol::Command& command);
   // The last group commit failed and its events are gone: forget them and every event
   // accepted after them, unacknowledged, so each agent's resend is accepted again.
   void commit_failed();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/duration.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/config_lists.h"
 #include "hub/policy/templates.h"
@@ -85,6 +86,15 @@ void read_params(config::MapReader& step, StepKind kind, std::map<std::string, s
       if (Status st = check_template(kv.second.Scalar()); !st) {
         errors.add(kv.second, at, "invalid template: " + st.message());
         continue;
+      }
+      if ((name == "timeout" || name == "verify_within") &&
+          kv.second.Scalar().find("{{") == std::string::npos) {
+        auto d = parse_duration(kv.second.Scalar());
+        if (!d || d->count() <= 0) {
+          errors.add(kv.second, at,
+                     "expected a positive duration such as 5m, got \"" + kv.second.Scalar() + "\"");
+          continue;
+        }
       }
       out[name] = kv.second.Scalar();
     }

@@ -4,9 +4,11 @@
 
 #include <utility>
 
+#include "common/duration.h"
 #include "hub/oncall/escalation.h"
 #include "hub/policy/step_calls.h"
 #include "hub/policy/templates.h"
+#include "protocol/codec.h"
 
 namespace reflex::hub::policy {
 namespace {
@@ -77,6 +79,45 @@ std::optional<int64_t> escalation_due(const IncidentWorkflow& w) {
   return d.at("next_at_ms").get<int64_t>();
 }
 
+// Calls to agents keep, besides their step's parameters, in `with`: "host", and once
+// sent "agent" and "deadline_ms". A rollback's verification is the "verify" object:
+// {"state": "watching" | "verified" | "failed", "due_ms", "within"}.
+const char* const kVerify = "verify";
+constexpr Millis kDefaultCommandTimeout(5 * 60 * 1000);
+
+bool to_agent(const WorkflowCall& c) {
+  return c.integration == "agents";
+}
+int64_t deadline_of(const WorkflowCall& c) {
+  auto it = c.with.find("deadline_ms");
+  return it == c.with.end() ? 0 : std::stoll(it->second);
+}
+std::optional<int64_t> verify_due(const IncidentWorkflow& w) {
+  auto it = w.objects.find(kVerify);
+  if (it == w.objects.end() || it->second.data.value("state", "") != "watching")
+    return std::nullopt;
+  return it->second.data.value("due_ms", int64_t{0});
+}
+
+// The call a command id names: "wf:<incident>:<seq>".
+std::optional<std::pair<uint64_t, uint64_t>> parse_command_id(const std::string& id) {
+  unsigned long long incident = 0, seq = 0;
+  int used = 0;
+  if (std::sscanf(id.c_str(), "wf:%llu:%llu%n", &incident, &seq, &used) != 2 ||
+      static_cast<size_t>(used) != id.size()) {
+    return std::nullopt;
+  }
+  return std::pair<uint64_t, uint64_t>{incident, seq};
+}
+
+std::string describe_result(const protocol::CommandResult& r) {
+  std::string text = protocol::command_status_name(r.status);
+  if (r.exit_code) text += ", exit " + std::to_string(*r.exit_code);
+  text += " in " + std::to_string(r.duration_ms) + " ms";
+  if (!r.message.empty()) text += ": " + r.message;
+  return text;
+}
+
 std::string target_name(const oncall::PageTarget& t) {
   switch (t.kind) {
     case oncall::PageTarget::Kind::kChannel:
@@ -106,6 +147,11 @@ Status WorkflowRunner::start(
   for (auto& w : active) {
     for (const auto& c : w.calls) {
       if (c.state != CallState::kSent) continue;
+      if (to_agent(c)) {  // sent again: the agent ignores a command id it already has
+        auto command = command_for(w, c, deadline_of(c));
+        if (command) outgoing_.emplace_back(c.with.at("agent"), std::move(command).value());
+        continue;
+      }
       by_outbox_[c.outbox_id] = w.incident_id;
       auto row = find_row(c.outbox_id);
       if (!row) return row.status();
@@ -119,10 +165,17 @@ Status WorkflowRunner::start(
   return Status::ok();
 }
 
-std::optional<int64_t> WorkflowRunner::next_escalation_ms() const {
+std::optional<int64_t> WorkflowRunner::next_due_ms() const {
   std::optional<int64_t> next;
+  auto consider = [&](std::optional<int64_t> due) {
+    if (due && (!next || *due < *next)) next = due;
+  };
   for (const auto& [_, w] : docs_) {
-    if (auto due = escalation_due(w); due && (!next || *due < *next)) next = due;
+    consider(escalation_due(w));
+    consider(verify_due(w));
+    for (const auto& c : w.calls) {
+      if (to_agent(c) && c.state == CallState::kSent) consider(deadline_of(c));
+    }
   }
   return next;
 }
@@ -206,11 +259,8 @@ void WorkflowRunner::stage(WriteBatch& batch, int64_t now_ms) {
     events.push_back(std::move(ev));
   }
   for (const auto& e : events) run_event(e, batch, now_ms);
-  for (auto& [id, w] : docs_) {  // escalation levels that fell due
-    if (auto due = escalation_due(w); due && *due <= now_ms) {
-      advance_escalation(touch(id, now_ms, batch), batch, now_ms);
-    }
-  }
+  command_results(batch, now_ms);
+  watch_due(batch, now_ms);
 
   for (uint64_t id : touched_) {
     auto it = docs_.find(id);
@@ -221,6 +271,14 @@ void WorkflowRunner::stage(WriteBatch& batch, int64_t now_ms) {
 }
 
 void WorkflowRunner::committed() {
+  outgoing_.insert(outgoing_.end(), std::make_move_iterator(commands_.begin()),
+                   std::make_move_iterator(commands_.end()));
+  commands_.clear();
+  // An agent not connected now gets its command when it is (its hello makes a batch),
+  // until the call finishes (a result, or its deadline).
+  std::erase_if(outgoing_, [&](const auto& out) {
+    return agents_.send && agents_.send(out.first, out.second);
+  });
   for (uint64_t id : touched_) {
     auto it = docs_.find(id);
     if (it != docs_.end() && !it->second.active()) docs_.erase(it);
@@ -240,6 +298,7 @@ void WorkflowRunner::failed() {
   }
   before_.clear();
   touched_.clear();
+  commands_.clear();
   by_outbox_ = std::move(by_outbox_before_);
   by_outbox_before_.clear();
   finished_in_batch_.insert(finished_in_batch_.end(), finished_.begin(), finished_.end());
@@ -336,6 +395,20 @@ void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms
         call.kind = step_kind_name(step->kind);
         call.with = step->with;
         call.at_ms = e.at_ms;
+        if (integration_for(call.kind, call.with) == "agents") {
+          // One command per host: the step's hosts, or the incident's.
+          std::vector<std::string> hosts =
+              call.with.contains("hosts") ? split_list(render_template(call.with["hosts"], facts))
+              : agents_.hosts             ? agents_.hosts(e.incident_id)
+                                          : std::vector<std::string>{};
+          if (hosts.empty()) hosts.push_back("");  // skipped, saying so
+          for (const auto& host : hosts) {
+            WorkflowCall one = call;
+            one.with["host"] = host;
+            add_call(w, std::move(one), batch, now_ms);
+          }
+          continue;
+        }
         if (step->kind == StepKind::kPage) {
           // Reflex's own escalation policy, else PagerDuty's.
           call.with["policy"] = render_template(call.with["policy"], facts);
@@ -362,6 +435,14 @@ void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms
   if (e.pager_ack || e.pager_resolve) {
     stop_escalation(w, e.pager_ack ? "acknowledged" : "resolved", batch, now_ms);
   }
+  if (e.pager_resolve && verify_due(w)) {
+    auto& v = w.objects.at(kVerify).data;
+    v["state"] = "verified";
+    note(batch, w,
+         "rollback verified: the incident resolved within " + v.value("within", "") +
+             " of the rollback",
+         now_ms);
+  }
   if ((e.pager_ack || e.pager_resolve) && w.objects.contains("page")) {
     WorkflowCall call;
     call.event = e.pager_ack ? "acknowledged" : "resolved";
@@ -380,7 +461,8 @@ void WorkflowRunner::add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch
   if (call.integration.empty()) {
     call.state = CallState::kSkipped;
     call.note = call.kind + " steps are not run by this hub version";
-  } else if (call.integration != "oncall" && !settings_.integrations.contains(call.integration)) {
+  } else if (call.integration != "oncall" && call.integration != "agents" &&
+             !settings_.integrations.contains(call.integration)) {
     call.state = CallState::kSkipped;
     call.note = "integrations." + call.integration + " is not configured";
     if (call.kind == "page") {
@@ -407,12 +489,21 @@ void WorkflowRunner::pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms
       start_escalation(w, i, batch, now_ms);
     }
   }
-  std::set<std::string> busy;  // integrations with a call sent or waiting in front
+  // One call at a time per integration; per host for commands to agents.
+  auto lane = [](const WorkflowCall& c) {
+    return to_agent(c) ? "agents:" + c.with.at("host") : c.integration;
+  };
+  std::set<std::string> busy;  // lanes with a call sent or waiting in front
   for (const auto& c : w.calls) {
-    if (c.state == CallState::kSent) busy.insert(c.integration);
+    if (c.state == CallState::kSent) busy.insert(lane(c));
   }
   for (auto& c : w.calls) {
-    if (c.state != CallState::kWaiting || busy.contains(c.integration)) continue;
+    if (c.state != CallState::kWaiting || busy.contains(lane(c))) continue;
+    if (to_agent(c)) {
+      send_command(w, c, batch, now_ms);
+      if (c.state == CallState::kSent) busy.insert(lane(c));
+      continue;
+    }
     const IncidentFacts facts = facts_with_refs(w, now_ms);
     CallPlan plan = plan_call(c, facts, w.objects);
     if (plan.verdict == CallPlan::Verdict::kWait) {
@@ -457,6 +548,133 @@ void WorkflowRunner::pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms
       if (it != w.objects.end()) it->second.data["template"] = c.with.at("text");
     }
     if (c.kind != "refresh") step_entry(batch, w, c, "sent (" + c.note + ")", now_ms);
+  }
+}
+
+Result<protocol::Command> WorkflowRunner::command_for(const IncidentWorkflow& w,
+                                                      const WorkflowCall& c,
+                                                      int64_t deadline_ms) const {
+  const IncidentFacts facts = facts_with_refs(w, deadline_ms);
+  auto param = [&](const char* name) {
+    auto it = c.with.find(name);
+    return it == c.with.end() ? std::string() : render_template(it->second, facts);
+  };
+  protocol::Command command;
+  command.id = "wf:" + std::to_string(w.incident_id) + ":" + std::to_string(c.seq);
+  command.action = param("action");
+  command.target = param("target");
+  command.deadline_ms = static_cast<uint64_t>(deadline_ms);
+  // "K=V, K2=V2": the action's declared parameters (the agent refuses others).
+  for (const auto& pair : split_list(param("parameters"))) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::error("invalid",
+                           "parameters: expected NAME=VALUE pairs, got \"" + pair + "\"");
+    }
+    command.params[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return command;
+}
+
+void WorkflowRunner::send_command(IncidentWorkflow& w, WorkflowCall& c, WriteBatch& batch,
+                                  int64_t now_ms) {
+  auto skip = [&](std::string why) {
+    c.state = CallState::kSkipped;
+    c.note = std::move(why);
+    step_entry(batch, w, c, "skipped: " + c.note, now_ms);
+  };
+  const std::string host = c.with["host"];
+  if (host.empty()) return skip("no affected host to run it on");
+  const auto agent = agents_.agent_for ? agents_.agent_for(host) : std::nullopt;
+  if (!agent) return skip("no agent connected to this hub runs on host " + host);
+  Millis timeout = kDefaultCommandTimeout;
+  if (auto it = c.with.find("timeout"); it != c.with.end()) {
+    auto parsed = parse_duration(render_template(it->second, facts_with_refs(w, now_ms)));
+    if (!parsed || parsed->count() <= 0) return skip("timeout: expected a positive duration");
+    timeout = *parsed;
+  }
+  auto command = command_for(w, c, now_ms + timeout.count());
+  if (!command) return skip(command.status().message());
+  c.with["agent"] = *agent;
+  c.with["deadline_ms"] = std::to_string(command->deadline_ms);
+  c.state = CallState::kSent;
+  c.note = "command " + command->id + " to agent " + *agent;
+  step_entry(batch, w, c, "sent (" + c.note + ")", now_ms);
+  commands_.emplace_back(*agent, std::move(command).value());
+}
+
+void WorkflowRunner::command_results(WriteBatch& batch, int64_t now_ms) {
+  for (const auto& e : batch.events) {
+    if (e.type != protocol::MessageType::kCommandResult) continue;
+    auto env = protocol::decode(e.frame);
+    const auto* result = env ? std::get_if<protocol::CommandResult>(&env->body) : nullptr;
+    const auto call = result ? parse_command_id(result->id) : std::nullopt;
+    if (!call || !docs_.contains(call->first)) continue;
+    IncidentWorkflow& w = touch(call->first, now_ms, batch);
+    for (auto& c : w.calls) {
+      if (c.seq != call->second || !to_agent(c) || c.state != CallState::kSent ||
+          c.with["agent"] != e.agent_id) {
+        continue;
+      }
+      finish_command(w, c, result->status == protocol::CommandStatus::kOk, describe_result(*result),
+                     batch, now_ms);
+    }
+  }
+}
+
+void WorkflowRunner::finish_command(IncidentWorkflow& w, WorkflowCall& c, bool ok,
+                                    const std::string& what, WriteBatch& batch, int64_t now_ms) {
+  c.state = ok ? CallState::kDone : CallState::kFailed;
+  c.note = what;
+  step_entry(batch, w, c, (ok ? "done: " : "failed: ") + what, now_ms);
+  const std::string id = "wf:" + std::to_string(w.incident_id) + ":" + std::to_string(c.seq);
+  std::erase_if(outgoing_, [&](const auto& out) { return out.second.id == id; });
+  auto within = c.with.find("verify_within");
+  if (!ok || c.kind != "rollback" || within == c.with.end()) return;
+  auto d = parse_duration(render_template(within->second, facts_with_refs(w, now_ms)));
+  if (!d) return;
+  w.objects[kVerify] = {
+      .state = ObjectState::kReady,
+      .call_seq = c.seq,
+      .data = {
+          {"state", "watching"}, {"due_ms", now_ms + d->count()}, {"within", format_duration(*d)}}};
+  note(batch, w, "rollback done: watching the incident for " + format_duration(*d), now_ms);
+}
+
+void WorkflowRunner::watch_due(WriteBatch& batch, int64_t now_ms) {
+  for (auto& [id, doc] : docs_) {
+    const auto escalation = escalation_due(doc);
+    const auto verify = verify_due(doc);
+    bool deadline = false;
+    for (const auto& c : doc.calls) {
+      deadline =
+          deadline || (to_agent(c) && c.state == CallState::kSent && deadline_of(c) <= now_ms);
+    }
+    if (!deadline && !(escalation && *escalation <= now_ms) && !(verify && *verify <= now_ms)) {
+      continue;
+    }
+    IncidentWorkflow& w = touch(id, now_ms, batch);
+    for (auto& c : w.calls) {
+      if (to_agent(c) && c.state == CallState::kSent && deadline_of(c) <= now_ms) {
+        finish_command(w, c, false, "no result from agent " + c.with["agent"] + " by its deadline",
+                       batch, now_ms);
+      }
+    }
+    if (escalation && *escalation <= now_ms) advance_escalation(w, batch, now_ms);
+    if (verify && *verify <= now_ms) {
+      auto& v = w.objects.at(kVerify).data;
+      v["state"] = "failed";
+      note(batch, w,
+           "the rollback did not resolve the incident within " + v.value("within", "") +
+               ": escalating",
+           now_ms);
+      run_event({.incident_id = id,
+                 .name = "escalated",
+                 .at_ms = now_ms,
+                 .pager_ack = false,
+                 .pager_resolve = false},
+                batch, now_ms);
+    }
   }
 }
 

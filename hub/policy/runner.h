@@ -23,7 +23,15 @@
 //    resolved or every round is done. When the next level falls due is kept on the
 //    object, so a restart neither repeats a level nor forgets one (levels missed while
 //    the hub was down are all notified at once); next_escalation_ms() tells the hub
-//    when to run a batch for it. Any other policy goes to PagerDuty.
+//    when to run a batch for it. Any other policy goes to PagerDuty;
+//  - `remediate` and `rollback` with an `action` become one call per host (`hosts`, or
+//    the incident's affected hosts), each a `command` to that host's agent (AgentLink)
+//    sent once the batch that records it has committed, with a deadline (`timeout`,
+//    default 5m). The agent's command_result, arriving as an event like any other,
+//    finishes the call (ok: done; failed, rejected, timed out: failed, with its
+//    message); none by the deadline fails it. Commands to different hosts run side by
+//    side. A rollback with `verify_within` then watches the incident: not resolved by
+//    then, the incident's `escalated` steps run ("the rollback did not resolve it").
 // When the outbox finishes a row (done or dead) the runner records the result on the
 // incident (ticket key, channel id, message ts, status page id) in the next batch and
 // starts the calls that were waiting for it. Every call and its outcome is also a
@@ -53,6 +61,16 @@
 
 namespace reflex::hub::policy {
 
+// How the runner reaches agents (the hub's registry and ingest). Loop thread only.
+struct AgentLink {
+  // The hosts of an incident's firing members (else of all its members), sorted.
+  std::function<std::vector<std::string>(uint64_t incident_id)> hosts;
+  // The agent registered for a host name (or with that agent id); nullopt: none.
+  std::function<std::optional<std::string>(const std::string& host)> agent_for;
+  // Sends a command frame; false when the agent is not connected to this hub.
+  std::function<bool(const std::string& agent_id, const protocol::Command& command)> send;
+};
+
 struct RunnerSettings {
   PolicyConfig policy;
   std::set<std::string> integrations;        // configured ones ("slack", "jira", ...)
@@ -68,6 +86,8 @@ class WorkflowRunner {
 
   // Replaces the settings; events from the next batch use them.
   void configure(RunnerSettings settings);
+  // Without one, remediate and rollback-by-action calls are skipped, saying so.
+  void set_agent_link(AgentLink link) { agents_ = std::move(link); }
   // Resumes the active documents (WorkflowTables::load_active()). Calls sent whose row
   // `find_row` says is finished (done or dead before a crash let the runner record it)
   // are completed by the next stage(). Before the first stage().
@@ -83,9 +103,10 @@ class WorkflowRunner {
   // through `request_commit` when it concerns a call.
   void on_finished(const OutboxRow& row, const std::function<void()>& request_commit);
 
-  // When the earliest paging escalation's next level falls due (hub clock): the hub runs
-  // a batch then. nullopt: none is waiting.
-  std::optional<int64_t> next_escalation_ms() const;
+  // When the runner next has something to do by itself (hub clock): an escalation level,
+  // a command's deadline, the end of a rollback's verification. The hub runs a batch
+  // then. nullopt: nothing is waiting.
+  std::optional<int64_t> next_due_ms() const;
 
   // For tests and the API: the document of an incident in memory, if any.
   const IncidentWorkflow* find(uint64_t incident_id) const;
@@ -110,6 +131,13 @@ class WorkflowRunner {
   void stop_escalation(IncidentWorkflow& w, const std::string& why, WriteBatch& batch,
                        int64_t now_ms);
   void note(WriteBatch& batch, const IncidentWorkflow& w, std::string text, int64_t now_ms);
+  Result<protocol::Command> command_for(const IncidentWorkflow& w, const WorkflowCall& c,
+                                        int64_t deadline_ms) const;
+  void send_command(IncidentWorkflow& w, WorkflowCall& c, WriteBatch& batch, int64_t now_ms);
+  void command_results(WriteBatch& batch, int64_t now_ms);
+  void finish_command(IncidentWorkflow& w, WorkflowCall& c, bool ok, const std::string& what,
+                      WriteBatch& batch, int64_t now_ms);
+  void watch_due(WriteBatch& batch, int64_t now_ms);
   void step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
                   const std::string& what, int64_t now_ms);
   IncidentFacts facts_with_refs(const IncidentWorkflow& w, int64_t now_ms) const;
@@ -117,6 +145,11 @@ class WorkflowRunner {
   Outbox& outbox_;
   std::function<const incidents::IncidentRow*(uint64_t)> incident_;
   RunnerSettings settings_;
+  AgentLink agents_;
+  // Commands (agent id, command) recorded by the batch in flight; once it has
+  // committed, outgoing until sent to a connected agent or their call finished.
+  std::vector<std::pair<std::string, protocol::Command>> commands_;
+  std::vector<std::pair<std::string, protocol::Command>> outgoing_;
 
   std::map<uint64_t, IncidentWorkflow> docs_;  // active ones
   std::map<uint64_t, uint64_t> by_outbox_;     // outbox id -> incident id, of sent calls

@@ -75,20 +75,6 @@ std::string str(const json& data, const char* key) {
   return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text + ",") {
-    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  return out;
-}
-
 std::string button_label(const std::string& option) {
   static const std::map<std::string, std::string> kLabels = {
       {"acknowledge", "Acknowledge"},       {"start_mim", "Start major incident"},
@@ -273,6 +259,20 @@ json incident_json(const IncidentFacts& facts) {
 
 }  // namespace
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text + ",") {
+    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
 std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with) {
   if (kind.starts_with("chat.") || kind == "refresh" || kind == "notify.chat") {
     auto it = with.find("integration");
@@ -284,6 +284,7 @@ std::string integration_for(std::string_view kind, const std::map<std::string, s
   if (kind == "page" || kind.starts_with("pager.")) return "pagerduty";
   if (kind == "webhook" || kind == "notify.webhook") return "webhook";
   if (kind == "escalate") return "oncall";
+  if (kind == "remediate" || (kind == "rollback" && !with.contains("job"))) return "agents";
   return "";
 }
 

@@ -52,8 +52,9 @@ struct CallPlan {
 };
 
 // The integration a call of `kind` goes to: `integration` of chat steps (default slack),
-// else jira, statuspage, dynatrace, pagerduty, webhook; "oncall" for escalate (the
-// runner's own); "" for kinds no integration runs (remediate, rollback, email).
+// else jira, statuspage, dynatrace, pagerduty, webhook; "oncall" for escalate and
+// "agents" for remediate and rollback by action (the runner's own); "" for kinds no
+// integration runs (rollback by job, email).
 std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with);
 
 // What `call` sends now. `facts` carries the objects' refs for templates.
@@ -74,6 +75,10 @@ nlohmann::json object_data(const std::string& object, const nlohmann::json& payl
 // The refs templates see of the ready objects (IncidentFacts::refs).
 std::map<std::string, std::map<std::string, std::string>> object_refs(
     const std::map<std::string, WorkflowObject>& objects);
+
+// "a, b c" -> {"a", "b", "c"}: a list template's rendered text, split at commas and
+// white space.
+std::vector<std::string> split_list(const std::string& text);
 
 // Slack's mrkdwn escaping of &, < and >.
 std::string slack_escape(const std::string& text);

@@ -6,9 +6,11 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
@@ -112,7 +114,8 @@ class StandInAgent {
     r.attempt = 1;
     send(seq, r);
   }
-  // Waits (up to `timeout`) for an ack that covers `seq`.
+  // Waits (up to `timeout`) for an ack that covers `seq` (UINT64_MAX: for a command);
+  // commands read meanwhile are kept for wait_command().
   bool wait_ack(uint64_t seq, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return reflex::testing::wait_until(
         [&] {
@@ -124,12 +127,27 @@ class StandInAgent {
               acked_ = std::max(acked_, ack->upto);
               if (ack->proto != 0) hello_answered_ = true;
             }
+            if (const auto* c = std::get_if<protocol::Command>(&env->body)) commands_.push_back(*c);
           }
+          if (seq == UINT64_MAX) return !commands_.empty();
           return seq == 0 ? hello_answered_ : acked_ >= seq;
         },
         timeout);
   }
   uint64_t acked() const { return acked_; }
+  // The next command from the hub (frames read meanwhile are taken as wait_ack does);
+  // nullopt when none comes within `timeout`.
+  std::optional<protocol::Command> wait_command(
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    if (commands_.empty()) wait_ack(UINT64_MAX, timeout);
+    if (commands_.empty()) return std::nullopt;
+    protocol::Command c = commands_.front();
+    commands_.pop_front();
+    return c;
+  }
+  void command_result(uint64_t seq, protocol::CommandResult result) {
+    send(seq, std::move(result));
+  }
 
  private:
   template <class Body>
@@ -149,6 +167,7 @@ class StandInAgent {
   zmq::socket_t socket_;
   uint64_t acked_ = 0;
   bool hello_answered_ = false;
+  std::deque<protocol::Command> commands_;  // received, not yet taken
 };
 
 // JSON over HTTP to the hub's API.

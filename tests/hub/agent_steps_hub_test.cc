@@ -1,0 +1,203 @@
+// Workflow steps that act through the agents, in a real hub (in this process, on
+// loopback, real store) with a stand-in agent on a real ZeroMQ connection: `remediate`
+// and `rollback` with an action become commands to the agents of the incident's hosts,
+// the agents' command_result events finish them, a command without a result by its
+// deadline fails, and a rollback that does not resolve the incident within its
+// verification window runs the incident's `escalated` steps.
+#include <catch2/catch.hpp>
+
+#include "hub/policy/policy_config.h"
+#include "tests/hub/config_section.h"
+#include "tests/hub/hub_harness.h"
+#include "tests/support/fake_slack.h"
+
+using namespace reflex;
+using namespace reflex::hub;
+using namespace reflex::hub::testing;
+using nlohmann::json;
+using reflex::testing::FakeSlack;
+
+namespace {
+
+const char* const kPolicy = R"yaml(
+routes:
+  - name: urgent
+    match: {severity: [high, critical]}
+    workflow: heal
+workflows:
+  heal:
+    steps:
+      - name: restart
+        on: ["response:remediate"]
+        kind: remediate
+        with: {action: restart, parameters: "unit={{service}}.service"}
+      - name: probe
+        on: ["response:probe"]
+        kind: remediate
+        with: {action: probe, timeout: 1s}
+      - name: roll-back
+        on: ["response:rollback"]
+        kind: rollback
+        with: {action: rollback, verify_within: 1s}
+      - name: roll-back-slowly
+        on: ["response:rollback_slowly"]
+        kind: rollback
+        with: {action: rollback, verify_within: 10m}
+      - name: tell
+        on: [escalated]
+        kind: chat.post
+        with: {channel: "#checkout-prod", text: "still failing: {{title}}"}
+)yaml";
+
+struct Rig {
+  FakeSlack slack;
+  reflex::testing::TempDir dir;
+  std::string token_file = dir.write("slack-token", slack.token() + "\n");
+  RunningHub hub{[&](HubConfig& cfg) {
+    cfg.integrations.slack.enabled = true;
+    cfg.integrations.slack.token_file = token_file;
+    cfg.integrations.slack.base_url = slack.base_url();
+    auto read = reflex::testing::read_section<policy::PolicyConfig>(
+        kPolicy, [](config::MapReader& top, policy::PolicyConfig& out) {
+          policy::read_policy_config(top, out);
+        });
+    INFO(read.status.to_string());
+    REQUIRE(read.status);
+    cfg.policy = read.config;
+  }};
+  Api api{hub.http_port()};
+  StandInAgent agent{hub.endpoint(), "agent-7", "web-1"};
+  uint64_t seq = 0;
+  uint64_t incident = 0;
+
+  Rig() {
+    slack.add_channel("C0CHECKOUT", "checkout-prod");
+    agent.hello();
+    agent.alert(++seq, "fp-web-1", protocol::AlertState::kFiring);
+    REQUIRE(agent.wait_ack(seq));
+    REQUIRE(reflex::testing::wait_until([&] {
+      auto list = api.get("/api/v1/incidents");
+      if (list.status != 200 || list.body["incidents"].empty()) return false;
+      incident = list.body["incidents"][0]["id"].get<uint64_t>();
+      return true;
+    }));
+  }
+  void respond(const std::string& option) {
+    REQUIRE(api.post("/api/v1/incidents/" + std::to_string(incident) + "/respond",
+                     json{{"option", option}, {"actor", "alice"}}.dump())
+                .status == 200);
+  }
+  void answer(const protocol::Command& c, protocol::CommandStatus status,
+              const std::string& message = {}) {
+    agent.command_result(
+        ++seq, {.id = c.id,
+                .status = status,
+                .message = message,
+                .exit_code = status == protocol::CommandStatus::kOk ? std::optional<int32_t>(0)
+                                                                    : std::nullopt,
+                .duration_ms = 120,
+                .output = "done"});
+    REQUIRE(agent.wait_ack(seq));
+  }
+  // Waits for a step entry containing `text`; on failure the test shows the entries.
+  bool has_entry(const std::string& text) {
+    std::string seen;
+    const bool found = reflex::testing::wait_until([&] {
+      seen.clear();
+      const json timeline = api.incident(incident)["timeline"];
+      for (const auto& e : timeline) {
+        if (e["kind"] != "step") continue;
+        const std::string t = e["text"];
+        if (t.find(text) != std::string::npos) return true;
+        seen += "\n  " + t;
+      }
+      return false;
+    });
+    if (!found) UNSCOPED_INFO("step entries:" << seen);
+    return found;
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a remediate step runs the action on the agent of each affected host and records "
+    "its result",
+    "[workflow][hub][agents]") {
+  Rig rig;
+  rig.respond("remediate");
+  auto command = rig.agent.wait_command();
+  REQUIRE(command);
+  CHECK(command->action == "restart");
+  CHECK(command->params == protocol::Labels{{"unit", "checkout.service"}});
+  CHECK(command->id.starts_with("wf:" + std::to_string(rig.incident) + ":"));
+  // The default deadline: five minutes from now, as the agent's clock reads it.
+  CHECK(static_cast<int64_t>(command->deadline_ms) > SystemClock().now_ms() + 4 * 60'000);
+  CHECK(rig.has_entry("urgent/restart (remediate) on response:remediate: sent (command " +
+                      command->id + " to agent agent-7)"));
+  rig.answer(*command, protocol::CommandStatus::kOk);
+  CHECK(
+      rig.has_entry("urgent/restart (remediate) on response:remediate: done: ok, exit 0 in "
+                    "120 ms"));
+
+  // The agent refuses the second one: the call fails with the agent's reason.
+  rig.respond("remediate");
+  command = rig.agent.wait_command();
+  REQUIRE(command);
+  rig.answer(*command, protocol::CommandStatus::kRejected, "the budget for web-1 is spent");
+  CHECK(rig.has_entry("failed: rejected in 120 ms: the budget for web-1 is spent"));
+  const json calls = rig.api.incident(rig.incident)["workflow"]["calls"];
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0]["state"] == "done");
+  CHECK(calls[1]["state"] == "failed");
+}
+
+TEST_CASE(
+    "a command without a result by its deadline fails, and a rollback that leaves the "
+    "incident unresolved past its window escalates it",
+    "[workflow][hub][agents]") {
+  Rig rig;
+  rig.respond("probe");
+  auto probe = rig.agent.wait_command();
+  REQUIRE(probe);
+  CHECK(probe->action == "probe");
+  // Never answered: the hub's own timer fails it at its deadline.
+  CHECK(
+      rig.has_entry("urgent/probe (remediate) on response:probe: failed: no result from agent "
+                    "agent-7 by its deadline"));
+
+  rig.respond("rollback");
+  auto rollback = rig.agent.wait_command();
+  REQUIRE(rollback);
+  CHECK(rollback->action == "rollback");
+  rig.answer(*rollback, protocol::CommandStatus::kOk);
+  CHECK(rig.has_entry("rollback done: watching the incident for 1s"));
+  CHECK(rig.has_entry("the rollback did not resolve the incident within 1s: escalating"));
+  REQUIRE(reflex::testing::wait_until([&] {
+    for (const auto& r : rig.slack.received()) {
+      if (r.method == "chat.postMessage" && r.body.value("channel", "") == "#checkout-prod") {
+        return r.body["text"] == "still failing: HighErrorRate on checkout";
+      }
+    }
+    return false;
+  }));
+  CHECK(rig.api.incident(rig.incident)["workflow"]["objects"]["verify"]["data"]["state"] ==
+        "failed");
+}
+
+TEST_CASE("a rollback is verified when the incident resolves within its window",
+          "[workflow][hub][agents]") {
+  Rig rig;
+  rig.respond("rollback_slowly");
+  auto rollback = rig.agent.wait_command();
+  REQUIRE(rollback);
+  rig.answer(*rollback, protocol::CommandStatus::kOk);
+  CHECK(rig.has_entry("rollback done: watching the incident for 10m"));
+  REQUIRE(rig.api
+              .post("/api/v1/incidents/" + std::to_string(rig.incident) + "/resolve",
+                    R"({"actor": "alice"})")
+              .status == 200);
+  CHECK(rig.has_entry("rollback verified: the incident resolved within 10m of the rollback"));
+  CHECK(rig.api.incident(rig.incident)["workflow"]["objects"]["verify"]["data"]["state"] ==
+        "verified");
+}
