@@ -375,13 +375,7 @@ void WorkflowRunner::update_facts(WriteBatch& batch, int64_t now_ms) {
 }
 
 void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms) {
-  const bool has_doc = docs_.contains(e.incident_id);
-  IncidentWorkflow& w = touch(e.incident_id, now_ms, batch);
-  if (!has_doc) {
-    // A new document: the facts as the engine has them now.
-    const IncidentRow* row = incident_ ? incident_(e.incident_id) : nullptr;
-    if (row) set_facts(w.facts, *row);
-  }
+  IncidentWorkflow& w = touch(e.incident_id, now_ms, batch);  // a new one has the facts
   if (!e.name.empty()) {
     const IncidentFacts facts = w.facts;
     for (const Route* route : select_routes(settings_.policy, facts)) {
