@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/duration.h"
@@ -636,20 +637,19 @@ void WorkflowRunner::finish_command(IncidentWorkflow& w, WorkflowCall& c, bool o
 }
 
 void WorkflowRunner::watch_due(WriteBatch& batch, int64_t now_ms) {
+  auto overdue = [&](const WorkflowCall& c) {
+    return to_agent(c) && c.state == CallState::kSent && deadline_of(c) <= now_ms;
+  };
   for (auto& [id, doc] : docs_) {
     const auto escalation = escalation_due(doc);
     const auto verify = verify_due(doc);
-    bool deadline = false;
-    for (const auto& c : doc.calls) {
-      deadline =
-          deadline || (to_agent(c) && c.state == CallState::kSent && deadline_of(c) <= now_ms);
-    }
-    if (!deadline && !(escalation && *escalation <= now_ms) && !(verify && *verify <= now_ms)) {
+    if (std::none_of(doc.calls.begin(), doc.calls.end(), overdue) &&
+        !(escalation && *escalation <= now_ms) && !(verify && *verify <= now_ms)) {
       continue;
     }
     IncidentWorkflow& w = touch(id, now_ms, batch);
     for (auto& c : w.calls) {
-      if (to_agent(c) && c.state == CallState::kSent && deadline_of(c) <= now_ms) {
+      if (overdue(c)) {
         finish_command(w, c, false, "no result from agent " + c.with["agent"] + " by its deadline",
                        batch, now_ms);
       }
