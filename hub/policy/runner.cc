@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "hub/oncall/escalation.h"
+#include "hub/policy/ci_job.h"
 #include "hub/policy/step_calls.h"
 #include "hub/policy/templates.h"
 
@@ -59,6 +60,7 @@ std::string describe_result(const std::string& object, const nlohmann::json& dat
   if (object == "ticket") return "ticket " + s("key");
   if (object == "status_page") return "status page incident " + s("id");
   if (object == "page") return "paged (" + s("dedup_key") + ")";
+  if (object.starts_with("ci:")) return describe_ci(data);
   return "";
 }
 
@@ -379,7 +381,7 @@ void WorkflowRunner::add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch
   call.state = CallState::kWaiting;
   if (call.integration.empty()) {
     call.state = CallState::kSkipped;
-    call.note = call.kind + " steps are not run by this hub version";
+    call.note = not_run_reason(call.kind, call.with);
   } else if (call.integration != "oncall" && !settings_.integrations.contains(call.integration)) {
     call.state = CallState::kSkipped;
     call.note = "integrations." + call.integration + " is not configured";
