@@ -23,7 +23,8 @@ policy::RunnerSettings runner_settings(const HubConfig& cfg) {
   for (const auto& [name, enabled] :
        {std::pair{"slack", i.slack.enabled}, std::pair{"jira", i.jira.enabled},
         std::pair{"statuspage", i.statuspage.enabled}, std::pair{"pagerduty", i.pagerduty.enabled},
-        std::pair{"dynatrace", i.dynatrace.enabled}, std::pair{"webhook", i.webhook.enabled}}) {
+        std::pair{"dynatrace", i.dynatrace.enabled}, std::pair{"webhook", i.webhook.enabled},
+        std::pair{"jenkins", i.jenkins.enabled}, std::pair{"github", i.github.enabled}}) {
     if (enabled) s.integrations.insert(name);
   }
   // Tickets link to Jira's browse page.

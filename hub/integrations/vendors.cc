@@ -1,6 +1,8 @@
 #include "hub/integrations/vendors.h"
 
 #include "hub/integrations/dynatrace.h"
+#include "hub/integrations/github.h"
+#include "hub/integrations/jenkins.h"
 #include "hub/integrations/jira.h"
 #include "hub/integrations/pagerduty.h"
 #include "hub/integrations/statuspage.h"
@@ -50,6 +52,18 @@ Result<std::vector<ConfiguredIntegration>> vendor_integrations(const Integration
     if (!s) return s.status();
     out.push_back({.integration = std::make_unique<WebhookIntegration>(std::move(s).value(), clock),
                    .limits = limits(cfg.webhook.max_in_flight)});
+  }
+  if (cfg.jenkins.enabled) {
+    auto s = jenkins_settings(cfg.jenkins);
+    if (!s) return s.status();
+    out.push_back({.integration = std::make_unique<JenkinsIntegration>(std::move(s).value()),
+                   .limits = limits(cfg.jenkins.max_in_flight)});
+  }
+  if (cfg.github.enabled) {
+    auto s = github_settings(cfg.github);
+    if (!s) return s.status();
+    out.push_back({.integration = std::make_unique<GitHubIntegration>(std::move(s).value(), clock),
+                   .limits = limits(cfg.github.max_in_flight)});
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // The outbox integrations hub.yaml configures besides Slack (Jira, Statuspage,
-// PagerDuty, Dynatrace, the generic webhook), built in one place with their secrets
-// read: start-up adds them to the outbox, and load_hub_config builds them too, so
-// check-config and reload find an unreadable secret just as start-up does.
+// PagerDuty, Dynatrace, the generic webhook, Jenkins, GitHub Actions), built in one
+// place with their secrets read: start-up adds them to the outbox, and load_hub_config
+// builds them too, so check-config and reload find an unreadable secret just as
+// start-up does.
 #pragma once
 
 #include <memory>
@@ -20,7 +21,8 @@ struct ConfiguredIntegration {
 };
 
 // One integration per section present in `cfg`, in a fixed order. `clock` (the webhook
-// signs with its time) must outlive them. Errors name the key (never quote a secret).
+// signs with its time; GitHub says when its rate limits reset) must outlive them. Errors
+// name the key (never quote a secret).
 Result<std::vector<ConfiguredIntegration>> vendor_integrations(const IntegrationsConfig& cfg,
                                                                const Clock& clock);
 

@@ -130,6 +130,29 @@ void read_webhook(config::MapReader& integrations, WebhookConfig& out) {
   read_common(m, "secret", out.secret_file, out.secret_env, out.max_in_flight, out.timeout);
 }
 
+void read_jenkins(config::MapReader& integrations, JenkinsConfig& out) {
+  const bool present = integrations.has("jenkins");
+  auto m = integrations.child("jenkins");
+  if (!present) return;
+  out.enabled = true;
+  read_base_url(m, out.base_url, "https://ci.example.com/");
+  m.get("user", out.user);
+  if (out.user.empty()) {
+    m.errors().add(m.take("user"), m.path_of("user"),
+                   "required: the Jenkins user the API token belongs to");
+  }
+  read_common(m, "token", out.token_file, out.token_env, out.max_in_flight, out.timeout);
+}
+
+void read_github(config::MapReader& integrations, GitHubConfig& out) {
+  const bool present = integrations.has("github");
+  auto m = integrations.child("github");
+  if (!present) return;
+  out.enabled = true;
+  read_base_url(m, out.base_url, "https://api.github.com/");
+  read_common(m, "token", out.token_file, out.token_env, out.max_in_flight, out.timeout);
+}
+
 }  // namespace
 
 void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
@@ -154,6 +177,8 @@ void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
   read_pagerduty(in, integrations.pagerduty);
   read_dynatrace(in, integrations.dynatrace);
   read_webhook(in, integrations.webhook);
+  read_jenkins(in, integrations.jenkins);
+  read_github(in, integrations.github);
 }
 
 }  // namespace reflex::hub

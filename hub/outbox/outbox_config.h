@@ -33,6 +33,13 @@
 //       token_file: /etc/reflex/dynatrace-token     # or token_env
 //     webhook:                # signed JSON POSTs (hub/integrations/webhook.h)
 //       secret_file: /etc/reflex/webhook-secret     # or secret_env
+//     jenkins:                # remote build trigger (hub/integrations/jenkins.h)
+//       base_url: https://ci.example.com/           # required
+//       user: reflex                                # required: the API token's user
+//       token_file: /etc/reflex/jenkins-token       # or token_env
+//     github:                 # workflow_dispatch (hub/integrations/github.h)
+//       base_url: https://api.github.com/
+//       token_file: /etc/reflex/github-token        # or token_env
 //   (each of these also takes max_in_flight, default 4, and timeout, default 10s)
 #pragma once
 
@@ -105,6 +112,25 @@ struct WebhookConfig {
   Millis timeout = Millis(10'000);
 };
 
+struct JenkinsConfig {
+  bool enabled = false;
+  std::string base_url;  // required
+  std::string user;      // required
+  std::string token_file;
+  std::string token_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
+struct GitHubConfig {
+  bool enabled = false;
+  std::string base_url = "https://api.github.com/";
+  std::string token_file;
+  std::string token_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
 struct IntegrationsConfig {
   SlackConfig slack;
   JiraConfig jira;
@@ -112,6 +138,8 @@ struct IntegrationsConfig {
   PagerDutyConfig pagerduty;
   DynatraceConfig dynatrace;
   WebhookConfig webhook;
+  JenkinsConfig jenkins;
+  GitHubConfig github;
 };
 
 struct OutboxConfig {

@@ -6,6 +6,7 @@
 #include "common/duration.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/config_lists.h"
+#include "hub/policy/ci_job.h"
 #include "hub/policy/templates.h"
 
 namespace reflex::hub::policy {
@@ -115,6 +116,25 @@ void read_params(config::MapReader& step, StepKind kind, std::map<std::string, s
   }
 }
 
+// A rollback job's `job` and `parameters` (ci_job.h) without templates are checked
+// here; with templates, once rendered (a bad one is skipped on the timeline, saying why).
+void check_rollback_job(config::MapReader& step, const std::map<std::string, std::string>& with) {
+  const std::string path = step.path_of("with");
+  auto job = with.find("job");
+  if (job == with.end()) return;  // an agent action's parameters are the agent's to judge
+  if (job->second.find("{{") == std::string::npos) {
+    if (auto parsed = parse_ci_job(job->second); !parsed) {
+      step.errors().add(path + ".job", parsed.status().message());
+    }
+  }
+  if (auto it = with.find("parameters");
+      it != with.end() && it->second.find("{{") == std::string::npos) {
+    if (auto p = parse_ci_parameters(it->second); !p) {
+      step.errors().add(path + ".parameters", p.status().message());
+    }
+  }
+}
+
 Step read_step(config::MapReader& r, size_t index) {
   Step step;
   step.name = "steps[" + std::to_string(index) + "]";
@@ -136,6 +156,7 @@ Step read_step(config::MapReader& r, size_t index) {
   if (auto k = parse_step_kind(kind)) {
     step.kind = *k;
     read_params(r, step.kind, step.with);
+    if (step.kind == StepKind::kRollback) check_rollback_job(r, step.with);
   } else if (!kind.empty()) {
     r.errors().add(r.path_of("kind"),
                    "'" + kind + "' is not a step kind (one of " + join(step_kind_names()) + ")");

@@ -7,6 +7,7 @@
 
 #include "common/duration.h"
 #include "hub/oncall/escalation.h"
+#include "hub/policy/ci_job.h"
 #include "hub/policy/step_calls.h"
 #include "hub/policy/templates.h"
 #include "protocol/codec.h"
@@ -62,6 +63,7 @@ std::string describe_result(const std::string& object, const nlohmann::json& dat
   if (object == "ticket") return "ticket " + s("key");
   if (object == "status_page") return "status page incident " + s("id");
   if (object == "page") return "paged (" + s("dedup_key") + ")";
+  if (object.starts_with("ci:")) return describe_ci(data);
   return "";
 }
 
@@ -455,7 +457,7 @@ void WorkflowRunner::add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch
   call.state = CallState::kWaiting;
   if (call.integration.empty()) {
     call.state = CallState::kSkipped;
-    call.note = call.kind + " steps are not run by this hub version";
+    call.note = not_run_reason(call.kind, call.with);
   } else if (call.integration != "oncall" && call.integration != "agents" &&
              !settings_.integrations.contains(call.integration)) {
     call.state = CallState::kSkipped;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "hub/policy/ci_job.h"
 #include "hub/policy/templates.h"
 
 namespace reflex::hub::policy {
@@ -249,6 +250,31 @@ CallPlan plan_pager(const WorkflowCall& call, const IncidentFacts& facts,
                {"dedup_key", dedup}});
 }
 
+// A rollback by a CI job: the job and its parameters rendered, the incident's id added
+// as REFLEX_INCIDENT (and the rendered `hosts` as REFLEX_HOSTS when given).
+CallPlan plan_ci_job(const WorkflowCall& call, const IncidentFacts& facts) {
+  auto job = parse_ci_job(param(call, facts, "job"));
+  if (!job) return skip(job.status().message());
+  if (job->system != call.integration) {
+    return skip("job names " + job->system + " once rendered, not " + call.integration +
+                ": write the CI system's prefix before any template");
+  }
+  auto parameters = parse_ci_parameters(param(call, facts, "parameters"));
+  if (!parameters) return skip(parameters.status().message());
+  json values = json::object();
+  for (const auto& [name, value] : *parameters) values[name] = value;
+  if (call.with.contains("hosts")) values["REFLEX_HOSTS"] = param(call, facts, "hosts");
+  values["REFLEX_INCIDENT"] = std::to_string(facts.id);
+  const std::string object = "ci:" + call.step;
+  if (job->system == "jenkins") {
+    return send("jenkins.build", {{"job", job->job}, {"parameters", values}}, object);
+  }
+  return send(
+      "github.dispatch",
+      {{"repo", job->repo}, {"workflow", job->workflow}, {"ref", job->ref}, {"inputs", values}},
+      object);
+}
+
 json incident_json(const IncidentFacts& facts) {
   return {{"id", facts.id},
           {"title", facts.title},
@@ -284,8 +310,21 @@ std::string integration_for(std::string_view kind, const std::map<std::string, s
   if (kind == "page" || kind.starts_with("pager.")) return "pagerduty";
   if (kind == "webhook" || kind == "notify.webhook") return "webhook";
   if (kind == "escalate") return "oncall";
-  if (kind == "remediate" || (kind == "rollback" && !with.contains("job"))) return "agents";
+  if (kind == "remediate") return "agents";
+  if (kind == "rollback") {
+    auto it = with.find("job");
+    return it == with.end() ? "agents" : ci_system_of(it->second);
+  }
   return "";
+}
+
+std::string not_run_reason(std::string_view kind, const std::map<std::string, std::string>& with) {
+  if (kind == "rollback" && with.contains("job")) {
+    return "job \"" + with.at("job") +
+           "\" names no CI system: it must start with jenkins: or github: (templates may "
+           "follow the prefix)";
+  }
+  return std::string(kind) + " steps are not run by this hub version";
 }
 
 CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
@@ -341,7 +380,10 @@ CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
     doc["incident"] = incident_json(facts);
     return send("webhook.post", {{"url", param(call, facts, "url")}, {"body", doc}});
   }
-  return skip(k + " steps are not run by this hub version");
+  if (k == "rollback" && call.with.contains("job") && !call.integration.empty()) {
+    return plan_ci_job(call, facts);
+  }
+  return skip(not_run_reason(k, call.with));
 }
 
 std::string first_message(const std::map<std::string, WorkflowObject>& objects) {
@@ -377,6 +419,18 @@ json object_data(const std::string& object, const json& payload, const json& res
     return {{"id", str(result, "id")}, {"url", str(result, "shortlink")}};
   }
   if (object == "page") return {{"dedup_key", str(payload, "dedup_key")}};
+  if (object.starts_with("ci:")) {
+    if (payload.contains("job")) {
+      return {{"system", "jenkins"},
+              {"job", str(payload, "job")},
+              {"queue_url", str(result, "queue_url")},
+              {"merged", result.value("merged", false)}};
+    }
+    return {{"system", "github"},
+            {"repo", str(payload, "repo")},
+            {"workflow", str(payload, "workflow")},
+            {"ref", str(payload, "ref")}};
+  }
   return json::object();
 }
 

@@ -26,6 +26,11 @@
 //                        creates "page" ("pager.acknowledge" and "pager.resolve" follow
 //                        the incident by themselves)
 //   webhook              webhook.post {url, body}
+//   rollback with job    jenkins.build {job, parameters} or github.dispatch {repo,
+//                        workflow, ref, inputs} (ci_job.h: the job's syntax and its
+//                        `parameters`), with REFLEX_INCIDENT (and REFLEX_HOSTS when
+//                        `hosts` is given) added; creates "ci:<step>" ("rollback" with an
+//                        agent `action` is not run by this version)
 // and the calls the runner adds by itself: "refresh", a chat message updated in place
 // because the incident changed; "escalate", a page step whose policy is the hub's own
 // (the runner runs it, pump() never plans it); "notify.chat" (slack.chat.postMessage to
@@ -52,10 +57,13 @@ struct CallPlan {
 };
 
 // The integration a call of `kind` goes to: `integration` of chat steps (default slack),
-// else jira, statuspage, dynatrace, pagerduty, webhook; "oncall" for escalate and
-// "agents" for remediate and rollback by action (the runner's own); "" for kinds no
-// integration runs (rollback by job, email).
+// else jira, statuspage, dynatrace, pagerduty, webhook; jenkins or github for a rollback
+// whose `job` starts with that prefix; "oncall" for escalate and "agents" for remediate
+// and rollback by action (the runner's own); "" for kinds no integration runs (email, a
+// job with no prefix).
 std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with);
+// Why a call integration_for() gives "" is not run, for the timeline.
+std::string not_run_reason(std::string_view kind, const std::map<std::string, std::string>& with);
 
 // What `call` sends now. `facts` carries the objects' refs for templates.
 CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,

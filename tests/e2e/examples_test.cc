@@ -64,6 +64,8 @@ const std::set<std::string> kHubKeys = {
     "integrations.pagerduty",   // likewise
     "integrations.dynatrace",   // likewise
     "integrations.webhook",     // likewise
+    "integrations.jenkins",     // likewise
+    "integrations.github",      // likewise
     "workflows",                // a mapping of workflow names, likewise
     "business_hours.weekdays",
     "business_hours.start",
@@ -238,8 +240,9 @@ TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
   // tokens files (mode 0600) in a scratch directory instead of /etc/reflex/tokens.
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "tokens");
-  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot", "slack-signing", "jira",
-                           "statuspage", "pagerduty", "dynatrace", "webhook"}) {
+  for (const char* name :
+       {"alice", "prometheus", "grafana", "slack-bot", "slack-signing", "jira", "statuspage",
+        "pagerduty", "dynatrace", "webhook", "jenkins", "github"}) {
     const std::string token = dir.write(std::string("tokens/") + name,
                                         std::string(name) + "-0123456789abcdef0123456789\n");
     std::filesystem::permissions(

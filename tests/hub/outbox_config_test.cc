@@ -170,3 +170,55 @@ TEST_CASE("bad vendor keys are errors naming their paths", "[outbox][config]") {
   check("integrations: {webhook: {}}", "integrations.webhook.secret_file");
   check("integrations: {webhook: {secret_env: S, url: https://x/}}", "integrations.webhook.url");
 }
+
+TEST_CASE("the Jenkins and GitHub keys are read, and are off without their sections",
+          "[outbox][config][ci]") {
+  auto off = read("integrations: {}");
+  REQUIRE(off.status);
+  CHECK_FALSE(off.integrations.jenkins.enabled);
+  CHECK_FALSE(off.integrations.github.enabled);
+  auto r = read(R"(
+integrations:
+  jenkins:
+    base_url: https://ci.example.com/jenkins/
+    user: reflex
+    token_file: /etc/reflex/jenkins-token
+    max_in_flight: 2
+  github:
+    token_env: GITHUB_TOKEN
+    timeout: 5s
+)");
+  INFO(r.status.message());
+  REQUIRE(r.status);
+  const auto& in = r.integrations;
+  CHECK(in.jenkins.enabled);
+  CHECK(in.jenkins.base_url == "https://ci.example.com/jenkins/");
+  CHECK(in.jenkins.user == "reflex");
+  CHECK(in.jenkins.token_file == "/etc/reflex/jenkins-token");
+  CHECK(in.jenkins.max_in_flight == 2);
+  CHECK(in.jenkins.timeout == Millis(10'000));
+  CHECK(in.github.enabled);
+  CHECK(in.github.base_url == "https://api.github.com/");
+  CHECK(in.github.token_env == "GITHUB_TOKEN");
+  CHECK(in.github.timeout == Millis(5000));
+}
+
+TEST_CASE("bad Jenkins and GitHub keys are errors naming their paths", "[outbox][config][ci]") {
+  auto check = [](const std::string& yaml, const std::string& path) {
+    auto r = read(yaml);
+    REQUIRE_FALSE(r.status);
+    INFO(r.status.message());
+    CHECK(r.status.message().find(path) != std::string::npos);
+  };
+  check("integrations: {jenkins: {user: u, token_env: T}}", "integrations.jenkins.base_url");
+  check("integrations: {jenkins: {base_url: https://ci/, token_env: T}}",
+        "integrations.jenkins.user");
+  check("integrations: {jenkins: {base_url: https://ci/, user: u}}",
+        "integrations.jenkins.token_file");
+  check("integrations: {jenkins: {base_url: https://ci/, user: u, token_env: T, crumb: c}}",
+        "integrations.jenkins.crumb");
+  check("integrations: {github: {}}", "integrations.github.token_file");
+  check("integrations: {github: {token_env: T, base_url: api.github.com}}",
+        "integrations.github.base_url");
+  check("integrations: {github: {token_env: T, repo: acme/shop}}", "integrations.github.repo");
+}

@@ -260,3 +260,36 @@ TEST_CASE("every step kind has a name that parses back", "[hub][policy]") {
   CHECK_FALSE(valid_event("response:"));
   CHECK_FALSE(valid_event("Opened"));
 }
+
+TEST_CASE(
+    "a rollback job without templates is checked at its key path, and a templated one is "
+    "left for its run",
+    "[hub][policy][ci]") {
+  const std::string m = errors_of(R"(
+workflows:
+  w:
+    steps:
+      - {on: [opened], kind: rollback, with: {job: "deploy/rollback"}}
+      - {on: [opened], kind: rollback, with: {job: "github:acme/rollback.yml"}}
+      - {on: [opened], kind: rollback, with: {job: "jenkins:rollback", parameters: "SERVICE"}}
+      - {on: [opened], kind: rollback, with: {job: "jenkins:a//b"}}
+)");
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[0].with.job: job \"deploy/rollback\": names "
+                                "no CI system (expected jenkins:<job path> or "
+                                "github:<owner>/<repo>/<workflow file>[@<ref>])"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[1].with.job: job \"github:acme/rollback.yml\""));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[2].with.parameters: parameters: \"SERVICE\" is "
+                                "not NAME=value"));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[3].with.job: job \"jenkins:a//b\""));
+
+  const PolicyConfig c = good(R"(
+workflows:
+  w:
+    steps:
+      - {on: [opened], kind: rollback, with: {job: "jenkins:deploy/{{service}}", parameters: "A={{env}}"}}
+      - {on: [opened], kind: rollback, with: {job: "github:acme/shop/rollback.yml@v2", parameters: "A=1, B=2"}}
+      - {on: [opened], kind: rollback, with: {job: "{{labels.ci_job}}"}}
+      - {on: [opened], kind: rollback, with: {action: rollback, parameters: "anything the agent takes"}}
+)");
+  CHECK(c.workflows.at("w").steps.size() == 4);
+}

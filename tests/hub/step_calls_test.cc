@@ -2,6 +2,7 @@
 // Slack button signature (hub/slack_actions.h): pure functions, no I/O.
 #include <catch2/catch.hpp>
 
+#include "hub/policy/ci_job.h"
 #include "hub/policy/step_calls.h"
 #include "hub/slack_actions.h"
 
@@ -261,4 +262,92 @@ TEST_CASE(
 
   // No way this version can reach: skipped, saying so.
   CHECK(integration_for("notify.email", {}).empty());
+}
+
+TEST_CASE("a rollback job goes to Jenkins or GitHub by its prefix, and an agent action to none",
+          "[workflow][ci]") {
+  CHECK(integration_for("rollback", {{"job", "jenkins:deploy/{{service}}-rollback"}}) == "jenkins");
+  CHECK(integration_for("rollback", {{"job", " github:acme/shop/rollback.yml@v2"}}) == "github");
+  CHECK(integration_for("rollback", {{"job", "{{labels.ci_job}}"}}).empty());
+  CHECK(integration_for("rollback", {{"action", "rollback"}}).empty());
+  CHECK(not_run_reason("rollback", {{"job", "{{labels.ci_job}}"}})
+            .find("must start with jenkins: or github:") != std::string::npos);
+  CHECK(not_run_reason("rollback", {{"action", "rollback"}}) ==
+        "rollback steps are not run by this hub version");
+}
+
+TEST_CASE(
+    "a rollback by a Jenkins job renders the job path and its parameters and adds the "
+    "incident's id",
+    "[workflow][ci]") {
+  auto plan =
+      plan_call(call("rollback",
+                     {{"job", "jenkins:deploy/{{service}}-rollback"},
+                      {"parameters", "SERVICE={{service}}, ENV={{env}}, WHY={{title}}, now"},
+                      {"hosts", "{{labels.env}}-hosts"}},
+                     "undo"),
+                facts(), {});
+  REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+  CHECK(plan.operation == "jenkins.build");
+  CHECK(plan.creates == "ci:undo");
+  CHECK(plan.payload == json{{"job", "deploy/checkout-rollback"},
+                             {"parameters",
+                              {{"SERVICE", "checkout"},
+                               {"ENV", "prod"},
+                               {"WHY", "HighErrorRate on checkout, now"},
+                               {"REFLEX_HOSTS", "prod-hosts"},
+                               {"REFLEX_INCIDENT", "42"}}}});
+
+  // Done: the queue item is kept on the incident and described on its timeline.
+  const json data = object_data(
+      "ci:undo", plan.payload,
+      {{"job", "deploy/checkout-rollback"}, {"queue_url", "https://ci.example.com/queue/item/7/"}},
+      {});
+  CHECK(data["queue_url"] == "https://ci.example.com/queue/item/7/");
+  CHECK(describe_ci(data) ==
+        "jenkins build of deploy/checkout-rollback queued: https://ci.example.com/queue/item/7/");
+  json merged = data;
+  merged["merged"] = true;
+  CHECK(describe_ci(merged).find("merged into an identical one already waiting") !=
+        std::string::npos);
+}
+
+TEST_CASE("a rollback by a GitHub workflow dispatches it on its ref, main by default",
+          "[workflow][ci]") {
+  auto plan = plan_call(
+      call("rollback", {{"job", "github:acme/{{service}}/rollback.yml"}, {"parameters", "A=1"}},
+           "undo"),
+      facts(), {});
+  REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+  CHECK(plan.operation == "github.dispatch");
+  CHECK(plan.creates == "ci:undo");
+  CHECK(plan.payload == json{{"repo", "acme/checkout"},
+                             {"workflow", "rollback.yml"},
+                             {"ref", "main"},
+                             {"inputs", {{"A", "1"}, {"REFLEX_INCIDENT", "42"}}}});
+  auto on_tag = plan_call(call("rollback", {{"job", "github:acme/shop/161335@release/{{env}}"}}),
+                          facts(), {});
+  CHECK(on_tag.payload["workflow"] == "161335");
+  CHECK(on_tag.payload["ref"] == "release/prod");
+  CHECK(on_tag.payload["inputs"] == json{{"REFLEX_INCIDENT", "42"}});
+  const json data = object_data("ci:undo", on_tag.payload, on_tag.payload, {});
+  CHECK(describe_ci(data) == "github workflow acme/shop/161335 dispatched on release/prod");
+}
+
+TEST_CASE("a rollback job or parameters that render malformed are skipped saying why",
+          "[workflow][ci]") {
+  IncidentFacts f = facts();
+  f.labels["ci_repo"] = "";
+  auto no_repo =
+      plan_call(call("rollback", {{"job", "github:{{labels.ci_repo}}/rollback.yml"}}), f, {});
+  CHECK(no_repo.verdict == CallPlan::Verdict::kSkip);
+  CHECK(no_repo.reason.find("github:<owner>/<repo>/<workflow file>") != std::string::npos);
+  auto empty_job = plan_call(call("rollback", {{"job", "jenkins:{{labels.ci_repo}}"}}), f, {});
+  CHECK(empty_job.verdict == CallPlan::Verdict::kSkip);
+  CHECK(empty_job.reason.find("no job path") != std::string::npos);
+  auto bad_parameters = plan_call(
+      call("rollback", {{"job", "jenkins:rollback"}, {"parameters", "{{service}}"}}), f, {});
+  CHECK(bad_parameters.verdict == CallPlan::Verdict::kSkip);
+  CHECK(bad_parameters.reason.find("parameters: \"checkout\" is not NAME=value") !=
+        std::string::npos);
 }

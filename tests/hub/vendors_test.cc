@@ -163,3 +163,32 @@ TEST_CASE("a hub delivers stored rows to Jira, Statuspage, PagerDuty, Dynatrace 
     CHECK(all.body.dump().find(secret) == std::string::npos);
   }
 }
+
+TEST_CASE("Jenkins and GitHub are built after the other vendors, and a missing token names its key",
+          "[vendors][ci]") {
+  reflex::testing::TempDir dir;
+  const std::string secret = dir.write("secret", "s\n");
+  SystemClock clock;
+  IntegrationsConfig cfg;
+  cfg.webhook.enabled = true;
+  cfg.webhook.secret_file = secret;
+  cfg.github.enabled = true;
+  cfg.github.token_file = secret;
+  cfg.github.max_in_flight = 3;
+  cfg.jenkins.enabled = true;
+  cfg.jenkins.base_url = "https://ci.example.com/";
+  cfg.jenkins.user = "reflex";
+  cfg.jenkins.token_file = secret;
+  auto built = vendor_integrations(cfg, clock);
+  REQUIRE(built);
+  REQUIRE(built->size() == 3);
+  CHECK((*built)[0].integration->name() == "webhook");
+  CHECK((*built)[1].integration->name() == "jenkins");
+  CHECK((*built)[2].integration->name() == "github");
+  CHECK((*built)[2].limits.max_in_flight == 3);
+
+  cfg.jenkins.token_file = dir.file("no-such-token");
+  auto missing = vendor_integrations(cfg, clock);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.status().message().find("integrations.jenkins.token_file") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include "hub/slack_actions.h"
 #include "tests/hub/config_section.h"
 #include "tests/hub/hub_harness.h"
+#include "tests/support/fake_jenkins.h"
 #include "tests/support/fake_slack.h"
 
 using namespace reflex;
@@ -128,6 +129,7 @@ struct Rig {
   std::unique_ptr<Api> api;
 
   std::string policy_yaml = kPolicy;
+  std::function<void(HubConfig&)> configure;  // more configuration, if any
 
   Rig() { fake.add_channel("C0CHECKOUT", "checkout-prod"); }
   void start() {
@@ -140,6 +142,7 @@ struct Rig {
       cfg.integrations.slack.base_url = fake.base_url();
       cfg.policy = read.policy;
       cfg.oncall = read.oncall;
+      if (configure) configure(cfg);
     });
     api = std::make_unique<Api>(hub->http_port());
   }
@@ -439,4 +442,62 @@ TEST_CASE(
   CHECK(posts_to(rig.fake, "U0BOB").size() == 1);
   CHECK(has_entry(rig.api->incident(id),
                   "escalation checkout-oncall: every level was notified and nobody acknowledged"));
+}
+
+TEST_CASE(
+    "a rollback step with a Jenkins job triggers the job once with its rendered parameters "
+    "and the timeline shows the build queued",
+    "[workflow][hub][ci]") {
+  reflex::testing::FakeJenkins jenkins;
+  jenkins.add_job("deploy/checkout-rollback",
+                  {{"SERVICE", ""}, {"ENV", ""}, {"REASON", ""}, {"REFLEX_INCIDENT", ""}});
+  Rig rig;
+  rig.policy_yaml = R"yaml(
+routes:
+  - name: suspect
+    match: {severity: [high]}
+    workflow: roll-back
+workflows:
+  roll-back:
+    steps:
+      - name: undo
+        on: [opened]
+        kind: rollback
+        with:
+          job: "jenkins:deploy/{{service}}-rollback"
+          parameters: "SERVICE={{service}}, ENV={{env}}, REASON={{title}}"
+)yaml";
+  const std::string token_file = rig.dir.write("jenkins-token", jenkins.token() + "\n");
+  rig.configure = [&](HubConfig& cfg) {
+    cfg.integrations.jenkins.enabled = true;
+    cfg.integrations.jenkins.base_url = jenkins.base_url();
+    cfg.integrations.jenkins.user = jenkins.user();
+    cfg.integrations.jenkins.token_file = token_file;
+  };
+  rig.start();
+  const uint64_t id = rig.post_alert("web-1");
+  REQUIRE(reflex::testing::wait_until([&] { return !jenkins.queue().empty(); }));
+  const auto queue = jenkins.queue();
+  REQUIRE(queue.size() == 1);
+  CHECK(queue[0].job == "deploy/checkout-rollback");
+  CHECK(queue[0].parameters ==
+        std::map<std::string, std::string>{{"SERVICE", "checkout"},
+                                           {"ENV", "prod"},
+                                           {"REASON", "HighErrorRate on checkout"},
+                                           {"REFLEX_INCIDENT", std::to_string(id)}});
+  const std::string queued =
+      "suspect/undo (rollback) on opened: done: jenkins build of "
+      "deploy/checkout-rollback queued: " +
+      jenkins.base_url() + "queue/item/101/";
+  REQUIRE(reflex::testing::wait_until([&] { return has_entry(rig.api->incident(id), queued); }));
+  CHECK(rig.workflow(id)["objects"]["ci:undo"]["data"]["queue_url"] ==
+        jenkins.base_url() + "queue/item/101/");
+  // Another host joins the incident: no second build.
+  rig.post_alert("web-2");
+  REQUIRE(reflex::testing::wait_until(
+      [&] { return rig.api->incident(id)["incident"]["affected_hosts"] == 2; }));
+  CHECK(jenkins.queue().size() == 1);
+  size_t triggers = 0;
+  for (const auto& r : jenkins.received()) triggers += r.request.method == "POST" ? 1 : 0;
+  CHECK(triggers == 1);
 }

@@ -99,7 +99,11 @@ void FakeVendorServer::handle(const httplib::Request& req, httplib::Response& re
     Answer a = handler_(r.request);
     for (const auto& [k, v] : a.headers) res.set_header(k, v);
     res.status = a.status;
-    if (!a.body.is_null()) res.set_content(a.body.dump(), "application/json");
+    if (a.body.is_string()) {
+      res.set_content(a.body.get<std::string>(), "text/html;charset=utf-8");
+    } else if (!a.body.is_null()) {
+      res.set_content(a.body.dump(), "application/json");
+    }
     r.status = a.status;
     r.answer = std::move(a.body);
   }

@@ -38,7 +38,9 @@ class FakeVendorServer {
   };
   struct Answer {
     int status = 200;
-    nlohmann::json body;  // sent as application/json unless null (then no body)
+    // Sent as application/json unless null (then no body); a JSON string is sent as it
+    // is, as text/html (the error pages of vendors such as Jenkins).
+    nlohmann::json body;
     Headers headers;
   };
   struct Received {
