@@ -264,16 +264,18 @@ TEST_CASE(
   CHECK(integration_for("notify.email", {}).empty());
 }
 
-TEST_CASE("a rollback job goes to Jenkins or GitHub by its prefix, and an agent action to none",
-          "[workflow][ci]") {
+TEST_CASE(
+    "a rollback job goes to Jenkins or GitHub by its prefix, and an agent action to the "
+    "agents",
+    "[workflow][ci]") {
   CHECK(integration_for("rollback", {{"job", "jenkins:deploy/{{service}}-rollback"}}) == "jenkins");
   CHECK(integration_for("rollback", {{"job", " github:acme/shop/rollback.yml@v2"}}) == "github");
   CHECK(integration_for("rollback", {{"job", "{{labels.ci_job}}"}}).empty());
-  CHECK(integration_for("rollback", {{"action", "rollback"}}).empty());
+  CHECK(integration_for("rollback", {{"action", "rollback"}}) == "agents");  // the runner's own
   CHECK(not_run_reason("rollback", {{"job", "{{labels.ci_job}}"}})
             .find("must start with jenkins: or github:") != std::string::npos);
-  CHECK(not_run_reason("rollback", {{"action", "rollback"}}) ==
-        "rollback steps are not run by this hub version");
+  CHECK(not_run_reason("email", {{"to", "ops@example.com"}}) ==
+        "email steps are not run by this hub version");
 }
 
 TEST_CASE(
