@@ -124,7 +124,7 @@ std::string describe_ci(const nlohmann::json& data) {
   auto s = [&](const char* k) { return data.value(k, std::string()); };
   if (s("system") == "jenkins") {
     const std::string build = "jenkins build of " + s("job");
-    if (data.value("merged", false)) {
+    if (data.value("merged", nlohmann::json(false)) == true) {
       return build + " merged into an identical one already waiting: " + s("queue_url");
     }
     return build + " queued: " + s("queue_url");

@@ -424,7 +424,7 @@ json object_data(const std::string& object, const json& payload, const json& res
       return {{"system", "jenkins"},
               {"job", str(payload, "job")},
               {"queue_url", str(result, "queue_url")},
-              {"merged", result.value("merged", false)}};
+              {"merged", result.is_object() && result.value("merged", json(false)) == true}};
     }
     return {{"system", "github"},
             {"repo", str(payload, "repo")},

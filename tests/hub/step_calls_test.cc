@@ -308,6 +308,7 @@ TEST_CASE(
   CHECK(data["queue_url"] == "https://ci.example.com/queue/item/7/");
   CHECK(describe_ci(data) ==
         "jenkins build of deploy/checkout-rollback queued: https://ci.example.com/queue/item/7/");
+  CHECK(object_data("ci:undo", plan.payload, nullptr, {})["merged"] == false);
   json merged = data;
   merged["merged"] = true;
   CHECK(describe_ci(merged).find("merged into an identical one already waiting") !=
