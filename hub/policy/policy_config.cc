@@ -116,13 +116,15 @@ void read_params(config::MapReader& step, StepKind kind, std::map<std::string, s
   }
 }
 
-// A rollback job's `job` and `parameters` (ci_job.h) without templates are checked
-// here; with templates, once rendered (a bad one is skipped on the timeline, saying why).
-void check_rollback_job(config::MapReader& step, const std::map<std::string, std::string>& with) {
+// A rollback job's `job` (ci_job.h) and the `parameters` of a rollback or remediate step
+// (the same "NAME=value, ..." for a CI job and an agent action) without templates are
+// checked here; with templates, once rendered (a bad one is skipped on the timeline,
+// saying why). Which parameters an agent action takes is the agent's to judge.
+void check_job_and_parameters(config::MapReader& step,
+                              const std::map<std::string, std::string>& with) {
   const std::string path = step.path_of("with");
-  auto job = with.find("job");
-  if (job == with.end()) return;  // an agent action's parameters are the agent's to judge
-  if (job->second.find("{{") == std::string::npos) {
+  if (auto job = with.find("job");
+      job != with.end() && job->second.find("{{") == std::string::npos) {
     if (auto parsed = parse_ci_job(job->second); !parsed) {
       step.errors().add(path + ".job", parsed.status().message());
     }
@@ -156,7 +158,9 @@ Step read_step(config::MapReader& r, size_t index) {
   if (auto k = parse_step_kind(kind)) {
     step.kind = *k;
     read_params(r, step.kind, step.with);
-    if (step.kind == StepKind::kRollback) check_rollback_job(r, step.with);
+    if (step.kind == StepKind::kRollback || step.kind == StepKind::kRemediate) {
+      check_job_and_parameters(r, step.with);
+    }
   } else if (!kind.empty()) {
     r.errors().add(r.path_of("kind"),
                    "'" + kind + "' is not a step kind (one of " + join(step_kind_names()) + ")");

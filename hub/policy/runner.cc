@@ -561,15 +561,10 @@ Result<protocol::Command> WorkflowRunner::command_for(const IncidentWorkflow& w,
   command.action = param("action");
   command.target = param("target");
   command.deadline_ms = static_cast<uint64_t>(deadline_ms);
-  // "K=V, K2=V2": the action's declared parameters (the agent refuses others).
-  for (const auto& pair : split_list(param("parameters"))) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return Status::error("invalid",
-                           "parameters: expected NAME=VALUE pairs, got \"" + pair + "\"");
-    }
-    command.params[pair.substr(0, eq)] = pair.substr(eq + 1);
-  }
+  // "K=V, K2=V2" (ci_job.h): the action's declared parameters (the agent refuses others).
+  auto params = parse_ci_parameters(param("parameters"));
+  if (!params) return params.status();
+  command.params = std::move(params).value();
   return command;
 }
 

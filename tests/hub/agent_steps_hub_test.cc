@@ -30,7 +30,7 @@ workflows:
       - name: restart
         on: ["response:remediate"]
         kind: remediate
-        with: {action: restart, parameters: "unit={{service}}.service"}
+        with: {action: restart, parameters: "unit={{service}}.service, reason=canary errors, then rollback"}
       - name: probe
         on: ["response:probe"]
         kind: remediate
@@ -129,7 +129,8 @@ TEST_CASE(
   auto command = rig.agent.wait_command();
   REQUIRE(command);
   CHECK(command->action == "restart");
-  CHECK(command->params == protocol::Labels{{"unit", "checkout.service"}});
+  CHECK(command->params ==
+        protocol::Labels{{"unit", "checkout.service"}, {"reason", "canary errors, then rollback"}});
   CHECK(command->id.starts_with("wf:" + std::to_string(rig.incident) + ":"));
   // The default deadline: five minutes from now, as the agent's clock reads it.
   CHECK(static_cast<int64_t>(command->deadline_ms) > SystemClock().now_ms() + 4 * 60'000);

@@ -262,8 +262,8 @@ TEST_CASE("every step kind has a name that parses back", "[hub][policy]") {
 }
 
 TEST_CASE(
-    "a rollback job without templates is checked at its key path, and a templated one is "
-    "left for its run",
+    "a rollback job and step parameters without templates are checked at their key paths, "
+    "and templated ones are left for their run",
     "[hub][policy][ci]") {
   const std::string m = errors_of(R"(
 workflows:
@@ -273,6 +273,7 @@ workflows:
       - {on: [opened], kind: rollback, with: {job: "github:acme/rollback.yml"}}
       - {on: [opened], kind: rollback, with: {job: "jenkins:rollback", parameters: "SERVICE"}}
       - {on: [opened], kind: rollback, with: {job: "jenkins:a//b"}}
+      - {on: [opened], kind: remediate, with: {action: restart, parameters: "the unit"}}
 )");
   CHECK_THAT(m, Catch::Contains("workflows.w.steps[0].with.job: job \"deploy/rollback\": names "
                                 "no CI system (expected jenkins:<job path> or "
@@ -281,6 +282,8 @@ workflows:
   CHECK_THAT(m, Catch::Contains("workflows.w.steps[2].with.parameters: parameters: \"SERVICE\" is "
                                 "not NAME=value"));
   CHECK_THAT(m, Catch::Contains("workflows.w.steps[3].with.job: job \"jenkins:a//b\""));
+  CHECK_THAT(m, Catch::Contains("workflows.w.steps[4].with.parameters: parameters: \"the unit\" "
+                                "is not NAME=value"));
 
   const PolicyConfig c = good(R"(
 workflows:
@@ -289,7 +292,7 @@ workflows:
       - {on: [opened], kind: rollback, with: {job: "jenkins:deploy/{{service}}", parameters: "A={{env}}"}}
       - {on: [opened], kind: rollback, with: {job: "github:acme/shop/rollback.yml@v2", parameters: "A=1, B=2"}}
       - {on: [opened], kind: rollback, with: {job: "{{labels.ci_job}}"}}
-      - {on: [opened], kind: rollback, with: {action: rollback, parameters: "anything the agent takes"}}
+      - {on: [opened], kind: rollback, with: {action: rollback, parameters: "unit=checkout, why=errors, then more"}}
 )");
   CHECK(c.workflows.at("w").steps.size() == 4);
 }
