@@ -18,6 +18,7 @@ class ReflexReceiver final : public Receiver {
   explicit ReflexReceiver(std::unique_ptr<HubProcess> hub) : hub_(std::move(hub)) {}
   pid_t pid() const override { return hub_->pid(); }
   int http_port() const override { return hub_->http_port(); }
+  std::string ingest_endpoint() const override { return hub_->ingest_endpoint(); }
   Status stop() override { return hub_->stop(kStopTimeout); }
 
  private:
@@ -39,7 +40,8 @@ class AlertmanagerReceiver final : public Receiver {
 
 }  // namespace
 
-Result<std::unique_ptr<Receiver>> start_reflex(const std::string& binary, const ScratchDir& dir) {
+Result<std::unique_ptr<Receiver>> start_reflex(const std::string& binary, const ScratchDir& dir,
+                                               const std::string& extra_yaml) {
   REFLEX_RETURN_IF_ERROR(dir.write("hub.yaml",
                                    "listen: tcp://127.0.0.1:0\n"
                                    "http: 127.0.0.1:0\n"
@@ -48,7 +50,8 @@ Result<std::unique_ptr<Receiver>> start_reflex(const std::string& binary, const 
                                        dir.file("hub.db") +
                                        "\n"
                                        "log:\n"
-                                       "  level: warn\n"));
+                                       "  level: warn\n" +
+                                       extra_yaml));
   auto hub = HubProcess::start(binary, dir.file("hub.yaml"), dir.path().string(),
                                dir.file("hub.log"), kReadyTimeout);
   if (!hub) return hub.status();
@@ -56,13 +59,9 @@ Result<std::unique_ptr<Receiver>> start_reflex(const std::string& binary, const 
 }
 
 Result<std::unique_ptr<Receiver>> start_alertmanager(const std::string& binary,
-                                                     const ScratchDir& dir, OrphanGuard* guard) {
-  REFLEX_RETURN_IF_ERROR(dir.write("alertmanager.yml",
-                                   "route:\n"
-                                   "  receiver: 'null'\n"
-                                   "  group_by: [service, env]\n"
-                                   "receivers:\n"
-                                   "  - name: 'null'\n"));
+                                                     const ScratchDir& dir, OrphanGuard* guard,
+                                                     const std::string& config) {
+  REFLEX_RETURN_IF_ERROR(dir.write("alertmanager.yml", config));
   auto port = free_port(false);
   if (!port) return port.status();
   std::filesystem::create_directories(dir.path() / "am-data");
