@@ -15,22 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(json payload, const std::string& operation = "dynatrace.comment") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "dynatrace";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
+  return hub::testing::outbox_row("dynatrace", operation, std::move(payload));
 }
 
 DynatraceIntegration dynatrace() {

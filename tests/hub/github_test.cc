@@ -15,23 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(json payload, const std::string& operation = "github.dispatch") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "github";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
+  return hub::testing::outbox_row("github", operation, std::move(payload));
 }
 
 const std::string kToken = "ghp_0123456789abcdefghijABCDEFGHIJ012345";

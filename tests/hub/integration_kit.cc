@@ -95,4 +95,23 @@ void run_integration_kit(const IntegrationKitCase& c) {
   check_no_secret(c, "the log", log.text());
 }
 
+HttpResponse answer(int status, std::string body, HttpHeaders headers) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+OutboxRow outbox_row(std::string integration, std::string operation, nlohmann::json payload) {
+  OutboxRow r;
+  r.id = 1;
+  r.integration = std::move(integration);
+  r.operation = std::move(operation);
+  r.idempotency_key = "k";
+  r.payload = std::move(payload);
+  r.attempts = 1;
+  return r;
+}
+
 }  // namespace reflex::hub::testing

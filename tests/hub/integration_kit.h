@@ -40,4 +40,10 @@ struct IntegrationKitCase {
 
 void run_integration_kit(const IntegrationKitCase& c);
 
+// For tests of an integration's classification and requests, which are pure functions:
+// a vendor's answer, and a row of `integration` calling `operation` (id 1, attempt 1,
+// idempotency key "k").
+HttpResponse answer(int status, std::string body, HttpHeaders headers = {});
+OutboxRow outbox_row(std::string integration, std::string operation, nlohmann::json payload);
+
 }  // namespace reflex::hub::testing

@@ -16,23 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(json payload, const std::string& operation = "jenkins.build") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "jenkins";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
+  return hub::testing::outbox_row("jenkins", operation, std::move(payload));
 }
 
 const std::string kToken = "11aa22bb33cc44dd55ee66ff77";

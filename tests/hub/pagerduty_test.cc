@@ -15,23 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(json payload, const std::string& operation = "pagerduty.event") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "pagerduty";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
+  return hub::testing::outbox_row("pagerduty", operation, std::move(payload));
 }
 
 const std::string kKey = "0123456789abcdef0123456789abcdef";

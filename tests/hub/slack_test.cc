@@ -15,22 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(const std::string& operation, json payload) {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "slack";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  return r;
+  return hub::testing::outbox_row("slack", operation, std::move(payload));
 }
 
 SlackIntegration slack(const std::string& base = "http://127.0.0.1:1/api") {

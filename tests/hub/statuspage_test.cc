@@ -15,23 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(const std::string& operation, json payload) {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "statuspage";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
+  return hub::testing::outbox_row("statuspage", operation, std::move(payload));
 }
 
 StatuspageIntegration statuspage() {

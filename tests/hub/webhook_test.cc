@@ -17,22 +17,10 @@ using nlohmann::json;
 
 namespace {
 
-HttpResponse answer(int status, const std::string& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  return r;
-}
+using hub::testing::answer;
 
 OutboxRow row(json payload, const std::string& operation = "webhook.post") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "webhook";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
+  return hub::testing::outbox_row("webhook", operation, std::move(payload));
 }
 
 }  // namespace
