@@ -34,7 +34,9 @@
 #include "bench/agent_footprint_statsd.h"
 #include "bench/agent_footprint_targets.h"
 #include "bench/support/child_process.h"
+#include "bench/support/format.h"
 #include "bench/support/hub_process.h"
+#include "bench/support/paths.h"
 #include "bench/support/proc_stats.h"
 
 using namespace reflex;
@@ -62,25 +64,6 @@ struct Options {
   bool keep = false;
   bool compare = true;
 };
-
-std::string sibling_binary(const std::string& dir, const std::string& name) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return name;
-  return (self.parent_path().parent_path() / dir / name).string();
-}
-
-// 10000 -> "10,000".
-std::string grouped(double value) {
-  std::string digits = std::to_string(static_cast<int64_t>(value));
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
-  return digits;
-}
-
-std::string default_work_dir() {
-  const char* tmp = std::getenv("TMPDIR");
-  return tmp && *tmp ? tmp : "/tmp";
-}
 
 std::string first_line(const std::string& path) {
   std::ifstream in(path);

@@ -40,6 +40,7 @@
 #include "bench/support/child_process.h"
 #include "bench/support/format.h"
 #include "bench/support/hub_process.h"
+#include "bench/support/paths.h"
 
 using namespace reflex;
 using namespace reflex::bench;
@@ -69,21 +70,9 @@ struct Options {
   uint64_t seed = 0;  // of the pauses before each break; 0: from the clock
 };
 
-std::string sibling_binary(const std::string& dir, const std::string& name) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return name;
-  return (self.parent_path().parent_path() / dir / name).string();
-}
-
 std::string absolute(const std::string& path) {
   std::error_code ec;
   return std::filesystem::absolute(path, ec).string();
-}
-
-std::string default_work_dir() {
-  const char* tmp = std::getenv("TMPDIR");
-  return tmp && *tmp ? tmp : "/tmp";
 }
 
 std::string read_text(const std::string& path) {

@@ -16,6 +16,7 @@
 #include "bench/hub_ingest_load.h"
 #include "bench/hub_ingest_report.h"
 #include "bench/hub_ingest_workload.h"
+#include "bench/support/paths.h"
 
 using namespace reflex;
 using namespace reflex::bench;
@@ -24,18 +25,6 @@ namespace {
 
 // Distinct frames the ceilings cycle through.
 constexpr size_t kCeilingFrames = 50'000;
-
-std::string default_hub_binary() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "reflex-hub";
-  return (self.parent_path().parent_path() / "hub" / "reflex-hub").string();
-}
-
-std::string default_work_dir() {
-  const char* tmp = std::getenv("TMPDIR");
-  return tmp && *tmp ? tmp : "/tmp";
-}
 
 // Runs `measure` `repeat` times into `runs`; the first failure ends the benchmark.
 template <class Measure>
@@ -114,7 +103,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hub_ingest: durable events/s of a real reflex-hub, and the ceilings of its path"};
   std::string mode = "all";
   LoadOptions load;
-  load.hub_binary = default_hub_binary();
+  load.hub_binary = sibling_binary("hub", "reflex-hub");
   load.work_dir = default_work_dir();
   CeilingOptions ceilings;
   double time_limit_s = 60, drain_limit_s = 15, ceiling_limit_s = 3;

@@ -24,6 +24,7 @@
 #include "bench/incidents_load.h"
 #include "bench/incidents_servers.h"
 #include "bench/support/format.h"
+#include "bench/support/paths.h"
 #include "bench/support/proc_stats.h"
 #include "bench/support/stats.h"
 
@@ -44,13 +45,6 @@ struct Options {
   int repeat = 3;
   size_t services = 1'000;
 };
-
-std::string sibling_binary(const std::string& relative) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return relative;
-  return (self.parent_path().parent_path() / relative).string();
-}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -217,10 +211,9 @@ int run_ingest(const Options& opt, const std::vector<Contender>& contenders) {
 
 int main(int argc, char** argv) {
   Options opt;
-  opt.hub_binary = sibling_binary("hub/reflex-hub");
+  opt.hub_binary = sibling_binary("hub", "reflex-hub");
   opt.alertmanager_binary = find_program("prometheus-alertmanager");
-  const char* tmp = std::getenv("TMPDIR");
-  opt.work_dir = tmp && *tmp ? tmp : "/tmp";
+  opt.work_dir = default_work_dir();
 
   CLI::App app{"The hub's incident stage under load, beside Alertmanager"};
   app.add_option("mode", opt.mode, "all, correlation, memory or ingest")

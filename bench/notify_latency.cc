@@ -31,6 +31,7 @@
 #include "bench/notify_latency_receiver.h"
 #include "bench/notify_latency_senders.h"
 #include "bench/support/format.h"
+#include "bench/support/paths.h"
 #include "bench/support/stats.h"
 
 using namespace reflex;
@@ -48,13 +49,6 @@ struct Options {
   int interval_ms = 20;
   int repeat = 3;
 };
-
-std::string sibling_binary(const std::string& relative) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return relative;
-  return (self.parent_path().parent_path() / relative).string();
-}
 
 std::string hub_yaml(const NotifyReceiver& receiver, const ScratchDir& dir) {
   return "integrations:\n"
@@ -181,10 +175,9 @@ struct Row {
 
 int main(int argc, char** argv) {
   Options opt;
-  opt.hub_binary = sibling_binary("hub/reflex-hub");
+  opt.hub_binary = sibling_binary("hub", "reflex-hub");
   opt.alertmanager_binary = find_program("prometheus-alertmanager");
-  const char* tmp = std::getenv("TMPDIR");
-  opt.work_dir = tmp && *tmp ? tmp : "/tmp";
+  opt.work_dir = default_work_dir();
 
   CLI::App app{"From an alert to its first chat message, reflex-hub beside Alertmanager"};
   app.add_option("--hub", opt.hub_binary, "reflex-hub binary");
