@@ -136,7 +136,8 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
   REFLEX_RETURN_IF_ERROR(suppress_.prepare().with_context("applying the suppression config"));
   incidents::Changes out = engine_->tick(now_ms);
   suppress_.observe(out);
-  expire_external(now_ms, batch, out);
+  // A failure here (the store cannot be read) fails the batch, and failed() restores.
+  REFLEX_RETURN_IF_ERROR(expire_external(now_ms, batch, out));
   for (const auto& change : batch.state_changes) feed_state_change(change, now_ms, out);
   for (const auto& event : batch.events) feed_event(event, now_ms, out);
   for (auto& q : queued_inputs_) {

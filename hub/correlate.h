@@ -165,7 +165,7 @@ class Correlator {
     ExternalInput input;
     std::shared_ptr<InputAnswer> answer;
   };
-  void expire_external(int64_t now_ms, WriteBatch& batch, incidents::Changes& out);
+  Status expire_external(int64_t now_ms, WriteBatch& batch, incidents::Changes& out);
   InputReceipt feed_input(ExternalInput& input, int64_t now_ms, WriteBatch& batch,
                           incidents::Changes& out);
   void feed_external(const incidents::AlertSignal& signal, int64_t now_ms, WriteBatch& batch,

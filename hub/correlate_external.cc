@@ -30,11 +30,22 @@ void Correlator::answer_inputs(const Status& why) {
   awaiting_inputs_.clear();
 }
 
-void Correlator::expire_external(int64_t now_ms, WriteBatch& batch, incidents::Changes& out) {
-  for (const auto& signal : expiry_->expire(now_ms)) {
-    batch.expiry.push_back({signal.fingerprint, std::nullopt});
-    take(on_signal(signal, now_ms), "the expiry of external alert " + signal.fingerprint, out);
+Status Correlator::expire_external(int64_t now_ms, WriteBatch& batch, incidents::Changes& out) {
+  // The labels and annotations of an expiring alert are in its stored row only (the
+  // expiry keeps its end), read while no batch is in flight: the row of its latest send,
+  // committed with an earlier batch, since expiry runs before this batch's input.
+  for (const auto& ended : expiry_->expire(now_ms)) {
+    const std::string what = "the expiry of external alert " + ended.fingerprint;
+    auto row = store_.load_external_expiry_row(ended.fingerprint);
+    if (!row) return row.status().with_context(what);
+    if (!*row) return Status::error("corrupt", what + ": it has no stored row");
+    auto signal = incidents::expired_signal(**row);
+    if (!signal) return signal.status().with_context(what);
+    signal->at_ms = ended.ends_at_ms;
+    batch.expiry.push_back({ended.fingerprint, std::nullopt});
+    take(on_signal(*signal, now_ms), what, out);
   }
+  return Status::ok();
 }
 
 void Correlator::feed_external(const incidents::AlertSignal& signal, int64_t now_ms,

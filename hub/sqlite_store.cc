@@ -159,6 +159,10 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   Result<std::vector<incidents::ExpiryRow>> load_external_expiry() override {
     return expiry_->load();
   }
+  Result<std::optional<incidents::ExpiryRow>> load_external_expiry_row(
+      const std::string& fingerprint) override {
+    return expiry_->row(fingerprint);
+  }
   Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {
     return changes_->load(per_service);
   }

@@ -124,6 +124,11 @@ class HubStore {
   virtual Result<incidents::ChangeSnapshot> load_changes(size_t per_service) = 0;
   // What a (re)started workflow runner resumes: the active incidents' documents.
   virtual Result<std::vector<policy::IncidentWorkflow>> load_workflows() = 0;
+  // One open external alert's row (the latest one written for it), read when it expires
+  // so its resolved signal carries its labels and annotations without the correlator
+  // keeping them in memory; none when no row has this fingerprint.
+  virtual Result<std::optional<incidents::ExpiryRow>> load_external_expiry_row(
+      const std::string& fingerprint) = 0;
 };
 
 // Which incidents GET /api/v1/incidents lists.

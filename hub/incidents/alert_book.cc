@@ -6,7 +6,9 @@ namespace reflex::hub::incidents {
 
 AlertBook::Applied AlertBook::apply(const AlertSignal& s, int64_t now_ms,
                                     std::vector<AlertTransition>& history) {
-  auto [it, inserted] = alerts_.try_emplace(s.fingerprint);
+  auto found = alerts_.find(std::string_view(s.fingerprint));
+  const bool inserted = found == alerts_.end();
+  auto it = inserted ? alerts_.try_emplace(CompactKey(s.fingerprint)).first : found;
   AlertRecord& a = it->second;
   Applied out{&a, a, inserted, inserted || a.state != s.state};
   if (out.state_changed) a.since_ms = s.at_ms;
@@ -23,12 +25,12 @@ AlertBook::Applied AlertBook::apply(const AlertSignal& s, int64_t now_ms,
   return out;
 }
 
-AlertRecord* AlertBook::find(const std::string& fingerprint) {
+AlertRecord* AlertBook::find(std::string_view fingerprint) {
   auto it = alerts_.find(fingerprint);
   return it == alerts_.end() ? nullptr : &it->second;
 }
 
-const AlertRecord* AlertBook::find(const std::string& fingerprint) const {
+const AlertRecord* AlertBook::find(std::string_view fingerprint) const {
   auto it = alerts_.find(fingerprint);
   return it == alerts_.end() ? nullptr : &it->second;
 }
@@ -36,7 +38,7 @@ const AlertRecord* AlertBook::find(const std::string& fingerprint) const {
 std::vector<AlertRow> AlertBook::rows() const {
   std::vector<AlertRow> out;
   out.reserve(alerts_.size());
-  for (const auto& [fp, rec] : alerts_) out.push_back(AlertRow{fp, rec, true, std::nullopt});
+  for (const auto& [fp, rec] : alerts_) out.push_back(AlertRow{fp.str(), rec, true, std::nullopt});
   std::sort(out.begin(), out.end(),
             [](const AlertRow& a, const AlertRow& b) { return a.fingerprint < b.fingerprint; });
   return out;

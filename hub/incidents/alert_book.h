@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hub/incidents/alert_signal.h"
+#include "hub/incidents/compact_key.h"
 #include "protocol/messages.h"
 
 namespace reflex::hub::incidents {
@@ -77,19 +78,22 @@ class AlertBook {
   // to `history` when something changed. Does not touch incident_id.
   Applied apply(const AlertSignal& signal, int64_t now_ms, std::vector<AlertTransition>& history);
 
-  AlertRecord* find(const std::string& fingerprint);
-  const AlertRecord* find(const std::string& fingerprint) const;
-  void erase(const std::string& fingerprint) { alerts_.erase(fingerprint); }
+  AlertRecord* find(std::string_view fingerprint);
+  const AlertRecord* find(std::string_view fingerprint) const;
+  void erase(std::string_view fingerprint) {
+    if (auto it = alerts_.find(fingerprint); it != alerts_.end()) alerts_.erase(it);
+  }
   // Restores a record loaded from the store.
   void put(const std::string& fingerprint, const AlertRecord& record) {
-    alerts_[fingerprint] = record;
+    alerts_[CompactKey(fingerprint)] = record;
   }
   size_t size() const { return alerts_.size(); }
   // Every alert as a retained row without detail, sorted by fingerprint.
   std::vector<AlertRow> rows() const;
 
  private:
-  std::unordered_map<std::string, AlertRecord> alerts_;
+  // Keys inline (CompactKey), hashes not cached: a node per open alert, no other block.
+  std::unordered_map<CompactKey, AlertRecord, CompactKeyHash, CompactKeyEq> alerts_;
 };
 
 }  // namespace reflex::hub::incidents

@@ -188,7 +188,7 @@ void IncidentEngine::join(Incident& inc, const AlertSignal& s, AlertRecord& a, b
            (call.related_note.empty() ? std::string() : "; " + call.related_note);
   };
   if (joins) {
-    inc.members.push_back(s.fingerprint);
+    inc.members.emplace_back(s.fingerprint);
     call.ch.members.push_back({r.id, s.fingerprint, s.host, call.at});
     a.incident_id = r.id;
     if (!fresh) {
@@ -212,9 +212,10 @@ void IncidentEngine::count(const AlertRecord& a, int delta) {
   if (!inc) return;
   inc->firing_by_severity[static_cast<size_t>(a.severity)] += delta;
   if (a.host.empty()) return;
-  auto& n = inc->firing_hosts[a.host];
-  n += delta;
-  if (n == 0) inc->firing_hosts.erase(a.host);
+  auto it = inc->firing_hosts.find(std::string_view(a.host));
+  if (it == inc->firing_hosts.end()) it = inc->firing_hosts.emplace(CompactKey(a.host), 0).first;
+  it->second += delta;
+  if (it->second == 0) inc->firing_hosts.erase(it);
 }
 
 void IncidentEngine::reconcile(Incident& inc, Call& call) {

@@ -51,6 +51,7 @@
 #include "common/status.h"
 #include "hub/incidents/alert_book.h"
 #include "hub/incidents/alert_signal.h"
+#include "hub/incidents/compact_key.h"
 #include "hub/incidents/grouping.h"
 #include "hub/incidents/incident.h"
 #include "protocol/messages.h"
@@ -180,9 +181,10 @@ class IncidentEngine {
   };
   struct Incident {
     IncidentRow row;
-    std::vector<std::string> members;
+    std::vector<CompactKey> members;  // fingerprints, inline: one per member, no heap block
     std::array<uint32_t, 4> firing_by_severity{};
-    std::unordered_map<std::string, uint32_t> firing_hosts;  // host -> firing members
+    // host -> firing members
+    std::unordered_map<CompactKey, uint32_t, CompactKeyHash, CompactKeyEq> firing_hosts;
   };
   // What the current call is doing: where its changes go and what caused them.
   struct Call {

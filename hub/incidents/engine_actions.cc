@@ -165,7 +165,12 @@ std::optional<uint64_t> IncidentEngine::open_incident_for(const std::string& gro
 
 std::vector<std::string> IncidentEngine::members(uint64_t id) const {
   const Incident* inc = find(id);
-  return inc ? inc->members : std::vector<std::string>{};
+  std::vector<std::string> out;
+  if (inc) {
+    out.reserve(inc->members.size());
+    for (const auto& fp : inc->members) out.push_back(fp.str());
+  }
+  return out;
 }
 
 std::string IncidentEngine::describe_hosts(uint64_t id) const {
@@ -186,7 +191,7 @@ EngineSnapshot IncidentEngine::snapshot() const {
   for (uint64_t id : ids) {
     const Incident& inc = incidents_.at(id);
     s.incidents.push_back(inc.row);
-    for (const auto& fp : inc.members) s.members.push_back({id, fp});
+    for (const auto& fp : inc.members) s.members.push_back({id, fp.str()});
   }
   s.alerts = book_.rows();
   return s;
@@ -221,7 +226,7 @@ Status IncidentEngine::restore(const EngineSnapshot& snap) {
       return invalid("member " + m.fingerprint + " of incident " + std::to_string(m.incident_id) +
                      ", which is not held");
     }
-    inc->members.push_back(m.fingerprint);
+    inc->members.emplace_back(m.fingerprint);
   }
   for (const AlertRow& a : snap.alerts) {
     book_.put(a.fingerprint, a.record);

@@ -90,9 +90,10 @@ void IncidentEngine::maybe_release(Incident& inc, Call& call) {
   IncidentRow& r = inc.row;
   if (r.open() || r.reopen_until_ms != 0 || r.settle_due_ms != 0 || r.resolve_due_ms != 0) return;
   const uint64_t id = r.id;
-  for (const auto& fp : inc.members) {
-    AlertRecord* a = book_.find(fp);
+  for (const auto& key : inc.members) {
+    AlertRecord* a = book_.find(key.view());
     if (!a || a->incident_id != id) continue;  // gone already, or moved to another incident
+    const std::string fp = key.str();
     if (a->state == protocol::AlertState::kResolved) {
       release_alert(fp, call);
     } else {

@@ -1,8 +1,8 @@
 #include "hub/incidents/external_expiry.h"
 
-#include <cstring>
-
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 namespace reflex::hub::incidents {
 namespace {
@@ -11,8 +11,6 @@ std::string to_json(const protocol::Labels& labels) {
   return nlohmann::json(labels).dump();
 }
 
-// Rows are written by to_json() or checked by restore(), so a failure here cannot
-// happen; it would only yield empty labels.
 std::optional<protocol::Labels> from_json(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return std::nullopt;
@@ -24,24 +22,31 @@ std::optional<protocol::Labels> from_json(const std::string& text) {
   return out;
 }
 
-void pack_field(std::string& out, const std::string& field) {
-  const uint32_t n = static_cast<uint32_t>(field.size());
-  char len[sizeof n];
-  std::memcpy(len, &n, sizeof n);
-  out.append(len, sizeof n);
-  out += field;
-}
-
-std::string unpack_field(const std::string& packed, size_t& pos) {
-  uint32_t n = 0;
-  std::memcpy(&n, packed.data() + pos, sizeof n);
-  pos += sizeof n;
-  std::string field = packed.substr(pos, n);
-  pos += n;
-  return field;
-}
-
 }  // namespace
+
+Result<AlertSignal> expired_signal(const ExpiryRow& row) {
+  auto labels = from_json(row.labels_json);
+  if (!labels) {
+    return Status::error("corrupt", "external expiry row '" + row.fingerprint +
+                                        "': labels are not a JSON object of strings");
+  }
+  auto annotations = from_json(row.annotations_json);
+  if (!annotations) {
+    return Status::error("corrupt", "external expiry row '" + row.fingerprint +
+                                        "': annotations are not a JSON object of strings");
+  }
+  AlertSignal s;
+  s.source = row.source;
+  s.fingerprint = row.fingerprint;
+  s.rule = row.rule;
+  s.state = protocol::AlertState::kResolved;
+  s.severity = row.severity;
+  s.labels = std::move(*labels);
+  s.annotations = std::move(*annotations);
+  s.host = row.host;
+  s.at_ms = row.ends_at_ms;
+  return s;
+}
 
 ExpiryWrite ExternalExpiry::observe(const ExternalAlert& alert) {
   const AlertSignal& s = alert.signal;
@@ -52,98 +57,115 @@ ExpiryWrite ExternalExpiry::observe(const ExternalAlert& alert) {
   ExpiryRow row{
       s.fingerprint,          s.source,         s.rule,       s.severity, s.host, to_json(s.labels),
       to_json(s.annotations), alert.ends_at_ms, alert.timeout};
-  if (auto it = by_fp_.find(s.fingerprint); it != by_fp_.end()) {
+  if (auto it = by_fp_.find(std::string_view(s.fingerprint)); it != by_fp_.end()) {
     const Entry& old = it->second;
     if (!old.timeout && old.ends_at_ms > row.ends_at_ms) {
       row.ends_at_ms = old.ends_at_ms;  // a later explicit end rules
       row.timeout = false;
     }
   }
-  put(row);
+  put(row.fingerprint, row.ends_at_ms, row.timeout);
   return {s.fingerprint, std::move(row)};
 }
 
-void ExternalExpiry::put(const ExpiryRow& row) {
-  Entry e;
-  e.packed.reserve(row.source.size() + row.rule.size() + row.host.size() + row.labels_json.size() +
-                   row.annotations_json.size() + 5 * sizeof(uint32_t));
-  for (const std::string* f :
-       {&row.source, &row.rule, &row.host, &row.labels_json, &row.annotations_json}) {
-    pack_field(e.packed, *f);
+bool ExternalExpiry::earlier(const Node* a, const Node* b) {
+  if (a->second.ends_at_ms != b->second.ends_at_ms) {
+    return a->second.ends_at_ms < b->second.ends_at_ms;
   }
-  e.ends_at_ms = row.ends_at_ms;
-  e.severity = row.severity;
-  e.timeout = row.timeout;
-  auto it = by_fp_.find(row.fingerprint);
-  if (it != by_fp_.end()) {
-    due_.erase({it->second.ends_at_ms, &it->first});
-    it->second = std::move(e);
-  } else {
-    it = by_fp_.emplace(row.fingerprint, std::move(e)).first;
-  }
-  due_.insert({it->second.ends_at_ms, &it->first});
+  return a->first.view() < b->first.view();
 }
 
-ExpiryRow ExternalExpiry::unpack(const std::string& fingerprint, const Entry& e) {
-  ExpiryRow row;
-  row.fingerprint = fingerprint;
-  size_t pos = 0;
-  row.source = unpack_field(e.packed, pos);
-  row.rule = unpack_field(e.packed, pos);
-  row.host = unpack_field(e.packed, pos);
-  row.labels_json = unpack_field(e.packed, pos);
-  row.annotations_json = unpack_field(e.packed, pos);
-  row.severity = e.severity;
-  row.ends_at_ms = e.ends_at_ms;
-  row.timeout = e.timeout;
-  return row;
+void ExternalExpiry::place(size_t i, Node* node) {
+  due_[i] = node;
+  node->second.heap_pos = static_cast<uint32_t>(i);
+}
+
+void ExternalExpiry::sift_up(size_t i) {
+  Node* node = due_[i];
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (!earlier(node, due_[parent])) break;
+    place(i, due_[parent]);
+    i = parent;
+  }
+  place(i, node);
+}
+
+void ExternalExpiry::sift_down(size_t i) {
+  Node* node = due_[i];
+  const size_t n = due_.size();
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && earlier(due_[child + 1], due_[child])) ++child;
+    if (!earlier(due_[child], node)) break;
+    place(i, due_[child]);
+    i = child;
+  }
+  place(i, node);
+}
+
+void ExternalExpiry::remove_due(size_t i) {
+  Node* last = due_.back();
+  due_.pop_back();
+  if (i == due_.size()) return;
+  place(i, last);
+  sift_up(i);
+  sift_down(last->second.heap_pos);
+}
+
+void ExternalExpiry::put(const std::string& fingerprint, int64_t ends_at_ms, bool timeout) {
+  auto it = by_fp_.find(std::string_view(fingerprint));
+  if (it != by_fp_.end()) {
+    it->second.ends_at_ms = ends_at_ms;
+    it->second.timeout = timeout;
+    sift_up(it->second.heap_pos);
+    sift_down(it->second.heap_pos);
+    return;
+  }
+  it = by_fp_.emplace(CompactKey(fingerprint), Entry{ends_at_ms, 0, timeout}).first;
+  due_.push_back(&*it);
+  sift_up(due_.size() - 1);
 }
 
 bool ExternalExpiry::forget(const std::string& fingerprint) {
-  auto it = by_fp_.find(fingerprint);
+  auto it = by_fp_.find(std::string_view(fingerprint));
   if (it == by_fp_.end()) return false;
-  due_.erase({it->second.ends_at_ms, &it->first});
+  remove_due(it->second.heap_pos);
   by_fp_.erase(it);
   return true;
 }
 
 std::optional<int64_t> ExternalExpiry::next_due_ms() const {
   if (due_.empty()) return std::nullopt;
-  return due_.begin()->first;
+  return due_.front()->second.ends_at_ms;
 }
 
-std::vector<AlertSignal> ExternalExpiry::expire(int64_t now_ms) {
-  std::vector<AlertSignal> out;
-  while (!due_.empty() && due_.begin()->first <= now_ms) {
-    auto it = by_fp_.find(*due_.begin()->second);
-    due_.erase(due_.begin());
-    ExpiryRow row = unpack(it->first, it->second);
-    by_fp_.erase(it);
-    AlertSignal s;
-    s.source = std::move(row.source);
-    s.fingerprint = std::move(row.fingerprint);
-    s.rule = std::move(row.rule);
-    s.state = protocol::AlertState::kResolved;
-    s.severity = row.severity;
-    s.labels = from_json(row.labels_json).value_or(protocol::Labels{});
-    s.annotations = from_json(row.annotations_json).value_or(protocol::Labels{});
-    s.host = std::move(row.host);
-    s.at_ms = row.ends_at_ms;
-    out.push_back(std::move(s));
+std::vector<ExpiryEnd> ExternalExpiry::expire(int64_t now_ms) {
+  std::vector<ExpiryEnd> out;
+  while (!due_.empty() && due_.front()->second.ends_at_ms <= now_ms) {
+    const Node* node = due_.front();
+    out.push_back(ExpiryEnd{node->first.str(), node->second.ends_at_ms, node->second.timeout});
+    remove_due(0);
+    by_fp_.erase(by_fp_.find(node->first));
   }
   return out;
 }
 
-std::optional<ExpiryRow> ExternalExpiry::row(const std::string& fingerprint) const {
-  auto it = by_fp_.find(fingerprint);
+std::optional<ExpiryEnd> ExternalExpiry::tracked(const std::string& fingerprint) const {
+  auto it = by_fp_.find(std::string_view(fingerprint));
   if (it == by_fp_.end()) return std::nullopt;
-  return unpack(it->first, it->second);
+  return ExpiryEnd{it->first.str(), it->second.ends_at_ms, it->second.timeout};
 }
 
-std::vector<ExpiryRow> ExternalExpiry::snapshot() const {
-  std::vector<ExpiryRow> out;
-  out.reserve(due_.size());
-  for (const auto& [end, fp] : due_) out.push_back(unpack(*fp, by_fp_.at(*fp)));
+std::vector<ExpiryEnd> ExternalExpiry::snapshot() const {
+  std::vector<const Node*> order(due_.begin(), due_.end());
+  std::sort(order.begin(), order.end(), earlier);
+  std::vector<ExpiryEnd> out;
+  out.reserve(order.size());
+  for (const Node* n : order) {
+    out.push_back(ExpiryEnd{n->first.str(), n->second.ends_at_ms, n->second.timeout});
+  }
   return out;
 }
 
@@ -158,12 +180,14 @@ Status ExternalExpiry::restore(const std::vector<ExpiryRow>& rows) {
       return Status::error("corrupt", "external expiry row '" + row.fingerprint + "': " + what);
     };
     if (row.fingerprint.empty()) return corrupt("no fingerprint");
-    if (by_fp_.count(row.fingerprint)) return corrupt("duplicate fingerprint");
+    if (by_fp_.contains(std::string_view(row.fingerprint))) {
+      return corrupt("duplicate fingerprint");
+    }
     if (!from_json(row.labels_json)) return corrupt("labels are not a JSON object of strings");
     if (!from_json(row.annotations_json)) {
       return corrupt("annotations are not a JSON object of strings");
     }
-    put(row);
+    put(row.fingerprint, row.ends_at_ms, row.timeout);
   }
   return Status::ok();
 }

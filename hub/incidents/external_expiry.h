@@ -14,19 +14,21 @@
 // earlier (a timeout end never wins over an explicit one).
 //
 // Costs: O(log n) per observe and per expired alert; no scans, fine for 100,000 open
-// alerts. Memory per open alert is one packed string (source, rule, host, labels and
-// annotations as JSON) plus two tree/hash nodes, about 450 bytes for a typical Prometheus
-// alert. The labels are kept so the resolved signal carries them: silences match on
-// them, and the engine writes a signal's labels and annotations into the alert's row.
+// alerts. Memory per open alert is one hash node holding its fingerprint (inline), end
+// and timeout flag, and a pointer in a heap: about 90 bytes. The labels and annotations
+// are not kept here: the row observe() returns for the store carries them, and when the
+// alert expires the hub reads that row back (expired_signal()), so the resolved signal
+// carries the source, rule, host, labels and annotations of the alert's latest send:
+// silences match on them, and the engine writes them into the alert's row.
 //
 // Durable: every observe() returns the write the store must make (upsert the row, or
-// delete it); each signal expire() returns means "delete its row". snapshot() is the
-// full row set, restore() rebuilds an equal structure after a restart. Loop thread only.
+// delete it); each alert expire() returns means "delete its row" (after reading it for
+// the resolved signal). restore() rebuilds an equal structure from the stored rows after
+// a restart; snapshot() is what it holds. Loop thread only.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -35,6 +37,7 @@
 #include "common/status.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/alertmanager_in.h"
+#include "hub/incidents/compact_key.h"
 
 namespace reflex::hub::incidents {
 
@@ -52,6 +55,20 @@ struct ExpiryRow {
 
   bool operator==(const ExpiryRow&) const = default;
 };
+
+// What the structure holds of one open external alert.
+struct ExpiryEnd {
+  std::string fingerprint;
+  int64_t ends_at_ms = 0;
+  bool timeout = false;
+
+  bool operator==(const ExpiryEnd&) const = default;
+};
+
+// The resolved signal for an alert that reached its end, from its stored row: dated at
+// the row's end, with the row's source, rule, severity, host, labels and annotations.
+// Refuses ("corrupt") labels or annotations that are not JSON objects of strings.
+Result<AlertSignal> expired_signal(const ExpiryRow& row);
 
 // The store write an observe() calls for: upsert `row`, or (no row) delete the
 // fingerprint's row.
@@ -72,42 +89,41 @@ class ExternalExpiry {
 
   // The earliest end, if any alert is tracked.
   std::optional<int64_t> next_due_ms() const;
-  // Every alert whose end is at or before now_ms, earliest first (ties by fingerprint),
-  // as resolved signals dated at their end, with their labels and annotations. They are
-  // no longer tracked.
-  std::vector<AlertSignal> expire(int64_t now_ms);
+  // Every alert whose end is at or before now_ms, earliest first (ties by fingerprint).
+  // They are no longer tracked; each resolves as expired_signal() of its stored row.
+  std::vector<ExpiryEnd> expire(int64_t now_ms);
 
-  std::optional<ExpiryRow> row(const std::string& fingerprint) const;
+  std::optional<ExpiryEnd> tracked(const std::string& fingerprint) const;
   size_t size() const { return by_fp_.size(); }
 
-  // Rows ordered by (end, fingerprint).
-  std::vector<ExpiryRow> snapshot() const;
+  // Ordered by (end, fingerprint).
+  std::vector<ExpiryEnd> snapshot() const;
   // Into an empty structure. Refuses ("corrupt") a row without a fingerprint, a
   // duplicate fingerprint, or labels/annotations that are not JSON objects of strings.
   Status restore(const std::vector<ExpiryRow>& rows);
 
  private:
-  struct DueOrder {
-    bool operator()(const std::pair<int64_t, const std::string*>& a,
-                    const std::pair<int64_t, const std::string*>& b) const {
-      return a.first != b.first ? a.first < b.first : *a.second < *b.second;
-    }
-  };
-  // Keys of by_fp_ are stable (node-based map), so the due set points at them.
-  using DueSet = std::set<std::pair<int64_t, const std::string*>, DueOrder>;
-
   struct Entry {
-    std::string packed;  // source, rule, host, labels, annotations; each length-prefixed
     int64_t ends_at_ms = 0;
-    protocol::Severity severity = protocol::Severity::kWarning;
+    uint32_t heap_pos = 0;  // its index in due_
     bool timeout = false;
   };
+  using Map = std::unordered_map<CompactKey, Entry, CompactKeyHash, CompactKeyEq>;
+  using Node = Map::value_type;
 
-  void put(const ExpiryRow& row);
-  static ExpiryRow unpack(const std::string& fingerprint, const Entry& entry);
+  void put(const std::string& fingerprint, int64_t ends_at_ms, bool timeout);
+  // The due heap: ordered by (end, fingerprint).
+  static bool earlier(const Node* a, const Node* b);
+  void place(size_t i, Node* node);
+  void sift_up(size_t i);
+  void sift_down(size_t i);
+  void remove_due(size_t i);
 
-  std::unordered_map<std::string, Entry> by_fp_;
-  DueSet due_;
+  Map by_fp_;
+  // A binary min-heap of the tracked alerts by (end, fingerprint): a pointer each instead
+  // of a tree node. Each entry knows its index, so a re-send moves it in O(log n); map
+  // nodes are stable, so the heap points at them.
+  std::vector<Node*> due_;
 };
 
 }  // namespace reflex::hub::incidents

@@ -160,6 +160,11 @@ Result<std::vector<Change>> ChangeTables::list(const std::string& service, int64
   return read_changes(*st);
 }
 
+namespace {
+constexpr std::string_view kExpiryColumns =
+    "fingerprint, source, rule, severity, host, labels, annotations, ends_at_ms, timeout";
+}  // namespace
+
 Result<ExpiryTables> ExpiryTables::prepare(sqlite::Database& db) {
   ExpiryTables t(db);
   auto upsert = prepared(db,
@@ -171,6 +176,10 @@ Result<ExpiryTables> ExpiryTables::prepare(sqlite::Database& db) {
   auto del = prepared(db, "DELETE FROM external_expiry WHERE fingerprint = ?");
   if (!del) return del.status();
   t.delete_ = std::move(del).value();
+  auto select = prepared(
+      db, "SELECT " + std::string(kExpiryColumns) + " FROM external_expiry WHERE fingerprint = ?");
+  if (!select) return select.status();
+  t.select_ = std::move(select).value();
   return t;
 }
 
@@ -188,28 +197,51 @@ Status ExpiryTables::remove(const std::string& fingerprint) {
   return delete_->run();
 }
 
+namespace {
+
+Result<ExpiryRow> read_expiry_row(sqlite::Statement& st) {
+  ExpiryRow r;
+  r.fingerprint = st.column_text(0);
+  r.source = st.column_text(1);
+  r.rule = st.column_text(2);
+  auto sev = parse_severity(st.column_text_view(3));
+  if (!sev) return corrupt("external_expiry row " + r.fingerprint, sev.status().message());
+  r.severity = *sev;
+  r.host = st.column_text(4);
+  r.labels_json = st.column_text(5);
+  r.annotations_json = st.column_text(6);
+  r.ends_at_ms = st.column_int64(7);
+  r.timeout = st.column_int64(8) != 0;
+  return r;
+}
+
+}  // namespace
+
 Result<std::vector<ExpiryRow>> ExpiryTables::load() {
-  auto st = db_->prepare(
-      "SELECT fingerprint, source, rule, severity, host, labels, annotations, ends_at_ms, "
-      "timeout FROM external_expiry ORDER BY ends_at_ms, fingerprint");
+  auto st = db_->prepare("SELECT " + std::string(kExpiryColumns) +
+                         " FROM external_expiry ORDER BY ends_at_ms, fingerprint");
   if (!st) return st.status();
   std::vector<ExpiryRow> out;
   REFLEX_RETURN_IF_ERROR(each_row(*st, [&]() -> Status {
-    ExpiryRow r;
-    r.fingerprint = st->column_text(0);
-    r.source = st->column_text(1);
-    r.rule = st->column_text(2);
-    auto sev = parse_severity(st->column_text_view(3));
-    if (!sev) return corrupt("external_expiry row " + r.fingerprint, sev.status().message());
-    r.severity = *sev;
-    r.host = st->column_text(4);
-    r.labels_json = st->column_text(5);
-    r.annotations_json = st->column_text(6);
-    r.ends_at_ms = st->column_int64(7);
-    r.timeout = st->column_int64(8) != 0;
-    out.push_back(std::move(r));
+    auto r = read_expiry_row(*st);
+    if (!r) return r.status();
+    out.push_back(std::move(r).value());
     return Status::ok();
   }));
+  return out;
+}
+
+Result<std::optional<ExpiryRow>> ExpiryTables::row(const std::string& fingerprint) {
+  REFLEX_RETURN_IF_ERROR(select_->bind_all(fingerprint));
+  auto found = select_->step();
+  if (!found) return found.status();
+  std::optional<ExpiryRow> out;
+  if (*found) {
+    auto r = read_expiry_row(*select_);
+    if (!r) return r.status();
+    out = std::move(r).value();
+  }
+  select_->reset();  // let go of the read
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,12 +67,16 @@ class ExpiryTables {
   Status remove(const std::string& fingerprint);
   // Every row, for ExternalExpiry::restore().
   Result<std::vector<ExpiryRow>> load();
+  // One alert's row (the one its latest observe() wrote), for expired_signal(); none
+  // when no row has this fingerprint.
+  Result<std::optional<ExpiryRow>> row(const std::string& fingerprint);
 
  private:
   explicit ExpiryTables(sqlite::Database& db) : db_(&db) {}
   sqlite::Database* db_;
   std::unique_ptr<sqlite::Statement> upsert_;
   std::unique_ptr<sqlite::Statement> delete_;
+  std::unique_ptr<sqlite::Statement> select_;
 };
 
 }  // namespace reflex::hub::incidents

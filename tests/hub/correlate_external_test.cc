@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <future>
 
+#include "common/sqlite.h"
 #include "hub/correlate.h"
 #include "hub/incidents/external_labels.h"
 #include "tests/support/process.h"
@@ -334,4 +335,70 @@ TEST_CASE("a resolution by webhook stops the expiry of the same alert",
   REQUIRE(b.expiry.size() == 1);
   CHECK_FALSE(b.expiry[0].row);
   CHECK(s.correlator->expiry().size() == 0);
+}
+
+TEST_CASE(
+    "an expired external alert resolves with the labels and annotations of its latest "
+    "re-send, also after a restart",
+    "[hub][correlate][external]") {
+  for (const bool restart : {false, true}) {
+    CAPTURE(restart);
+    Stage s;
+    auto a = s.alert("HighLatency", "checkout", 2 * kMin);
+    a.signal.annotations = {{"summary", "slow"}};
+    s.submit(alerts_input({a}));
+    s.commit();
+    s.time.advance(Millis(kMin));
+    auto again = s.alert("HighLatency", "checkout", 2 * kMin);
+    again.signal.annotations = {{"summary", "slower"}, {"runbook_url", "http://rb/latency"}};
+    again.signal.severity = protocol::Severity::kCritical;
+    REQUIRE(again.signal.fingerprint == a.signal.fingerprint);
+    s.submit(alerts_input({again}));
+    s.commit();
+    if (restart) s.start();
+
+    s.time.advance(Millis(2 * kMin));
+    WriteBatch b = s.commit();
+    REQUIRE(b.expiry.size() == 1);
+    CHECK_FALSE(b.expiry[0].row);
+    const incidents::AlertRow* row = nullptr;
+    for (const auto& r : b.incidents.alerts) {
+      if (r.fingerprint == a.signal.fingerprint && r.detail) row = &r;
+    }
+    REQUIRE(row);  // the resolved signal's row, with what the alert was last sent with
+    CHECK(row->record.state == AlertState::kResolved);
+    CHECK(row->record.since_ms == again.ends_at_ms);
+    CHECK(row->detail->source == "external:alertmanager");
+    CHECK(row->detail->rule == "HighLatency");
+    CHECK(row->detail->labels == again.signal.labels);
+    CHECK(row->detail->annotations == again.signal.annotations);
+    CHECK(s.correlator->engine().alert(a.signal.fingerprint)->host == "web-1");
+  }
+}
+
+TEST_CASE(
+    "an expiring alert whose stored row is gone fails the batch, and the stage restores "
+    "from the store",
+    "[hub][correlate][external]") {
+  Stage s;
+  auto a = s.alert("HighLatency", "checkout", 2 * kMin);
+  s.submit(alerts_input({a}));
+  s.commit();
+  {
+    auto db = sqlite::Database::open(s.dir.file("hub.db"));
+    REQUIRE(db);
+    REQUIRE(db->exec("DELETE FROM external_expiry"));
+  }
+  s.time.advance(Millis(2 * kMin));
+  WriteBatch b;
+  auto st = s.correlator->correlate(b, s.time.now_ms());
+  REQUIRE_FALSE(st);
+  CHECK(st.code() == "corrupt");
+  CHECK_THAT(st.message(), Catch::Contains(a.signal.fingerprint));
+  s.correlator->failed(st);
+  // Restored from the store, which tracks nothing now: the alert stays as stored.
+  CHECK(s.correlator->expiry().size() == 0);
+  CHECK(s.correlator->engine().alert(a.signal.fingerprint)->state == AlertState::kFiring);
+  WriteBatch next = s.commit();
+  CHECK(next.expiry.empty());
 }

@@ -1,6 +1,10 @@
 #include "hub/incidents/external_expiry.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
+#include <random>
+#include <tuple>
 
 #include "hub/incidents/engine.h"
 
@@ -37,25 +41,60 @@ ExternalAlert resolved(const std::string& fp, int64_t at) {
   return a;
 }
 
-std::vector<std::string> fingerprints(const std::vector<AlertSignal>& signals) {
+std::vector<std::string> fingerprints(const std::vector<ExpiryEnd>& ended) {
   std::vector<std::string> out;
-  for (const auto& s : signals) out.push_back(s.fingerprint);
+  for (const auto& e : ended) out.push_back(e.fingerprint);
   return out;
 }
+
+// The rows observe() asks the store to write, kept as the store keeps them.
+struct Rows {
+  void apply(const ExpiryWrite& w) {
+    if (w.row) {
+      rows[w.fingerprint] = *w.row;
+    } else {
+      rows.erase(w.fingerprint);
+    }
+  }
+  // Ordered by (end, fingerprint), as the store loads them.
+  std::vector<ExpiryRow> all() const {
+    std::vector<ExpiryRow> out;
+    for (const auto& [fp, row] : rows) out.push_back(row);
+    std::sort(out.begin(), out.end(), [](const ExpiryRow& a, const ExpiryRow& b) {
+      return std::tie(a.ends_at_ms, a.fingerprint) < std::tie(b.ends_at_ms, b.fingerprint);
+    });
+    return out;
+  }
+  // What the hub does with expired alerts: each resolves as its row says, and the row goes.
+  std::vector<AlertSignal> resolve(const std::vector<ExpiryEnd>& ended) {
+    std::vector<AlertSignal> out;
+    for (const auto& e : ended) {
+      auto s = expired_signal(rows.at(e.fingerprint));
+      REQUIRE(s);
+      out.push_back(std::move(s).value());
+      rows.erase(e.fingerprint);
+    }
+    return out;
+  }
+  std::map<std::string, ExpiryRow> rows;
+};
 
 }  // namespace
 
 TEST_CASE("Alerts expire in order of their ends, as resolved signals dated at their end",
           "[hub][external]") {
   ExternalExpiry x;
-  (void)x.observe(firing("c", kT0 + 3 * kMin));
-  (void)x.observe(firing("a", kT0 + 1 * kMin));
-  (void)x.observe(firing("b", kT0 + 3 * kMin));
+  Rows store;
+  store.apply(x.observe(firing("c", kT0 + 3 * kMin)));
+  store.apply(x.observe(firing("a", kT0 + 1 * kMin)));
+  store.apply(x.observe(firing("b", kT0 + 3 * kMin)));
   CHECK(x.size() == 3);
   CHECK(x.next_due_ms() == kT0 + kMin);
 
   CHECK(x.expire(kT0 + kMin - 1).empty());
-  std::vector<AlertSignal> first = x.expire(kT0 + kMin);
+  std::vector<ExpiryEnd> ended = x.expire(kT0 + kMin);
+  CHECK(ended == std::vector<ExpiryEnd>{{"a", kT0 + kMin, false}});
+  std::vector<AlertSignal> first = store.resolve(ended);
   REQUIRE(first.size() == 1);
   const AlertSignal& s = first[0];
   CHECK(s.fingerprint == "a");
@@ -94,15 +133,19 @@ TEST_CASE("A later explicit end is kept against an earlier re-send, a timeout en
   ExternalExpiry x;
   (void)x.observe(firing("explicit", kT0 + 10 * kMin));
   (void)x.observe(firing("explicit", kT0 + 6 * kMin));
-  CHECK(x.row("explicit")->ends_at_ms == kT0 + 10 * kMin);
-  (void)x.observe(firing("explicit", kT0 + 6 * kMin, /*timeout=*/true));
-  CHECK(x.row("explicit")->ends_at_ms == kT0 + 10 * kMin);
-  CHECK_FALSE(x.row("explicit")->timeout);
+  CHECK(x.tracked("explicit")->ends_at_ms == kT0 + 10 * kMin);
+  ExpiryWrite w = x.observe(firing("explicit", kT0 + 6 * kMin, /*timeout=*/true));
+  CHECK(x.tracked("explicit")->ends_at_ms == kT0 + 10 * kMin);
+  CHECK_FALSE(x.tracked("explicit")->timeout);
+  // The stored row says the same, so a restart keeps the explicit end.
+  REQUIRE(w.row);
+  CHECK(w.row->ends_at_ms == kT0 + 10 * kMin);
+  CHECK_FALSE(w.row->timeout);
 
   (void)x.observe(firing("timeout", kT0 + 10 * kMin, /*timeout=*/true));
   (void)x.observe(firing("timeout", kT0 + 6 * kMin));
-  CHECK(x.row("timeout")->ends_at_ms == kT0 + 6 * kMin);
-  CHECK_FALSE(x.row("timeout")->timeout);
+  CHECK(x.tracked("timeout")->ends_at_ms == kT0 + 6 * kMin);
+  CHECK_FALSE(x.tracked("timeout")->timeout);
 }
 
 TEST_CASE("A resolved alert is no longer tracked and its row is deleted", "[hub][external]") {
@@ -122,14 +165,15 @@ TEST_CASE("A resolved alert is no longer tracked and its row is deleted", "[hub]
 TEST_CASE("A restored expiry holds the same alerts and expires them the same way",
           "[hub][external]") {
   ExternalExpiry a;
+  Rows store;
   for (int i = 0; i < 50; ++i) {
-    (void)a.observe(firing("fp" + std::to_string(i), kT0 + (i % 7) * kMin, i % 3 == 0));
+    store.apply(a.observe(firing("fp" + std::to_string(i), kT0 + (i % 7) * kMin, i % 3 == 0)));
   }
-  (void)a.observe(resolved("fp4", kT0));
-  (void)a.expire(kT0);  // the i % 7 == 0 ones
+  store.apply(a.observe(resolved("fp4", kT0)));
+  (void)store.resolve(a.expire(kT0));  // the i % 7 == 0 ones
 
   ExternalExpiry b;
-  REQUIRE(b.restore(a.snapshot()));
+  REQUIRE(b.restore(store.all()));
   CHECK(b.snapshot() == a.snapshot());
   CHECK(b.size() == a.size());
   CHECK(b.next_due_ms() == a.next_due_ms());
@@ -166,10 +210,10 @@ TEST_CASE("100,000 open alerts expire exactly at their ends, each once", "[hub][
   while (auto due = x.next_due_ms()) {
     auto batch = x.expire(*due);
     REQUIRE_FALSE(batch.empty());
-    for (const auto& s : batch) {
-      REQUIRE(s.at_ms == *due);
-      REQUIRE(s.at_ms >= last);
-      last = s.at_ms;
+    for (const auto& e : batch) {
+      REQUIRE(e.ends_at_ms == *due);
+      REQUIRE(e.ends_at_ms >= last);
+      last = e.ends_at_ms;
     }
     total += batch.size();
   }
@@ -184,16 +228,110 @@ TEST_CASE("An external alert nobody re-sends resolves its incident through the e
   IncidentEngine engine(policy);
   ExternalExpiry expiry;
   ExternalAlert a = firing("0123456789abcdef", kT0 + 4 * kMin);
+  Rows store;
   REQUIRE(engine.on_signal(a.signal, kT0));
-  (void)expiry.observe(a);
+  store.apply(expiry.observe(a));
   REQUIRE(engine.incident_count() == 1);
 
   const int64_t due = *expiry.next_due_ms();
-  for (const AlertSignal& s : expiry.expire(due)) REQUIRE(engine.on_signal(s, due));
+  for (const AlertSignal& s : store.resolve(expiry.expire(due))) REQUIRE(engine.on_signal(s, due));
   (void)engine.tick(due);
   REQUIRE(engine.alert("0123456789abcdef"));
   CHECK(engine.alert("0123456789abcdef")->state == AlertState::kResolved);
   CHECK(engine.alert("0123456789abcdef")->since_ms == kT0 + 4 * kMin);
   REQUIRE(engine.incident(1));
   CHECK(engine.incident(1)->status == IncidentStatus::kResolved);
+}
+
+TEST_CASE("An expired alert resolves with the labels and annotations of its latest re-send",
+          "[hub][external]") {
+  ExternalExpiry x;
+  Rows store;
+  ExternalAlert first = firing("a", kT0 + 4 * kMin);
+  store.apply(x.observe(first));
+  ExternalAlert again = firing("a", kT0 + 5 * kMin);
+  again.signal.severity = Severity::kCritical;
+  again.signal.labels["team"] = "payments";
+  again.signal.annotations = {{"summary", "errors on a, worse"}, {"runbook_url", "http://rb"}};
+  again.signal.host = "host-a2";
+  store.apply(x.observe(again));
+
+  auto signals = store.resolve(x.expire(kT0 + 5 * kMin));
+  REQUIRE(signals.size() == 1);
+  const AlertSignal& s = signals[0];
+  CHECK(s.state == AlertState::kResolved);
+  CHECK(s.at_ms == kT0 + 5 * kMin);
+  CHECK(s.severity == Severity::kCritical);
+  CHECK(s.labels == again.signal.labels);
+  CHECK(s.annotations == again.signal.annotations);
+  CHECK(s.host == "host-a2");
+  CHECK(s.source == again.signal.source);
+  CHECK(s.rule == again.signal.rule);
+}
+
+TEST_CASE("The resolved signal of a stored row with malformed labels is refused as corrupt",
+          "[hub][external]") {
+  ExpiryRow row{"fp", "external:x", "R", Severity::kInfo, "", "{}", "{}", kT0, false};
+  REQUIRE(expired_signal(row));
+  row.annotations_json = "{\"summary\": 1}";
+  auto bad = expired_signal(row);
+  CHECK(bad.status().code() == "corrupt");
+  CHECK_THAT(bad.status().message(), Catch::Contains("annotations"));
+  row.annotations_json = "{}";
+  row.labels_json = "not json";
+  CHECK_THAT(expired_signal(row).status().message(), Catch::Contains("labels"));
+}
+
+TEST_CASE("Random sends, re-sends, resolutions and expiries agree with a sorted model",
+          "[hub][external]") {
+  const uint32_t seed = Catch::rngSeed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  ExternalExpiry x;
+  std::map<std::string, std::pair<int64_t, bool>> model;  // fingerprint -> (end, timeout)
+  int64_t now = kT0;
+  for (int step = 0; step < 20'000; ++step) {
+    const std::string fp = "fp" + std::to_string(rng() % 500);
+    switch (rng() % 4) {
+      case 0:
+      case 1: {
+        const int64_t end = now + static_cast<int64_t>(rng() % 100) * 1000;
+        const bool timeout = rng() % 2 == 0;
+        (void)x.observe(firing(fp, end, timeout));
+        auto it = model.find(fp);
+        if (it != model.end() && !it->second.second && it->second.first > end) {
+          it->second.second = false;  // a later explicit end rules
+        } else {
+          model[fp] = {end, timeout};
+        }
+        break;
+      }
+      case 2:
+        CHECK(x.forget(fp) == (model.erase(fp) == 1));
+        break;
+      default: {
+        now += static_cast<int64_t>(rng() % 5) * 1000;
+        std::vector<std::pair<int64_t, std::string>> due;
+        for (auto it = model.begin(); it != model.end();) {
+          if (it->second.first <= now) {
+            due.emplace_back(it->second.first, it->first);
+            it = model.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        std::sort(due.begin(), due.end());
+        std::vector<std::pair<int64_t, std::string>> got;
+        for (const auto& e : x.expire(now)) got.emplace_back(e.ends_at_ms, e.fingerprint);
+        REQUIRE(got == due);
+      }
+    }
+    REQUIRE(x.size() == model.size());
+  }
+  std::vector<ExpiryEnd> expected;
+  for (const auto& [fp, end] : model) expected.push_back({fp, end.first, end.second});
+  std::sort(expected.begin(), expected.end(), [](const ExpiryEnd& a, const ExpiryEnd& b) {
+    return std::tie(a.ends_at_ms, a.fingerprint) < std::tie(b.ends_at_ms, b.fingerprint);
+  });
+  CHECK(x.snapshot() == expected);
 }

@@ -160,7 +160,16 @@ TEST_CASE("Expiry rows survive a restart and restore an equal expiry", "[hub][ex
     ExternalAlert gone = firing("fp7", kT0, false);
     gone.signal.state = AlertState::kResolved;
     REQUIRE(tables->apply(live.observe(gone)));
-    for (const AlertSignal& s : live.expire(kT0 + kMin)) REQUIRE(tables->remove(s.fingerprint));
+    for (const ExpiryEnd& e : live.expire(kT0 + kMin)) {
+      auto row = tables->row(e.fingerprint);
+      REQUIRE(row);
+      REQUIRE(*row);
+      CHECK((*row)->ends_at_ms == e.ends_at_ms);
+      REQUIRE(tables->remove(e.fingerprint));
+    }
+    auto deleted = tables->row("fp7");  // resolved: its row was deleted
+    REQUIRE(deleted);
+    CHECK_FALSE(*deleted);
   }
   sqlite::Database db = open_db(path);
   auto tables = ExpiryTables::prepare(db);
@@ -171,6 +180,17 @@ TEST_CASE("Expiry rows survive a restart and restore an equal expiry", "[hub][ex
   REQUIRE(restored.restore(*rows));
   CHECK(restored.snapshot() == live.snapshot());
   CHECK(restored.size() == 15);  // 20 - the 4 that expired at +1m - the resolved fp7
-  CHECK(restored.row("fp3")->ends_at_ms == kT0 + 30 * kMin);
+  CHECK(restored.tracked("fp3")->ends_at_ms == kT0 + 30 * kMin);
+  // The re-send's row is the one stored, with what the alert was sent with.
+  auto fp3 = tables->row("fp3");
+  REQUIRE(fp3);
+  REQUIRE(*fp3);
+  CHECK((*fp3)->ends_at_ms == kT0 + 30 * kMin);
+  auto signal = expired_signal(**fp3);
+  REQUIRE(signal);
+  CHECK(signal->labels == firing("fp3", 0, false).signal.labels);
+  CHECK(signal->annotations.at("summary") == "disk \"/\" 95% full");
+  CHECK(signal->severity == Severity::kCritical);
+  CHECK(signal->at_ms == kT0 + 30 * kMin);
   CHECK(restored.expire(kT0 + 60 * kMin) == live.expire(kT0 + 60 * kMin));
 }
