@@ -51,6 +51,10 @@ std::string code_name(CURLcode rc) {
     REFLEX_CURL_CODE(CURLE_BAD_CONTENT_ENCODING)
     REFLEX_CURL_CODE(CURLE_SSL_CACERT_BADFILE)
     REFLEX_CURL_CODE(CURLE_HTTP3)
+    REFLEX_CURL_CODE(CURLE_USE_SSL_FAILED)
+    REFLEX_CURL_CODE(CURLE_LOGIN_DENIED)
+    REFLEX_CURL_CODE(CURLE_UPLOAD_FAILED)
+    REFLEX_CURL_CODE(CURLE_REMOTE_ACCESS_DENIED)
 #undef REFLEX_CURL_CODE
     default:
       return "CURLcode " + std::to_string(static_cast<int>(rc));
@@ -75,6 +79,7 @@ struct HttpClient::Transfer {
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);  // removed from the multi handle first
     curl_slist_free_all(header_list);
+    curl_slist_free_all(rcpt_list);
   }
 
   HttpRequestId id = 0;
@@ -84,6 +89,89 @@ struct HttpClient::Transfer {
   HttpResponse response;
   std::function<void(HttpResponse)> done;
   char errbuf[CURL_ERROR_SIZE] = {};
+  curl_slist* rcpt_list = nullptr;  // a mail's recipients
+  std::string upload;               // a mail's message, read by on_read
+  size_t upload_pos = 0;
+
+  static size_t on_read(char* buffer, size_t size, size_t count, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    const size_t n = std::min(size * count, t->upload.size() - t->upload_pos);
+    std::copy_n(t->upload.data() + t->upload_pos, n, buffer);
+    t->upload_pos += n;
+    return n;
+  }
+
+  // The options of an HTTP exchange.
+  template <class Set>
+  static void set_http(Transfer* t, const HttpRequest& req, Set& set) {
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
+    set(CURLOPT_MAXREDIRS, kMaxRedirects);
+    set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+    set(CURLOPT_WRITEDATA, static_cast<void*>(t));
+    set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+    set(CURLOPT_HEADERDATA, static_cast<void*>(t));
+    if (req.method == "HEAD") {
+      set(CURLOPT_NOBODY, 1L);
+    } else if (req.method == "POST" || !req.body.empty()) {
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      set(CURLOPT_COPYPOSTFIELDS, req.body.c_str());
+      if (req.method != "POST") set(CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    } else if (req.method != "GET") {
+      set(CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    }
+
+    bool has_agent = false, has_expect = false;
+    for (const auto& [name, value] : req.headers) {
+      has_agent = has_agent || iequals(name, "User-Agent");
+      has_expect = has_expect || iequals(name, "Expect");
+      // "Name;" is curl's spelling of a header sent with an empty value.
+      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      t->header_list = curl_slist_append(t->header_list, line.c_str());
+    }
+    // No 100-continue round trip (a second's stall on servers that ignore it).
+    if (!has_expect) t->header_list = curl_slist_append(t->header_list, "Expect:");
+    if (!has_agent) set(CURLOPT_USERAGENT, "reflex/" REFLEX_VERSION);
+    set(CURLOPT_HTTPHEADER, t->header_list);
+  }
+
+  // The options of an SMTP submission: the envelope, STARTTLS, AUTH and the message
+  // uploaded from memory.
+  template <class Set>
+  static void set_mail(Transfer* t, HttpRequest req, Set& set) {
+    const MailEnvelope& mail = *req.mail;
+    set(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    set(CURLOPT_MAIL_FROM, mail.from.c_str());
+    for (const auto& to : mail.recipients)
+      t->rcpt_list = curl_slist_append(t->rcpt_list, to.c_str());
+    set(CURLOPT_MAIL_RCPT, t->rcpt_list);
+    switch (mail.starttls) {
+      case MailEnvelope::StartTls::kRequired:
+        set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+        break;
+      case MailEnvelope::StartTls::kOpportunistic:
+        set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+        break;
+      case MailEnvelope::StartTls::kOff:
+        set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+        break;
+    }
+    if (!mail.user.empty()) {
+      set(CURLOPT_USERNAME, mail.user.c_str());
+      set(CURLOPT_PASSWORD, mail.password.c_str());
+    }
+    // libcurl waits for the reply to QUIT synchronously when it closes a kept connection
+    // (cache eviction, the client's destruction): this caps that wait as well.
+    if (req.timeout.count() > 0) {
+      set(CURLOPT_SERVER_RESPONSE_TIMEOUT, static_cast<long>((req.timeout.count() + 999) / 1000));
+    }
+    t->upload = std::move(req.body);
+    set(CURLOPT_UPLOAD, 1L);
+    set(CURLOPT_READFUNCTION, &Transfer::on_read);
+    set(CURLOPT_READDATA, static_cast<void*>(t));
+    set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->upload.size()));
+  }
 
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
     auto* t = static_cast<Transfer*>(self);
@@ -161,43 +249,17 @@ HttpRequestId HttpClient::request(HttpRequest req, std::function<void(HttpRespon
     if (rc != CURLE_OK && first_error == CURLE_OK) first_error = rc;
   };
   set(CURLOPT_URL, req.url.c_str());
-  set(CURLOPT_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set(CURLOPT_NOSIGNAL, 1L);  // timeouts come from the multi handle, not SIGALRM
   set(CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
   set(CURLOPT_SSL_VERIFYPEER, req.tls_verify ? 1L : 0L);
   set(CURLOPT_SSL_VERIFYHOST, req.tls_verify ? 2L : 0L);
-  set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
-  set(CURLOPT_MAXREDIRS, kMaxRedirects);
   set(CURLOPT_PRIVATE, static_cast<void*>(t.get()));
   set(CURLOPT_ERRORBUFFER, t->errbuf);
-  set(CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-  set(CURLOPT_WRITEDATA, static_cast<void*>(t.get()));
-  set(CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-  set(CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
-
-  if (req.method == "HEAD") {
-    set(CURLOPT_NOBODY, 1L);
-  } else if (req.method == "POST" || !req.body.empty()) {
-    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    set(CURLOPT_COPYPOSTFIELDS, req.body.c_str());
-    if (req.method != "POST") set(CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  } else if (req.method != "GET") {
-    set(CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  if (req.mail) {
+    Transfer::set_mail(t.get(), std::move(req), set);
+  } else {
+    Transfer::set_http(t.get(), req, set);
   }
-
-  bool has_agent = false, has_expect = false;
-  for (const auto& [name, value] : req.headers) {
-    has_agent = has_agent || iequals(name, "User-Agent");
-    has_expect = has_expect || iequals(name, "Expect");
-    // "Name;" is curl's spelling of a header sent with an empty value.
-    const std::string line = value.empty() ? name + ";" : name + ": " + value;
-    t->header_list = curl_slist_append(t->header_list, line.c_str());
-  }
-  // No 100-continue round trip (a second's stall on servers that ignore it).
-  if (!has_expect) t->header_list = curl_slist_append(t->header_list, "Expect:");
-  if (!has_agent) set(CURLOPT_USERAGENT, "reflex/" REFLEX_VERSION);
-  set(CURLOPT_HTTPHEADER, t->header_list);
 
   if (first_error != CURLE_OK) {
     fail_soon(id, std::move(t->done),

@@ -4,6 +4,11 @@
 // hub's integrations): many requests run concurrently on the loop thread, none blocks it
 // (curl's threaded resolver does DNS off the loop). Every request ends with exactly one
 // callback, on the loop thread, never from inside request() itself.
+//
+// A request with `mail` set is an SMTP submission instead (the hub's email integration):
+// the same loop, timeouts and callback, with the last SMTP reply code as the status. One
+// exception to "never blocks": libcurl sends QUIT on a kept SMTP connection when it closes
+// it (cache eviction, destruction) and waits for the reply, at most the request's timeout.
 #pragma once
 
 #include <curl/curl.h>
@@ -28,6 +33,19 @@ namespace reflex {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;  // in sending order
 
+// The SMTP envelope of a mail submission (HttpRequest::mail). The request's url is
+// smtp://host[:port][/ehlo-domain] or smtps://... (TLS from the first byte); its body is
+// the message (RFC 5322 header lines, an empty line, the body; CRLF line endings),
+// uploaded after DATA, dot-stuffed by libcurl. `headers` are not used.
+struct MailEnvelope {
+  enum class StartTls { kRequired, kOpportunistic, kOff };  // smtp:// only
+  std::string from;                     // the reverse-path, "alerts@example.com"
+  std::vector<std::string> recipients;  // one RCPT TO each; any refused fails the whole
+  StartTls starttls = StartTls::kRequired;
+  std::string user;  // AUTH (the mechanism the server prefers) when non-empty
+  std::string password;
+};
+
 struct HttpRequest {
   std::string method = "GET";  // GET, HEAD, POST, PUT, PATCH, DELETE, ...
   std::string url;             // http:// or https:// only; other schemes fail the request
@@ -37,10 +55,12 @@ struct HttpRequest {
   bool tls_verify = true;
   bool follow_redirects = false;        // at most 10, http(s) only
   size_t max_response_bytes = 1 << 20;  // the body is cut here and the transfer stopped
+  // Set: an SMTP submission of `body` (see MailEnvelope), not an HTTP exchange.
+  std::optional<MailEnvelope> mail;
 };
 
 struct HttpResponse {
-  int status = 0;          // the last response's status code; 0 if none arrived
+  int status = 0;          // the last response's status code (SMTP: reply code); 0 if none
   HttpHeaders headers;     // the last response's headers, as received
   std::string body;        // at most max_response_bytes
   bool truncated = false;  // the body was cut at max_response_bytes (not an error)

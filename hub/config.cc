@@ -6,6 +6,7 @@
 #include "hub/integrations/slack.h"
 #include "hub/integrations/vendors.h"
 #include "hub/oncall/oncall_config.h"
+#include "hub/policy/integration_checks.h"
 #include "hub/policy/policy_config.h"
 
 namespace reflex::hub {
@@ -157,6 +158,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     read_outbox_config(top, cfg.outbox, cfg.integrations);
     oncall::read_oncall_config(top, cfg.oncall);
     check_page_policies(cfg, errors);
+    policy::check_step_integrations(cfg.policy, cfg.integrations, errors);
     auto log = top.child("log");
     read_log_config(log, cfg.log);
   }

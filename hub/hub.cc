@@ -24,7 +24,9 @@ policy::RunnerSettings runner_settings(const HubConfig& cfg) {
        {std::pair{"slack", i.slack.enabled}, std::pair{"jira", i.jira.enabled},
         std::pair{"statuspage", i.statuspage.enabled}, std::pair{"pagerduty", i.pagerduty.enabled},
         std::pair{"dynatrace", i.dynatrace.enabled}, std::pair{"webhook", i.webhook.enabled},
-        std::pair{"jenkins", i.jenkins.enabled}, std::pair{"github", i.github.enabled}}) {
+        std::pair{"jenkins", i.jenkins.enabled}, std::pair{"github", i.github.enabled},
+        std::pair{"email", i.email.enabled}, std::pair{"mattermost", i.mattermost.enabled},
+        std::pair{"teams", i.teams.enabled}}) {
     if (enabled) s.integrations.insert(name);
   }
   // Tickets link to Jira's browse page.

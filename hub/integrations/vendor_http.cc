@@ -52,6 +52,18 @@ Result<std::string> read_secret(std::string_view section, std::string_view key,
   return secret;
 }
 
+Result<std::string> read_hook_url(std::string_view section, const std::string& file,
+                                  const std::string& env) {
+  auto url = read_secret(section, "url", file, env);
+  if (!url) return url.status();
+  if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+    return Status::error("config", std::string(section) + ".url_" +
+                                       (file.empty() ? "env: " + env : "file: " + file) +
+                                       " does not hold an http:// or https:// URL");
+  }
+  return url;
+}
+
 std::optional<Millis> retry_after_seconds(const HttpResponse& r) {
   auto v = r.header("Retry-After");
   if (!v) return std::nullopt;
@@ -136,6 +148,24 @@ std::string with_slash(std::string url) {
   while (url.size() > 1 && url.back() == '/' && url[url.size() - 2] == '/') url.pop_back();
   if (url.empty() || url.back() != '/') url += '/';
   return url;
+}
+
+std::vector<std::string> url_secrets(const std::string& url) {
+  std::vector<std::string> out{url};
+  const size_t scheme = url.find("://");
+  const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) return out;
+  out.push_back(url.substr(path));
+  std::string part;
+  for (char c : url.substr(path) + "/") {
+    if (c == '/' || c == '?' || c == '&' || c == '=') {
+      if (part.size() >= 8) out.push_back(part);
+      part.clear();
+    } else {
+      part += c;
+    }
+  }
+  return out;
 }
 
 Status need_object(std::string_view where, const json& parent, const char* key,

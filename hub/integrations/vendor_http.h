@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/duration.h"
 #include "common/http_client.h"
@@ -25,6 +26,12 @@ namespace reflex::hub {
 // secret; a secret with a line break is refused (it would split a header).
 Result<std::string> read_secret(std::string_view section, std::string_view key,
                                 const std::string& file, const std::string& env);
+
+// An incoming webhook's URL (Mattermost, Teams), which is its secret, read like
+// read_secret() from <section>.url_file or url_env and checked to be http(s). Errors
+// name the key, never the URL.
+Result<std::string> read_hook_url(std::string_view section, const std::string& file,
+                                  const std::string& env);
 
 // Retry-After as a number of seconds (at most a day); nullopt when absent or not that.
 std::optional<Millis> retry_after_seconds(const HttpResponse& r);
@@ -48,6 +55,11 @@ std::string encode_path_segment(std::string_view segment);
 std::string base64_encode(std::string_view bytes);
 // `url` ending with exactly one '/'.
 std::string with_slash(std::string url);
+
+// The parts of a URL that is itself the secret (an incoming webhook's): the URL, its
+// path and query, and each path segment and query value of 8 bytes or more, so a
+// message quoting any of them can be scrubbed.
+std::vector<std::string> url_secrets(const std::string& url);
 
 // Checks of a payload field; errors are "invalid_payload" naming "payload.<path>".
 // `where` starts the message ("jira jira.comment").

@@ -1,11 +1,14 @@
 #include "hub/integrations/vendors.h"
 
 #include "hub/integrations/dynatrace.h"
+#include "hub/integrations/email.h"
 #include "hub/integrations/github.h"
 #include "hub/integrations/jenkins.h"
 #include "hub/integrations/jira.h"
+#include "hub/integrations/mattermost.h"
 #include "hub/integrations/pagerduty.h"
 #include "hub/integrations/statuspage.h"
+#include "hub/integrations/teams.h"
 #include "hub/integrations/webhook.h"
 
 namespace reflex::hub {
@@ -64,6 +67,24 @@ Result<std::vector<ConfiguredIntegration>> vendor_integrations(const Integration
     if (!s) return s.status();
     out.push_back({.integration = std::make_unique<GitHubIntegration>(std::move(s).value(), clock),
                    .limits = limits(cfg.github.max_in_flight)});
+  }
+  if (cfg.email.enabled) {
+    auto s = email_settings(cfg.email);
+    if (!s) return s.status();
+    out.push_back({.integration = std::make_unique<EmailIntegration>(std::move(s).value(), clock),
+                   .limits = limits(cfg.email.max_in_flight)});
+  }
+  if (cfg.mattermost.enabled) {
+    auto s = mattermost_settings(cfg.mattermost);
+    if (!s) return s.status();
+    out.push_back({.integration = std::make_unique<MattermostIntegration>(std::move(s).value()),
+                   .limits = limits(cfg.mattermost.max_in_flight)});
+  }
+  if (cfg.teams.enabled) {
+    auto s = teams_settings(cfg.teams);
+    if (!s) return s.status();
+    out.push_back({.integration = std::make_unique<TeamsIntegration>(std::move(s).value()),
+                   .limits = teams_limits(cfg.teams.max_in_flight)});
   }
   return out;
 }

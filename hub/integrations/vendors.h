@@ -1,5 +1,6 @@
 // The outbox integrations hub.yaml configures besides Slack (Jira, Statuspage,
-// PagerDuty, Dynatrace, the generic webhook, Jenkins, GitHub Actions), built in one
+// PagerDuty, Dynatrace, the generic webhook, Jenkins, GitHub Actions, email over SMTP,
+// the Mattermost and Teams incoming webhooks), built in one
 // place with their secrets read: start-up adds them to the outbox, and load_hub_config
 // builds them too, so check-config and reload find an unreadable secret just as
 // start-up does.
@@ -21,8 +22,8 @@ struct ConfiguredIntegration {
 };
 
 // One integration per section present in `cfg`, in a fixed order. `clock` (the webhook
-// signs with its time; GitHub says when its rate limits reset) must outlive them. Errors
-// name the key (never quote a secret).
+// signs with its time; GitHub says when its rate limits reset; email dates its messages)
+// must outlive them. Errors name the key (never quote a secret).
 Result<std::vector<ConfiguredIntegration>> vendor_integrations(const IntegrationsConfig& cfg,
                                                                const Clock& clock);
 

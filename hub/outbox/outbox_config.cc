@@ -153,6 +153,96 @@ void read_github(config::MapReader& integrations, GitHubConfig& out) {
   read_common(m, "token", out.token_file, out.token_env, out.max_in_flight, out.timeout);
 }
 
+bool loopback_host(const std::string& url) {
+  const size_t scheme = url.find("://");
+  std::string host = scheme == std::string::npos ? url : url.substr(scheme + 3);
+  host = host.substr(0, host.find('/'));
+  if (const size_t at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void read_email(config::MapReader& integrations, EmailConfig& out) {
+  const bool present = integrations.has("email");
+  auto m = integrations.child("email");
+  if (!present) return;
+  out.enabled = true;
+  m.get("url", out.url);
+  m.get("from", out.from);
+  m.get_enum("starttls", out.starttls, {"required", "opportunistic", "off"});
+  m.get("user", out.user);
+  m.get("password_file", out.password_file);
+  m.get("password_env", out.password_env);
+  m.get("max_in_flight", out.max_in_flight, 1, 256);
+  m.get("timeout", out.timeout);
+  auto& errors = m.errors();
+  const bool smtps = out.url.rfind("smtps://", 0) == 0;
+  if (out.url.empty()) {
+    errors.add(m.take("url"), m.path_of("url"),
+               "required: the SMTP server, such as smtp://mail.example.com:587 or "
+               "smtps://mail.example.com:465");
+  } else if (!smtps && out.url.rfind("smtp://", 0) != 0) {
+    errors.add(m.take("url"), m.path_of("url"),
+               "expected an smtp:// or smtps:// URL such as smtp://mail.example.com:587, got \"" +
+                   out.url + "\"");
+  } else if (out.url.find('@') != std::string::npos) {
+    errors.add(m.take("url"), m.path_of("url"),
+               "must not carry credentials: give user and password_file instead");
+  }
+  const bool plain_from = !out.from.empty() && out.from.find('@') != std::string::npos &&
+                          out.from.find_first_of(" <>,\"\r\n") == std::string::npos;
+  if (!plain_from) {
+    errors.add(m.take("from"), m.path_of("from"),
+               out.from.empty() ? "required: the sender's address, such as reflex@example.com"
+                                : "expected a plain address such as reflex@example.com, got \"" +
+                                      out.from + "\"");
+  }
+  const bool password = !out.password_file.empty() || !out.password_env.empty();
+  if (!out.password_file.empty() && !out.password_env.empty()) {
+    errors.add(m.take("password_env"), m.path_of("password_env"),
+               "give password_file or password_env, not both");
+  }
+  if (password && out.user.empty()) {
+    errors.add(m.take("user"), m.path_of("user"), "required with a password: the AUTH user");
+  }
+  if (!out.user.empty() && !password) {
+    errors.add(m.take("password_file"), m.path_of("password_file"),
+               "required with user: the AUTH password's file (or password_env)");
+  }
+  if (password && !smtps && out.starttls != "required" && !out.url.empty() &&
+      !loopback_host(out.url)) {
+    errors.add(m.take("starttls"), m.path_of("starttls"),
+               "must be required when a password is sent to " + out.url +
+                   " (or use smtps://): it would travel in plaintext");
+  }
+  if (out.timeout.count() < 100) {
+    errors.add(m.take("timeout"), m.path_of("timeout"), "must be at least 100ms");
+  }
+}
+
+void read_mattermost(config::MapReader& integrations, MattermostConfig& out) {
+  const bool present = integrations.has("mattermost");
+  auto m = integrations.child("mattermost");
+  if (!present) return;
+  out.enabled = true;
+  m.get("channel", out.channel);
+  m.get("username", out.username);
+  read_common(m, "url", out.url_file, out.url_env, out.max_in_flight, out.timeout);
+}
+
+void read_teams(config::MapReader& integrations, TeamsConfig& out) {
+  const bool present = integrations.has("teams");
+  auto m = integrations.child("teams");
+  if (!present) return;
+  out.enabled = true;
+  m.get_enum("format", out.format, {"adaptive_card", "text"});
+  read_common(m, "url", out.url_file, out.url_env, out.max_in_flight, out.timeout);
+}
+
 }  // namespace
 
 void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
@@ -179,6 +269,9 @@ void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
   read_webhook(in, integrations.webhook);
   read_jenkins(in, integrations.jenkins);
   read_github(in, integrations.github);
+  read_email(in, integrations.email);
+  read_mattermost(in, integrations.mattermost);
+  read_teams(in, integrations.teams);
 }
 
 }  // namespace reflex::hub

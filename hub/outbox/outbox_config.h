@@ -40,6 +40,20 @@
 //     github:                 # workflow_dispatch (hub/integrations/github.h)
 //       base_url: https://api.github.com/
 //       token_file: /etc/reflex/github-token        # or token_env
+//     email:                  # SMTP submission with libcurl (hub/integrations/email.h)
+//       url: smtp://mail.example.com:587   # required: smtp:// (STARTTLS) or smtps://
+//       from: reflex@example.com          # required: the sender
+//       starttls: required                # smtp:// only: required, opportunistic or off
+//       user: reflex@example.com          # AUTH, with password_file or password_env
+//       password_file: /etc/reflex/smtp-password
+//       timeout: 30s                      # the whole submission (default 30s)
+//     mattermost:             # incoming webhook (hub/integrations/mattermost.h)
+//       url_file: /etc/reflex/mattermost-hook-url   # or url_env: the hook URL is a secret
+//       channel: town-square  # optional: the channel posts go to when a step names none
+//       username: reflex      # optional override (the server must allow overrides)
+//     teams:                  # incoming webhook (hub/integrations/teams.h)
+//       url_file: /etc/reflex/teams-hook-url        # or url_env
+//       format: adaptive_card # or text ({"text": ...}, Office 365 connectors only)
 //   (each of these also takes max_in_flight, default 4, and timeout, default 10s)
 #pragma once
 
@@ -131,6 +145,41 @@ struct GitHubConfig {
   Millis timeout = Millis(10'000);
 };
 
+// integrations.email: a password needs a user; a password travels only over TLS
+// (smtps://, or starttls: required) unless the server is on this host.
+struct EmailConfig {
+  bool enabled = false;
+  std::string url;                    // required: smtp://host[:port][/ehlo-domain] or smtps://...
+  std::string from;                   // required: a plain address
+  std::string starttls = "required";  // required | opportunistic | off (smtp:// only)
+  std::string user;
+  std::string password_file;
+  std::string password_env;
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(30'000);
+};
+
+// integrations.mattermost and integrations.teams: the incoming webhook's URL is its
+// secret, so it is read from url_file or url_env (exactly one), never written inline.
+struct MattermostConfig {
+  bool enabled = false;
+  std::string url_file;
+  std::string url_env;
+  std::string channel;   // "": the hook's own channel
+  std::string username;  // "": the hook's own name
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
+struct TeamsConfig {
+  bool enabled = false;
+  std::string url_file;
+  std::string url_env;
+  std::string format = "adaptive_card";  // adaptive_card | text
+  int64_t max_in_flight = 4;
+  Millis timeout = Millis(10'000);
+};
+
 struct IntegrationsConfig {
   SlackConfig slack;
   JiraConfig jira;
@@ -140,6 +189,9 @@ struct IntegrationsConfig {
   WebhookConfig webhook;
   JenkinsConfig jenkins;
   GitHubConfig github;
+  EmailConfig email;
+  MattermostConfig mattermost;
+  TeamsConfig teams;
 };
 
 struct OutboxConfig {

@@ -794,9 +794,12 @@ void WorkflowRunner::step_entry(WriteBatch& batch, const IncidentWorkflow& w, co
   if (c.kind == "refresh") {
     text = "chat message updated in place: " + what;
   } else {
-    text = (c.route.empty() ? "" : c.route + "/") + c.step + " (" + c.kind + ")" +
-           (c.event.empty() ? "" : " on " + c.event) +
-           (c.with.contains("to") ? " to " + c.with.at("to") : "") + ": " + what;
+    text =
+        (c.route.empty() ? "" : c.route + "/") + c.step + " (" + c.kind + ")" +
+        (c.event.empty() ? "" : " on " + c.event) +
+        // The person an escalation notifies (an email step's `to` is a template).
+        (c.kind.starts_with("notify.") && c.with.contains("to") ? " to " + c.with.at("to") : "") +
+        ": " + what;
   }
   note(batch, w, std::move(text), now_ms);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "hub/integrations/mail_message.h"
 #include "hub/policy/ci_job.h"
 #include "hub/policy/templates.h"
 
@@ -275,6 +276,69 @@ CallPlan plan_ci_job(const WorkflowCall& call, const IncidentFacts& facts) {
       object);
 }
 
+// A chat.post through an incoming webhook (Mattermost, Teams): text only, no buttons,
+// nothing to update later, so it creates no message object (and is never refreshed).
+CallPlan plan_chat_hook(const WorkflowCall& call, const IncidentFacts& facts) {
+  if (auto why = chat_refusal(call.integration, call.kind); !why.empty()) return skip(why);
+  const std::string text = param(call, facts, "text");
+  if (text.empty()) return skip("the text rendered empty");
+  if (call.integration == "teams") return send("teams.post", {{"text", text}});
+  json payload = {{"text", text}};
+  std::string channel = param(call, facts, "channel");
+  if (!channel.empty() && channel.front() == '#') channel.erase(0, 1);  // a name, not "#name"
+  if (!channel.empty()) payload["channel"] = channel;
+  return send("mattermost.post", std::move(payload));
+}
+
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find_first_of("\r\n"));
+}
+
+// What an email says when the step gives no body.
+std::string default_email_body(const IncidentFacts& facts) {
+  auto label = [&](const char* name) {
+    auto it = facts.labels.find(name);
+    return it == facts.labels.end() ? std::string() : it->second;
+  };
+  std::string body = facts.title + "\n\nIncident " + std::to_string(facts.id) + ": " +
+                     protocol::severity_name(facts.severity) + ", " + facts.status + ", " +
+                     std::to_string(facts.affected_hosts) + " affected hosts";
+  if (const auto service = label("service"); !service.empty()) body += " of " + service;
+  if (const auto env = label("env"); !env.empty()) body += " (" + env + ")";
+  return body + ".\n";
+}
+
+// An email step: `to` a list (commas or spaces) of plain addresses, once rendered.
+CallPlan plan_email(const WorkflowCall& call, const IncidentFacts& facts) {
+  const auto to = split_list(param(call, facts, "to"));
+  if (to.empty()) return skip("nobody to email: to rendered empty");
+  for (const auto& a : to) {
+    if (!plain_mail_address(a)) {
+      return skip("to: \"" + a + "\" is not an address like alice@example.com");
+    }
+  }
+  std::string body = param(call, facts, "body");
+  if (body.empty()) body = default_email_body(facts);
+  return send("email.send",
+              {{"to", to}, {"subject", first_line(param(call, facts, "subject"))}, {"body", body}});
+}
+
+// An escalation level's email to a person who can be reached no other way.
+CallPlan plan_notify_email(const WorkflowCall& call, const IncidentFacts& facts) {
+  const std::string address = param(call, facts, "address");
+  if (!plain_mail_address(address)) {
+    return skip("\"" + address + "\" is not an address like alice@example.com");
+  }
+  const std::string text = param(call, facts, "text");
+  const std::string level = param(call, facts, "level");
+  const std::string body = text + "\n\nYou are paged for incident " + std::to_string(facts.id) +
+                           " (" + level + " of its escalation policy). Acknowledge it in " +
+                           "Reflex to stop the escalation.\n\n" + default_email_body(facts);
+  return send(
+      "email.send",
+      {{"to", {address}}, {"subject", first_line(text) + " (" + level + ")"}, {"body", body}});
+}
+
 json incident_json(const IncidentFacts& facts) {
   return {{"id", facts.id},
           {"title", facts.title},
@@ -309,6 +373,7 @@ std::string integration_for(std::string_view kind, const std::map<std::string, s
   if (kind == "monitoring.comment") return "dynatrace";
   if (kind == "page" || kind.starts_with("pager.")) return "pagerduty";
   if (kind == "webhook" || kind == "notify.webhook") return "webhook";
+  if (kind == "email" || kind == "notify.email") return "email";
   if (kind == "escalate") return "oncall";
   if (kind == "remediate") return "agents";
   if (kind == "rollback") {
@@ -338,6 +403,9 @@ CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
   }
   const std::string& k = call.kind;
   if (k.starts_with("chat.") || k == "refresh") {
+    if (call.integration == "mattermost" || call.integration == "teams") {
+      return plan_chat_hook(call, facts);
+    }
     if (call.integration != "slack") {
       return skip("chat integration \"" + call.integration + "\" cannot run " + k);
     }
@@ -380,10 +448,20 @@ CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
     doc["incident"] = incident_json(facts);
     return send("webhook.post", {{"url", param(call, facts, "url")}, {"body", doc}});
   }
+  if (k == "email") return plan_email(call, facts);
+  if (k == "notify.email") return plan_notify_email(call, facts);
   if (k == "rollback" && call.with.contains("job") && !call.integration.empty()) {
     return plan_ci_job(call, facts);
   }
   return skip(not_run_reason(k, call.with));
+}
+
+std::string chat_refusal(std::string_view integration, std::string_view kind) {
+  if (integration != "mattermost" && integration != "teams") return "";
+  if (kind == "chat.post") return "";
+  const std::string name = integration == "teams" ? "Teams" : "Mattermost";
+  return std::string(kind) + " needs a message or channel id, which " + name +
+         " incoming webhooks never return: they can only post (chat.post)";
 }
 
 std::string first_message(const std::map<std::string, WorkflowObject>& objects) {

@@ -26,6 +26,13 @@
 //                        creates "page" ("pager.acknowledge" and "pager.resolve" follow
 //                        the incident by themselves)
 //   webhook              webhook.post {url, body}
+//   email                email.send {to (the rendered list), subject (its first line),
+//                        body (default: the incident's title and state)}
+//   chat.post with integration mattermost or teams
+//                        mattermost.post {text, channel ("#" dropped)} or teams.post
+//                        {text}: incoming webhooks return no id, so no message object is
+//                        created and nothing is refreshed; the other chat kinds are
+//                        refused (chat_refusal)
 //   rollback with job    jenkins.build {job, parameters} or github.dispatch {repo,
 //                        workflow, ref, inputs} (ci_job.h: the job's syntax and its
 //                        `parameters`), with REFLEX_INCIDENT (and REFLEX_HOSTS when
@@ -35,8 +42,8 @@
 // because the incident changed; "escalate", a page step whose policy is the hub's own
 // (the runner runs it, pump() never plans it); "notify.chat" (slack.chat.postMessage to
 // a person's member id or a channel, with an Acknowledge button), "notify.webhook"
-// (webhook.post to a person's phone gateway) and "notify.email" (not sent by this
-// version), one per target of an escalation level.
+// (webhook.post to a person's phone gateway) and "notify.email" (email.send to a person
+// reachable only by email), one per target of an escalation level.
 #pragma once
 
 #include <map>
@@ -57,11 +64,15 @@ struct CallPlan {
 };
 
 // The integration a call of `kind` goes to: `integration` of chat steps (default slack),
-// else jira, statuspage, dynatrace, pagerduty, webhook; jenkins or github for a rollback
-// whose `job` starts with that prefix; "oncall" for escalate and "agents" for remediate
-// and rollback by action (the runner's own); "" for kinds no integration runs (email, a
-// job with no prefix).
+// else jira, statuspage, dynatrace, pagerduty, webhook, email; jenkins or github for a
+// rollback whose `job` starts with that prefix; "oncall" for escalate and "agents" for
+// remediate and rollback by action (the runner's own); "" for kinds no integration runs
+// (a job with no prefix).
 std::string integration_for(std::string_view kind, const std::map<std::string, std::string>& with);
+// Why a chat call of `kind` cannot run on `integration`; "" when it can. Incoming
+// webhooks (mattermost, teams) can only post.
+std::string chat_refusal(std::string_view integration, std::string_view kind);
+
 // Why a call integration_for() gives "" is not run, for the timeline.
 std::string not_run_reason(std::string_view kind, const std::map<std::string, std::string>& with);
 

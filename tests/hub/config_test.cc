@@ -164,3 +164,52 @@ TEST_CASE("a page step must name an escalation policy unless PagerDuty takes the
   INFO(with_pagerduty.status().to_string());
   CHECK(with_pagerduty);
 }
+
+TEST_CASE(
+    "an email step needs integrations.email, and Mattermost or Teams chat steps can only "
+    "post, without buttons, once configured",
+    "[hub-config][email]") {
+  const std::string steps =
+      "workflows:\n"
+      "  w:\n"
+      "    steps:\n"
+      "      - {on: [opened], kind: email, with: {to: a@example.com, subject: s}}\n"
+      "      - {on: [opened], kind: chat.post, with: {channel: c, text: t, integration: "
+      "mattermost}}\n"
+      "      - {on: [opened], kind: chat.update, with: {text: t, integration: teams}}\n"
+      "      - {on: [opened], kind: chat.post, with: {channel: c, text: t, integration: teams, "
+      "buttons: acknowledge}}\n"
+      "      - {on: [opened], kind: chat.archive, with: {integration: mattermost}}\n"
+      "      - {on: [opened], kind: chat.post, with: {channel: c, text: t, integration: irc}}\n"
+      "      - {on: [opened], kind: chat.update, with: {text: t, integration: slack}}\n";
+  auto bare = parse(steps);
+  REQUIRE_FALSE(bare);
+  const std::string m = bare.status().message();
+  INFO(m);
+  CHECK(m.find("workflows.w.steps[0].kind: email steps send through integrations.email") !=
+        std::string::npos);
+  CHECK(m.find("workflows.w.steps[1].with.integration: integrations.mattermost is not "
+               "configured") != std::string::npos);
+  CHECK(m.find("workflows.w.steps[2].with.integration: integrations.teams is not configured") !=
+        std::string::npos);
+  CHECK(m.find("workflows.w.steps[5].with.integration: must be slack, mattermost or teams") !=
+        std::string::npos);
+  CHECK(m.find("steps[6]") == std::string::npos);  // Slack steps as before
+
+  auto configured =
+      parse(steps +
+            "integrations:\n"
+            "  email: {url: 'smtp://127.0.0.1:25', from: r@example.com, starttls: off}\n"
+            "  mattermost: {url_file: /etc/reflex/mm}\n"
+            "  teams: {url_file: /etc/reflex/teams}\n");
+  REQUIRE_FALSE(configured);
+  const std::string c = configured.status().message();
+  INFO(c);
+  CHECK(c.find("steps[0]") == std::string::npos);
+  CHECK(c.find("steps[1]") == std::string::npos);
+  CHECK(c.find("workflows.w.steps[2].kind: chat.update needs a message or channel id, which "
+               "Teams incoming webhooks never return") != std::string::npos);
+  CHECK(c.find("workflows.w.steps[3].with.buttons: response buttons need Slack") !=
+        std::string::npos);
+  CHECK(c.find("workflows.w.steps[4].kind: chat.archive needs") != std::string::npos);
+}

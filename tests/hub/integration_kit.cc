@@ -55,7 +55,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
     auto limited = h.enqueue(variant(c, "429", c.base_url));
     REQUIRE(limited);
     REQUIRE(h.wait_attempt(limited->id, OutboxState::kPending, 1));
-    CHECK(h.row(limited->id).next_attempt_ms == h.now_ms() + 7000);
+    CHECK(h.row(limited->id).next_attempt_ms == h.now_ms() + (c.retry_after ? 7000 : 500));
 
     // 5xx: pending with backoff (full jitter drawn as 0.5 of the base), even when the
     // answer echoes the credentials back.
@@ -79,7 +79,7 @@ void run_integration_kit(const IntegrationKitCase& c) {
   {
     // Nothing listens: pending, to be tried again.
     const int closed = reflex::testing::reserve_port();
-    const std::string nowhere = "http://127.0.0.1:" + std::to_string(closed) + "/";
+    const std::string nowhere = c.scheme + "://127.0.0.1:" + std::to_string(closed) + "/";
     OutboxHarness h(
         [&](Outbox& o) {
           o.add_integration(c.make(nowhere),

@@ -4,8 +4,8 @@
 //  - request shape: a valid call is delivered once and the fake accepted it (the case's
 //    check_request looks at what the fake received), and the result is kept;
 //  - retry classification by status: 2xx done; 429 with Retry-After pending exactly that
-//    long; 5xx pending with backoff; the case's permanent status dead; a refused
-//    connection pending;
+//    long (with backoff for a protocol without that signal: SMTP); 5xx pending with
+//    backoff; the case's permanent status dead; a refused connection pending;
 //  - no secret (the case's `secrets`) in the log (spdlog, every level), in any row's
 //    last_error, or in the outbox API's JSON, even when the vendor echoes it back in an
 //    error body.
@@ -36,6 +36,11 @@ struct IntegrationKitCase {
   // For an integration whose rows name the URL themselves (the webhook): the valid call
   // aimed at `base_url`, used instead of `sample` when set.
   std::function<OutboxRequest(const std::string& base_url)> sample_at;
+  // The scheme of the URL nothing listens at ("smtp" for email).
+  std::string scheme = "http";
+  // Whether the protocol says when to retry (HTTP's Retry-After); false: a 429 (the case's
+  // answer_next maps it to its own "slow down") is retried with backoff.
+  bool retry_after = true;
 };
 
 void run_integration_kit(const IntegrationKitCase& c);

@@ -222,3 +222,100 @@ TEST_CASE("bad Jenkins and GitHub keys are errors naming their paths", "[outbox]
         "integrations.github.base_url");
   check("integrations: {github: {token_env: T, repo: acme/shop}}", "integrations.github.repo");
 }
+
+TEST_CASE("the email, Mattermost and Teams keys are read, and are off without their sections",
+          "[outbox][config][email]") {
+  auto off = read("{}");
+  REQUIRE(off.status);
+  CHECK_FALSE(off.integrations.email.enabled);
+  CHECK_FALSE(off.integrations.mattermost.enabled);
+  CHECK_FALSE(off.integrations.teams.enabled);
+
+  auto r = read(R"(
+integrations:
+  email:
+    url: smtp://mail.example.com:587
+    from: reflex@example.com
+    user: reflex@example.com
+    password_file: /etc/reflex/smtp-password
+    max_in_flight: 2
+    timeout: 20s
+  mattermost: {url_file: /etc/reflex/mm-hook, channel: ops, username: reflex, timeout: 3s}
+  teams: {url_env: TEAMS_HOOK, format: text, max_in_flight: 1}
+)");
+  INFO(r.status.to_string());
+  REQUIRE(r.status);
+  const EmailConfig& e = r.integrations.email;
+  CHECK(e.enabled);
+  CHECK(e.url == "smtp://mail.example.com:587");
+  CHECK(e.from == "reflex@example.com");
+  CHECK(e.starttls == "required");  // the default
+  CHECK(e.user == "reflex@example.com");
+  CHECK(e.password_file == "/etc/reflex/smtp-password");
+  CHECK(e.max_in_flight == 2);
+  CHECK(e.timeout == Millis(20'000));
+  const MattermostConfig& m = r.integrations.mattermost;
+  CHECK(m.enabled);
+  CHECK(m.url_file == "/etc/reflex/mm-hook");
+  CHECK(m.channel == "ops");
+  CHECK(m.username == "reflex");
+  CHECK(m.timeout == Millis(3000));
+  const TeamsConfig& t = r.integrations.teams;
+  CHECK(t.enabled);
+  CHECK(t.url_env == "TEAMS_HOOK");
+  CHECK(t.format == "text");
+  CHECK(t.max_in_flight == 1);
+
+  // A local relay without TLS, with or without AUTH.
+  auto local = read(
+      "integrations: {email: {url: 'smtp://127.0.0.1:25', from: a@b, starttls: off, user: u, "
+      "password_env: P}}");
+  INFO(local.status.to_string());
+  CHECK(local.status);
+  CHECK(read("integrations: {email: {url: 'smtps://mail:465', from: a@b, user: u, "
+             "password_env: P}}")
+            .status);
+}
+
+TEST_CASE("bad email, Mattermost and Teams keys are errors naming their paths",
+          "[outbox][config][email]") {
+  auto check = [](const std::string& yaml, const std::string& path, const std::string& what) {
+    auto r = read(yaml);
+    REQUIRE_FALSE(r.status);
+    INFO(r.status.message());
+    CHECK(r.status.message().find(path) != std::string::npos);
+    CHECK(r.status.message().find(what) != std::string::npos);
+  };
+  check("integrations: {email: {from: a@b}}", "integrations.email.url", "required");
+  check("integrations: {email: {url: 'http://mail', from: a@b}}", "integrations.email.url",
+        "smtp://");
+  check("integrations: {email: {url: 'smtp://u:pw@mail', from: a@b}}", "integrations.email.url",
+        "must not carry credentials");
+  check("integrations: {email: {url: 'smtp://mail'}}", "integrations.email.from", "required");
+  check("integrations: {email: {url: 'smtp://mail', from: 'Reflex <a@b>'}}",
+        "integrations.email.from", "plain address");
+  check("integrations: {email: {url: 'smtp://mail', from: a@b, starttls: maybe}}",
+        "integrations.email.starttls", "must be one of");
+  check("integrations: {email: {url: 'smtp://mail', from: a@b, password_env: P}}",
+        "integrations.email.user", "required with a password");
+  check("integrations: {email: {url: 'smtp://mail', from: a@b, user: u}}",
+        "integrations.email.password_file", "required with user");
+  check(
+      "integrations: {email: {url: 'smtp://mail', from: a@b, user: u, password_env: P, "
+      "password_file: /f}}",
+      "integrations.email.password_env", "not both");
+  check(
+      "integrations: {email: {url: 'smtp://mail.example.com', from: a@b, user: u, "
+      "password_env: P, starttls: opportunistic}}",
+      "integrations.email.starttls", "plaintext");
+  check("integrations: {email: {url: 'smtp://mail', from: a@b, port: 25}}",
+        "integrations.email.port", "");
+  check("integrations: {mattermost: {channel: ops}}", "integrations.mattermost.url_file",
+        "required");
+  check("integrations: {mattermost: {url: 'https://chat/hooks/x'}}", "integrations.mattermost.url",
+        "");
+  check("integrations: {teams: {url_file: /f, url_env: T}}", "integrations.teams.url_file",
+        "not both");
+  check("integrations: {teams: {url_env: T, format: message_card}}", "integrations.teams.format",
+        "must be one of");
+}

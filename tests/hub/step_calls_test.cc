@@ -260,8 +260,21 @@ TEST_CASE(
   CHECK(phone.payload["body"]["level"] == "level 2");
   CHECK(phone.payload["body"]["incident"]["id"] == 42);
 
-  // No way this version can reach: skipped, saying so.
-  CHECK(integration_for("notify.email", {}).empty());
+  // Someone reachable only by email gets an email.
+  const WorkflowCall mail_call = call("notify.email", with("address", "carol@example.com"));
+  CHECK(mail_call.integration == "email");
+  auto mail = plan_call(mail_call, facts(), {});
+  REQUIRE(mail.verdict == CallPlan::Verdict::kSend);
+  CHECK(mail.operation == "email.send");
+  CHECK(mail.creates.empty());
+  CHECK(mail.payload["to"] == json::array({"carol@example.com"}));
+  CHECK(mail.payload["subject"] == "high: HighErrorRate on checkout <now> (level 2)");
+  const std::string body = mail.payload["body"];
+  CHECK(body.rfind("high: HighErrorRate on checkout <now>\n", 0) == 0);  // no Slack escaping
+  CHECK(body.find("incident 42 (level 2 of its escalation policy)") != std::string::npos);
+  CHECK(body.find("Acknowledge it in Reflex") != std::string::npos);
+  CHECK(plan_call(call("notify.email", with("address", "carol")), facts(), {}).verdict ==
+        CallPlan::Verdict::kSkip);
 }
 
 TEST_CASE(
@@ -274,8 +287,7 @@ TEST_CASE(
   CHECK(integration_for("rollback", {{"action", "rollback"}}) == "agents");  // the runner's own
   CHECK(not_run_reason("rollback", {{"job", "{{labels.ci_job}}"}})
             .find("must start with jenkins: or github:") != std::string::npos);
-  CHECK(not_run_reason("email", {{"to", "ops@example.com"}}) ==
-        "email steps are not run by this hub version");
+  CHECK(not_run_reason("retire", {}) == "retire steps are not run by this hub version");
 }
 
 TEST_CASE(
@@ -353,4 +365,69 @@ TEST_CASE("a rollback job or parameters that render malformed are skipped saying
   CHECK(bad_parameters.verdict == CallPlan::Verdict::kSkip);
   CHECK(bad_parameters.reason.find("parameters: \"checkout\" is not NAME=value") !=
         std::string::npos);
+}
+
+TEST_CASE(
+    "an email step sends to the rendered list with the subject's first line and a default "
+    "body",
+    "[workflow][email]") {
+  CHECK(integration_for("email", {}) == "email");
+  auto plan = plan_call(call("email", {{"to", "oncall@example.com, {{service}}-team@example.com"},
+                                       {"subject", "{{severity}}: {{title}}\nsecond line"},
+                                       {"body", "Hosts: {{affected_hosts}} <all>"}}),
+                        facts(), {});
+  REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+  CHECK(plan.operation == "email.send");
+  CHECK(plan.creates.empty());
+  CHECK(plan.payload == json{{"to", {"oncall@example.com", "checkout-team@example.com"}},
+                             {"subject", "high: HighErrorRate on checkout"},
+                             {"body", "Hosts: 3 <all>"}});
+  auto no_body = plan_call(call("email", {{"to", "a@example.com"}, {"subject", "s"}}), facts(), {});
+  CHECK(no_body.payload["body"] ==
+        "HighErrorRate on checkout\n\nIncident 42: high, triggered, 3 affected hosts of "
+        "checkout (prod).\n");
+
+  auto nobody =
+      plan_call(call("email", {{"to", "{{labels.owner}}"}, {"subject", "s"}}), facts(), {});
+  CHECK(nobody.verdict == CallPlan::Verdict::kSkip);
+  CHECK(nobody.reason == "nobody to email: to rendered empty");
+  auto bad =
+      plan_call(call("email", {{"to", "ops@example.com, ops"}, {"subject", "s"}}), facts(), {});
+  CHECK(bad.verdict == CallPlan::Verdict::kSkip);
+  CHECK(bad.reason == "to: \"ops\" is not an address like alice@example.com");
+}
+
+TEST_CASE(
+    "a chat post through Mattermost or Teams sends the text unescaped and creates no "
+    "message, and the other chat kinds are refused",
+    "[workflow][chat]") {
+  const std::map<std::string, std::string> post = {{"channel", "#{{service}}-{{env}}"},
+                                                   {"text", "{{title}} <{{affected_hosts}}>"},
+                                                   {"integration", "mattermost"}};
+  const WorkflowCall mm = call("chat.post", post, "post");
+  CHECK(mm.integration == "mattermost");
+  auto plan = plan_call(mm, facts(), {});
+  REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+  CHECK(plan.operation == "mattermost.post");
+  CHECK(plan.creates.empty());  // nothing to update or refresh later
+  CHECK(plan.payload ==
+        json{{"text", "HighErrorRate on checkout <3>"}, {"channel", "checkout-prod"}});
+
+  auto teams_with = post;
+  teams_with["integration"] = "teams";
+  auto teams = plan_call(call("chat.post", teams_with, "post"), facts(), {});
+  REQUIRE(teams.verdict == CallPlan::Verdict::kSend);
+  CHECK(teams.operation == "teams.post");
+  CHECK(teams.payload == json{{"text", "HighErrorRate on checkout <3>"}});
+
+  for (const char* kind : {"chat.update", "chat.reply", "chat.invite", "chat.archive",
+                           "chat.create_channel", "chat.say", "refresh"}) {
+    INFO(kind);
+    auto refused = plan_call(call(kind, {{"text", "t"}, {"integration", "teams"}}), facts(), {});
+    CHECK(refused.verdict == CallPlan::Verdict::kSkip);
+    CHECK(refused.reason.find("Teams incoming webhooks never return") != std::string::npos);
+    CHECK(chat_refusal("mattermost", kind).find("can only post (chat.post)") != std::string::npos);
+  }
+  CHECK(chat_refusal("slack", "chat.update").empty());
+  CHECK(chat_refusal("mattermost", "chat.post").empty());
 }

@@ -192,3 +192,40 @@ TEST_CASE("Jenkins and GitHub are built after the other vendors, and a missing t
   REQUIRE_FALSE(missing);
   CHECK(missing.status().message().find("integrations.jenkins.token_file") != std::string::npos);
 }
+
+TEST_CASE(
+    "email, Mattermost and Teams are built last, Teams paced per hook, and an unreadable "
+    "hook URL fails the load naming its key",
+    "[vendors][email]") {
+  reflex::testing::TempDir dir;
+  SystemClock clock;
+  IntegrationsConfig cfg;
+  cfg.github.enabled = true;
+  cfg.github.token_file = dir.write("token", "t\n");
+  cfg.email.enabled = true;
+  cfg.email.url = "smtp://127.0.0.1:25";
+  cfg.email.from = "reflex@example.com";
+  cfg.email.max_in_flight = 2;
+  cfg.mattermost.enabled = true;
+  cfg.mattermost.url_file = dir.write("mm", "https://chat.example.com/hooks/abcdefgh12345678\n");
+  cfg.teams.enabled = true;
+  cfg.teams.url_file = dir.write("teams", "https://x.webhook.office.com/webhookb2/abc\n");
+  auto built = vendor_integrations(cfg, clock);
+  REQUIRE(built);
+  REQUIRE(built->size() == 4);
+  CHECK((*built)[0].integration->name() == "github");
+  CHECK((*built)[1].integration->name() == "email");
+  CHECK((*built)[1].limits.max_in_flight == 2);
+  CHECK((*built)[2].integration->name() == "mattermost");
+  CHECK((*built)[3].integration->name() == "teams");
+  CHECK((*built)[3].limits.rate_per_key == 1.0);
+
+  const std::string path = dir.write("hub.yaml", R"(
+integrations:
+  mattermost:
+    url_file: /nonexistent/reflex/mattermost-hook
+)");
+  auto loaded = load_hub_config(path);
+  REQUIRE_FALSE(loaded);
+  CHECK(loaded.status().message().find("integrations.mattermost.url_file") != std::string::npos);
+}

@@ -1,5 +1,7 @@
 #include "tests/support/fake_vendor.h"
 
+#include <strings.h>
+
 #include <stdexcept>
 
 #include "tests/support/process.h"
@@ -97,10 +99,17 @@ void FakeVendorServer::handle(const httplib::Request& req, httplib::Response& re
     if (r.answer.is_discarded()) r.answer = nullptr;
   } else {
     Answer a = handler_(r.request);
-    for (const auto& [k, v] : a.headers) res.set_header(k, v);
+    std::string type = "text/html;charset=utf-8";  // of a string body, unless the answer says
+    for (const auto& [k, v] : a.headers) {
+      if (strcasecmp(k.c_str(), "Content-Type") == 0) {
+        type = v;
+      } else {
+        res.set_header(k, v);
+      }
+    }
     res.status = a.status;
     if (a.body.is_string()) {
-      res.set_content(a.body.get<std::string>(), "text/html;charset=utf-8");
+      res.set_content(a.body.get<std::string>(), type);
     } else if (!a.body.is_null()) {
       res.set_content(a.body.dump(), "application/json");
     }

@@ -39,7 +39,8 @@ class FakeVendorServer {
   struct Answer {
     int status = 200;
     // Sent as application/json unless null (then no body); a JSON string is sent as it
-    // is, as text/html (the error pages of vendors such as Jenkins).
+    // is, as text/html (the error pages of vendors such as Jenkins) or as the type a
+    // Content-Type in `headers` names.
     nlohmann::json body;
     Headers headers;
   };
