@@ -21,13 +21,8 @@ namespace {
 const std::string kPassword = "s3cr3t-smtp-pa55word";
 
 OutboxRow row(json payload, const std::string& operation = "email.send") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "email";
-  r.operation = operation;
-  r.idempotency_key = "wf:42:3";
-  r.payload = std::move(payload);
-  r.attempts = 1;
+  OutboxRow r = hub::testing::outbox_row("email", operation, std::move(payload));
+  r.idempotency_key = "wf:42:3";  // the Message-ID is made from it
   return r;
 }
 

@@ -17,25 +17,12 @@ using reflex::testing::FakeMattermost;
 
 namespace {
 
+using hub::testing::answer;
+
 const std::string kHook = "https://chat.example.com/hooks/xq7h3mattermosthookid9";
 
 OutboxRow row(json payload, const std::string& operation = "mattermost.post") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "mattermost";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
-}
-
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
+  return hub::testing::outbox_row("mattermost", operation, std::move(payload));
 }
 
 MattermostIntegration mattermost(std::string channel = "", std::string username = "") {

@@ -17,27 +17,14 @@ using reflex::testing::FakeTeams;
 
 namespace {
 
+using hub::testing::answer;
+
 const std::string kHook =
     "https://contoso.webhook.office.com/webhookb2/0f3c9a2e-aaaa@72f988bf-bbbb/IncomingWebhook/"
     "5c1e6f0a9b8d4c3e8f7a6b5c4d3e2f1a/3b2a1c0d-cccc";
 
 OutboxRow row(json payload, const std::string& operation = "teams.post") {
-  OutboxRow r;
-  r.id = 1;
-  r.integration = "teams";
-  r.operation = operation;
-  r.idempotency_key = "k";
-  r.payload = std::move(payload);
-  r.attempts = 1;
-  return r;
-}
-
-HttpResponse answer(int status, const std::string& body, HttpHeaders headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body;
-  r.headers = std::move(headers);
-  return r;
+  return hub::testing::outbox_row("teams", operation, std::move(payload));
 }
 
 TeamsIntegration teams(bool card = true, const std::string& url = kHook) {
