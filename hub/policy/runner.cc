@@ -19,17 +19,24 @@ using incidents::IncidentEventKind;
 using incidents::IncidentRow;
 using incidents::NotifyKind;
 
+// The source monitoring problem an alert names (Dynatrace's problem id), for
+// monitoring.comment: kept on the incident's facts beside its group labels.
+const char* const kProblemLabel = "problem_id";
+
 void set_facts(IncidentFacts& f, const IncidentRow& r) {
   f.id = r.id;
   f.title = r.title;
   f.status = incidents::incident_status_name(r.status);
   f.severity = r.severity;
-  const std::string strategy = [&] {
-    auto it = f.labels.find("deploy_strategy");
+  auto kept = [&](const char* name) {
+    auto it = f.labels.find(name);
     return it == f.labels.end() ? std::string() : it->second;
-  }();
+  };
+  const std::string strategy = kept("deploy_strategy");
+  const std::string problem = kept(kProblemLabel);
   f.labels = r.group_labels;
   if (!strategy.empty()) f.labels.emplace("deploy_strategy", strategy);
+  if (!problem.empty()) f.labels.emplace(kProblemLabel, problem);
   f.affected_hosts = r.open() ? r.affected_hosts : r.peak_hosts;
 }
 
@@ -329,6 +336,8 @@ void WorkflowRunner::finish_call(IncidentWorkflow& w, const OutboxRow& row, Writ
                  done ? "done" + (c.note.empty() ? "" : ": " + c.note) : "failed: " + c.note,
                  now_ms);
     }
+    // A rollback by CI job is verified from when the job was accepted.
+    if (done) watch_rollback(w, c, batch, now_ms);
     if (c.kind == "refresh" && done) {
       // Only the latest refresh of a message is worth keeping: the document stays small
       // however often the incident changes.
@@ -344,6 +353,19 @@ void WorkflowRunner::finish_call(IncidentWorkflow& w, const OutboxRow& row, Writ
 }
 
 void WorkflowRunner::update_facts(WriteBatch& batch, int64_t now_ms) {
+  // An alert naming its source problem gives the incident it joins that problem (the
+  // first one named stays), though problem_id is not one of the group labels.
+  std::map<std::string, std::string> problems;  // alert fingerprint -> problem id
+  for (const auto& a : batch.incidents.alerts) {
+    if (!a.detail) continue;
+    auto it = a.detail->labels.find(kProblemLabel);
+    if (it != a.detail->labels.end() && !it->second.empty()) problems[a.fingerprint] = it->second;
+  }
+  for (const auto& m : batch.incidents.members) {
+    auto it = problems.find(m.fingerprint);
+    if (it == problems.end()) continue;
+    touch(m.incident_id, now_ms, batch).facts.labels.emplace(kProblemLabel, it->second);
+  }
   for (const auto& s : batch.suspects) {
     IncidentWorkflow& w = touch(s.incident_id, now_ms, batch);
     w.facts.has_suspect = true;
@@ -621,8 +643,13 @@ void WorkflowRunner::finish_command(IncidentWorkflow& w, WorkflowCall& c, bool o
   step_entry(batch, w, c, (ok ? "done: " : "failed: ") + what, now_ms);
   const std::string id = "wf:" + std::to_string(w.incident_id) + ":" + std::to_string(c.seq);
   std::erase_if(outgoing_, [&](const auto& out) { return out.second.id == id; });
+  if (ok) watch_rollback(w, c, batch, now_ms);
+}
+
+void WorkflowRunner::watch_rollback(IncidentWorkflow& w, const WorkflowCall& c, WriteBatch& batch,
+                                    int64_t now_ms) {
   auto within = c.with.find("verify_within");
-  if (!ok || c.kind != "rollback" || within == c.with.end()) return;
+  if (c.kind != "rollback" || within == c.with.end() || w.facts.status == "resolved") return;
   auto d = parse_duration(render_template(within->second, facts_with_refs(w, now_ms)));
   if (!d) return;
   w.objects[kVerify] = {

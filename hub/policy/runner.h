@@ -138,6 +138,9 @@ class WorkflowRunner {
   void finish_command(IncidentWorkflow& w, WorkflowCall& c, bool ok, const std::string& what,
                       WriteBatch& batch, int64_t now_ms);
   void watch_due(WriteBatch& batch, int64_t now_ms);
+  // A rollback call `c` that succeeded, with verify_within: watch the incident.
+  void watch_rollback(IncidentWorkflow& w, const WorkflowCall& c, WriteBatch& batch,
+                      int64_t now_ms);
   void step_entry(WriteBatch& batch, const IncidentWorkflow& w, const WorkflowCall& c,
                   const std::string& what, int64_t now_ms);
   IncidentFacts facts_with_refs(const IncidentWorkflow& w, int64_t now_ms) const;

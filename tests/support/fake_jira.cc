@@ -51,6 +51,11 @@ std::string name_or_id(const json& fields, const char* key) {
 
 }  // namespace
 
+void FakeJira::add_project(const std::string& key) {
+  std::lock_guard lock(mu_);
+  projects_.insert(key);
+}
+
 FakeJira::FakeJira(std::string token, std::string user)
     : token_(std::move(token)),
       user_(std::move(user)),
@@ -154,7 +159,7 @@ Answer FakeJira::create(const json& body) {
   const std::string project = name_or_id(f, "project");
   if (project.empty()) {
     errors["project"] = "project is required";
-  } else if (project != "OPS" && project != "10000") {
+  } else if (!projects_.count(project) && project != "10000") {
     errors["project"] = "Specify a valid project ID or key";
   }
   if (!f.contains("summary") || !f["summary"].is_string() ||
@@ -180,7 +185,11 @@ Answer FakeJira::create(const json& body) {
   if (!errors.empty()) return error(400, {}, errors);
   Issue i;
   i.id = std::to_string(10001 + issues_.size());
-  i.key = "OPS-" + std::to_string(issues_.size() + 1);
+  i.project = project == "10000" ? "OPS" : project;
+  const auto in_project = std::count_if(issues_.begin(), issues_.end(), [&](const Issue& other) {
+    return other.project == i.project;
+  });
+  i.key = i.project + "-" + std::to_string(in_project + 1);
   i.summary = f["summary"].get<std::string>();
   i.issuetype = type;
   i.description = f.value("description", "");

@@ -4,9 +4,9 @@
 //    Data Center (no user) only `Bearer <token>`; anything else is 401 with Jira's
 //    ErrorCollection {"errorMessages": [...], "errors": {}};
 //  - POST rest/api/2/issue: a JSON body with fields.project (key or id; project OPS
-//    exists), fields.summary, fields.issuetype (name or id: Incident, Task, Bug) and an
-//    optional known fields.priority; problems are 400 with "errors" naming each field;
-//    201 {"id": "10001", "key": "OPS-1", "self": ...};
+//    exists, add_project() adds more), fields.summary, fields.issuetype (name or id: Incident,
+//    Task, Bug) and an optional known fields.priority; problems are 400 with "errors" naming each
+//    field; 201 {"id": "10001", "key": "OPS-1", "self": ...};
 //  - POST rest/api/2/issue/{key}/comment: {"body": non-empty}; 404 for an unknown issue;
 //    201 with the comment;
 //  - POST rest/api/2/issue/{key}/transitions: {"transition": {"id"}} among the issue's
@@ -18,6 +18,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,9 @@ namespace reflex::testing {
 class FakeJira {
  public:
   struct Issue {
-    std::string id;   // "10001"
-    std::string key;  // "OPS-1"
+    std::string id;       // "10001"
+    std::string key;      // "OPS-1"
+    std::string project;  // "OPS"
     std::string summary;
     std::string issuetype;
     std::string description;
@@ -55,6 +57,10 @@ class FakeJira {
   void up() { server_.up(); }
   std::vector<FakeVendorServer::Received> received() const { return server_.received(); }
 
+  // Another project issues can be created in (a Service Desk project such as "SD"); its
+  // issues are numbered on their own ("SD-1").
+  void add_project(const std::string& key);
+
   std::vector<Issue> issues() const;
   std::optional<Issue> issue(const std::string& key) const;
 
@@ -71,6 +77,7 @@ class FakeJira {
   std::string user_;
   mutable std::mutex mu_;
   std::vector<Issue> issues_;
+  std::set<std::string> projects_ = {"OPS"};
   int next_comment_ = 10100;
   FakeVendorServer server_;  // last: stops (and stops calling handle) before the state goes
 };
