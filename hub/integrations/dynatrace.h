@@ -1,7 +1,8 @@
 // Dynatrace Problems API v2 as an outbox Integration: comment on a problem (see
-// /work/shared/CONTRACTS.md section 6), e.g. to link it to the Reflex incident. Requests
-// go to <base_url>api/v2/problems/<problem id, URL-encoded>/comments with
-// `Authorization: Api-Token <token>` (scope problems.write). Rows carry:
+// the vendor documentation,
+// https://docs.dynatrace.com/docs/dynatrace-api/environment-api/problems-v2), e.g. to link it to
+// the Reflex incident. Requests go to <base_url>api/v2/problems/<problem id, URL-encoded>/comments
+// with `Authorization: Api-Token <token>` (scope problems.write). Rows carry:
 //   dynatrace.comment  {"problem_id": "-123_456V2", "message": "...",
 //                       "context": "Reflex incident 42"}   (context optional)
 //                      -> POST {"message", "context"}; done: {"id"} when the answer

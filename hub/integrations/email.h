@@ -1,5 +1,5 @@
-// Email over SMTP as an outbox Integration (see /work/shared/CONTRACTS.md section 10).
-// Rows carry one operation:
+// Email over SMTP as an outbox Integration (see the vendor documentation,
+// https://curl.se/libcurl/c/smtp-mail.html). Rows carry one operation:
 //   email.send  {"to": ["oncall@example.com", ...], "subject": "...", "body": "..."}
 //               (body optional) -> one message (mail_message.h) submitted to
 //               integrations.email.url: MAIL FROM the configured `from`, one RCPT TO per

@@ -1,7 +1,7 @@
 // GitHub Actions' workflow_dispatch as an outbox Integration: start a run of a workflow
-// (see /work/shared/CONTRACTS.md section 8). Requests go to <base_url>repos/{owner}/
-// {repo}/actions/workflows/{workflow}/dispatches with `Authorization: Bearer <token>`,
-// `Accept: application/vnd.github+json`, `X-GitHub-Api-Version: 2022-11-28` and a
+// (see the vendor documentation, https://docs.github.com/rest/actions/workflows). Requests go to
+// <base_url>repos/{owner}/ {repo}/actions/workflows/{workflow}/dispatches with `Authorization:
+// Bearer <token>`, `Accept: application/vnd.github+json`, `X-GitHub-Api-Version: 2022-11-28` and a
 // User-Agent (GitHub refuses requests without one). Rows carry:
 //   github.dispatch  {"repo": "owner/name", "workflow": "rollback.yml" (or its id),
 //                    "ref": "main", "inputs": {"K": "V", ...}}  (inputs optional,

@@ -1,8 +1,8 @@
 // Jenkins' remote build trigger as an outbox Integration: queue a build of a job (see
-// /work/shared/CONTRACTS.md section 7). Requests go to <base_url>job/<folder>/job/<name>/
-// buildWithParameters (the parameters form-encoded in the body) or .../build when there
-// are none, with `Authorization: Basic base64(user:api_token)`; an API token needs no
-// CSRF crumb. Rows carry:
+// the vendor documentation, https://www.jenkins.io/doc/book/using/remote-access-api/). Requests go
+// to <base_url>job/<folder>/job/<name>/ buildWithParameters (the parameters form-encoded in the
+// body) or .../build when there are none, with `Authorization: Basic base64(user:api_token)`; an
+// API token needs no CSRF crumb. Rows carry:
 //   jenkins.build  {"job": "folder/name", "parameters": {"K": "V", ...}}  (parameters
 //                  optional, string values) -> POST job/folder/job/name/buildWithParameters
 //                  done: {"job", "queue_url"} and "merged": true when Jenkins merged the

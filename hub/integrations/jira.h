@@ -1,9 +1,9 @@
 // Jira REST API v2 (Cloud and Data Center) as an outbox Integration: create an issue,
-// comment on one, move one through a transition (see /work/shared/CONTRACTS.md section
-// 3). v2 takes plain text in descriptions and comments on both deployments. Requests go
-// to <base_url>rest/api/2/... with `Authorization: Basic base64(user:token)` (Cloud: the
-// account's email and an API token) or, when no user is configured, `Bearer <token>`
-// (Data Center personal access token). Rows carry:
+// comment on one, move one through a transition (see the vendor documentation,
+// https://developer.atlassian.com/cloud/jira/platform/rest/v2/). v2 takes plain text in
+// descriptions and comments on both deployments. Requests go to <base_url>rest/api/2/... with
+// `Authorization: Basic base64(user:token)` (Cloud: the account's email and an API token) or, when
+// no user is configured, `Bearer <token>` (Data Center personal access token). Rows carry:
 //   jira.create_issue  {"fields": {"project": {"key": "OPS"}, "summary": "...",
 //                       "issuetype": {"name": "Incident"}, "description": "...", ...}}
 //                      -> POST rest/api/2/issue (the payload is Jira's body);

@@ -1,6 +1,6 @@
-// A Mattermost incoming webhook as an outbox Integration (see /work/shared/CONTRACTS.md
-// section 2a). The hook's URL is its secret: it comes from integrations.mattermost
-// url_file or url_env and never goes into a row. Rows carry:
+// A Mattermost incoming webhook as an outbox Integration (see the vendor documentation,
+// https://developers.mattermost.com/integrate/webhooks/incoming/). The hook's URL is its secret: it
+// comes from integrations.mattermost url_file or url_env and never goes into a row. Rows carry:
 //   mattermost.post  {"text": "...", "channel": "checkout-prod"}  (channel optional)
 //                    -> POST <hook url> {"text", "channel"?, "username"?} as JSON; the
 //                    configured channel when the row names none, the configured username

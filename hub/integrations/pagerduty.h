@@ -1,5 +1,6 @@
 // PagerDuty Events API v2 as an outbox Integration: trigger, acknowledge and resolve
-// alerts (see /work/shared/CONTRACTS.md section 5). Events are POSTed as JSON to
+// alerts (see the vendor documentation,
+// https://developer.pagerduty.com/docs/events-api-v2/overview/). Events are POSTed as JSON to
 // <base_url>v2/enqueue; the routing (integration) key goes into the body, added by
 // prepare() only, so rows, the record and the API never hold it. Rows carry:
 //   pagerduty.event  {"event_action": "trigger" | "acknowledge" | "resolve",

@@ -1,6 +1,6 @@
 // Atlassian Statuspage API v1 as an outbox Integration: open an incident on the
-// configured page and update it (see /work/shared/CONTRACTS.md section 4). Requests go
-// to <base_url>pages/<page_id>/incidents[/<id>] with `Authorization: OAuth <api key>`
+// configured page and update it (see the vendor documentation, https://developer.statuspage.io/).
+// Requests go to <base_url>pages/<page_id>/incidents[/<id>] with `Authorization: OAuth <api key>`
 // (never the api_key query parameter, which leaks into logs). Rows carry:
 //   statuspage.create_incident  {"incident": {"name", "status", "body",
 //                                "impact_override"?, "component_ids"?, ...}}

@@ -1,8 +1,9 @@
 // A Microsoft Teams incoming webhook as an outbox Integration (see
-// /work/shared/CONTRACTS.md section 2b): an Office 365 connector URL
-// (https://<tenant>.webhook.office.com/webhookb2/...) or a Workflows (Power Automate)
-// one, configured whole from integrations.teams url_file or url_env, since it is the
-// secret. Rows carry:
+// the vendor documentation,
+// https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook):
+// an Office 365 connector URL (https://<tenant>.webhook.office.com/webhookb2/...) or a Workflows
+// (Power Automate) one, configured whole from integrations.teams url_file or url_env, since it is
+// the secret. Rows carry:
 //   teams.post  {"text": "..."}
 //               -> POST <hook url>, as JSON, an Adaptive Card with the text in one
 //               TextBlock ({"type": "message", "attachments": [{"contentType":

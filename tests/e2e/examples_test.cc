@@ -66,6 +66,9 @@ const std::set<std::string> kHubKeys = {
     "integrations.webhook",     // likewise
     "integrations.jenkins",     // likewise
     "integrations.github",      // likewise
+    "integrations.email",       // likewise
+    "integrations.mattermost",  // likewise
+    "integrations.teams",       // likewise
     "workflows",                // a mapping of workflow names, likewise
     "business_hours.weekdays",
     "business_hours.start",
@@ -240,11 +243,14 @@ TEST_CASE("the example hub config passes check-config", "[e2e][examples]") {
   // tokens files (mode 0600) in a scratch directory instead of /etc/reflex/tokens.
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "tokens");
-  for (const char* name :
-       {"alice", "prometheus", "grafana", "slack-bot", "slack-signing", "jira", "statuspage",
-        "pagerduty", "dynatrace", "webhook", "jenkins", "github"}) {
-    const std::string token = dir.write(std::string("tokens/") + name,
-                                        std::string(name) + "-0123456789abcdef0123456789\n");
+  for (const char* name : {"alice", "prometheus", "grafana", "slack-bot", "slack-signing", "jira",
+                           "statuspage", "pagerduty", "dynatrace", "webhook", "jenkins", "github",
+                           "smtp", "mattermost-hook", "teams-hook"}) {
+    // An incoming webhook's secret is its URL.
+    const std::string secret = std::string(name).ends_with("-hook")
+                                   ? "https://hooks.example.com/" + std::string(name)
+                                   : std::string(name) + "-0123456789abcdef0123456789";
+    const std::string token = dir.write(std::string("tokens/") + name, secret + "\n");
     std::filesystem::permissions(
         token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }

@@ -123,6 +123,12 @@ YAML::Node example_hub_config(const ScenarioVendors& v) {
   // No scenario dispatches a GitHub workflow: a closed loopback port, never called.
   in["github"]["base_url"] = "http://127.0.0.1:9/";
   in["github"]["token_file"] = v.secret_file("github", "ghp_fake_never_used_000000");
+  // No scenario mails or posts to a chat webhook: closed loopback ports, never called.
+  in["email"]["url"] = "smtp://127.0.0.1:9";
+  in["email"]["starttls"] = "off";
+  in["email"]["password_file"] = v.secret_file("smtp", "smtp-never-used-0000");
+  in["mattermost"]["url_file"] = v.secret_file("mattermost-hook", "http://127.0.0.1:9/hooks/x");
+  in["teams"]["url_file"] = v.secret_file("teams-hook", "http://127.0.0.1:9/webhookb2/x");
   return c;
 }
 

@@ -1,5 +1,7 @@
 // Test support: a fake Dynatrace Problems API v2 on 127.0.0.1 (see
-// /work/shared/CONTRACTS.md section 6) enforcing the documented contract of a comment:
+// the vendor documentation,
+// https://docs.dynatrace.com/docs/dynatrace-api/environment-api/problems-v2) enforcing the
+// documented contract of a comment:
 //  - `Authorization: Api-Token <token>`, else 401; errors carry the ErrorEnvelope
 //    {"error": {"code", "message", "constraintViolations": [...]}};
 //  - POST api/v2/problems/{problemId}/comments with {"message" (required), "context"

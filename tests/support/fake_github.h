@@ -1,5 +1,6 @@
-// Test support: a fake GitHub REST API on 127.0.0.1 (see /work/shared/CONTRACTS.md
-// section 8) enforcing the documented contract of workflow_dispatch:
+// Test support: a fake GitHub REST API on 127.0.0.1 (see the vendor documentation,
+// https://docs.github.com/rest/actions/workflows) enforcing the documented contract of
+// workflow_dispatch:
 //  - a User-Agent is required (403 without, as GitHub answers); X-GitHub-Api-Version,
 //    when sent, must be 2022-11-28 (400 otherwise);
 //  - auth: `Authorization: Bearer <token>` (or the older `token <token>`); none or a

@@ -1,5 +1,6 @@
-// Test support: a fake Jenkins on 127.0.0.1 (see /work/shared/CONTRACTS.md section 7)
-// enforcing the documented contract of the remote build trigger:
+// Test support: a fake Jenkins on 127.0.0.1 (see the vendor documentation,
+// https://www.jenkins.io/doc/book/using/remote-access-api/) enforcing the documented contract of
+// the remote build trigger:
 //  - auth: only `Authorization: Basic base64(user:api_token)`; anything else is 401 (an
 //    API token needs no CSRF crumb, so none is asked for);
 //  - jobs nest in folders as /job/<folder>/job/<name>; an unknown job is 404; every

@@ -1,5 +1,6 @@
-// Test support: a fake Jira REST API v2 on 127.0.0.1 (see /work/shared/CONTRACTS.md
-// section 3) that enforces the documented contract of what Reflex calls:
+// Test support: a fake Jira REST API v2 on 127.0.0.1 (see the vendor documentation,
+// https://developer.atlassian.com/cloud/jira/platform/rest/v2/) that enforces the documented
+// contract of what Reflex calls:
 //  - auth: Cloud (a user given) accepts only `Authorization: Basic base64(user:token)`,
 //    Data Center (no user) only `Bearer <token>`; anything else is 401 with Jira's
 //    ErrorCollection {"errorMessages": [...], "errors": {}};

@@ -1,5 +1,6 @@
 // Test support: a fake Mattermost incoming webhook on 127.0.0.1 (see
-// /work/shared/CONTRACTS.md section 2a) enforcing the documented contract:
+// the vendor documentation, https://developers.mattermost.com/integrate/webhooks/incoming/)
+// enforcing the documented contract:
 //  - POST /hooks/<hook id> only; another id is refused (400, "Invalid webhook");
 //  - the body is JSON (Content-Type application/json, or none), or a form with a
 //    `payload` field holding the JSON; anything else, or unparsable JSON, is 400;

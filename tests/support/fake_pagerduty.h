@@ -1,5 +1,6 @@
 // Test support: a fake PagerDuty Events API v2 on 127.0.0.1 (see
-// /work/shared/CONTRACTS.md section 5) enforcing the documented contract:
+// the vendor documentation, https://developer.pagerduty.com/docs/events-api-v2/overview/) enforcing
+// the documented contract:
 //  - POST v2/enqueue with a JSON event; no Authorization header: the 32-character
 //    routing_key in the body identifies the service, and a key the fake does not know
 //    is refused like a malformed one;

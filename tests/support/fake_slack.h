@@ -1,7 +1,7 @@
 // Test support: a fake Slack Web API on 127.0.0.1 (a real HTTP server on its own
 // threads) that enforces the documented contract of the five methods Reflex calls
 // (chat.postMessage, chat.update, conversations.create, conversations.invite,
-// conversations.archive; see /work/shared/CONTRACTS.md section 1):
+// conversations.archive; see the vendor documentation, https://api.slack.com/web):
 //  - POST only; `Authorization: Bearer <token>` required, answered as Slack does with
 //    HTTP 200 {"ok": false, "error": "not_authed"} (none) or "invalid_auth" (wrong);
 //  - a JSON body (Content-Type application/json; without "charset=utf-8" the answer

@@ -1,8 +1,8 @@
-// Test support: a fake SMTP server on 127.0.0.1 (see /work/shared/CONTRACTS.md section
-// 10, RFC 5321 and RFC 5322), real TCP, one thread serving every connection with poll().
-// It speaks what a submission client needs: the 220 greeting, EHLO (advertising AUTH
-// PLAIN LOGIN and SIZE; no STARTTLS, no 8BITMIME), HELO, AUTH PLAIN and AUTH LOGIN (with
-// or without an initial response), MAIL FROM, RCPT TO, DATA (dot-unstuffed, ended by a
+// Test support: a fake SMTP server on 127.0.0.1 (see the vendor documentation,
+// https://curl.se/libcurl/c/smtp-mail.html, RFC 5321 and RFC 5322), real TCP, one thread serving
+// every connection with poll(). It speaks what a submission client needs: the 220 greeting, EHLO
+// (advertising AUTH PLAIN LOGIN and SIZE; no STARTTLS, no 8BITMIME), HELO, AUTH PLAIN and AUTH
+// LOGIN (with or without an initial response), MAIL FROM, RCPT TO, DATA (dot-unstuffed, ended by a
 // lone "."), RSET, NOOP, QUIT. It enforces:
 //  - the command order (MAIL inside a transaction, RCPT before MAIL, DATA before RCPT:
 //    503), and AUTH before MAIL when require_auth() was called (530; bad credentials 535);

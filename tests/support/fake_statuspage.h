@@ -1,6 +1,6 @@
 // Test support: a fake Atlassian Statuspage API v1 on 127.0.0.1 (see
-// /work/shared/CONTRACTS.md section 4) enforcing the documented contract of what Reflex
-// calls:
+// the vendor documentation, https://developer.statuspage.io/) enforcing the documented contract of
+// what Reflex calls:
 //  - `Authorization: OAuth <api key>`, else 401; errors carry the documented
 //    ErrorEntity {"message": "..."};
 //  - POST v1/pages/{page_id}/incidents with {"incident": {...}}: name required (at most

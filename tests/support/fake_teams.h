@@ -1,6 +1,8 @@
 // Test support: a fake Microsoft Teams incoming webhook on 127.0.0.1 (see
-// /work/shared/CONTRACTS.md section 2b), as an Office 365 connector (200 with the body
-// "1") or a Workflows webhook (202, empty body), enforcing the documented contract:
+// the vendor documentation,
+// https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook),
+// as an Office 365 connector (200 with the body "1") or a Workflows webhook (202, empty body),
+// enforcing the documented contract:
 //  - POST with Content-Type application/json to the hook's path (another: 404);
 //  - one of the documented bodies: {"text"} (connector only), a MessageCard with text
 //    or summary (connector only), or {"type": "message", "attachments": [{"contentType":
