@@ -141,7 +141,9 @@ TEST_CASE(
   // ...and nothing else: no chat, no page, no command from the hub.
   CHECK(v.slack.received().empty());
   check_nobody_paged(v);
-  for (const auto& c : incident_detail(hub, id)["workflow"]["calls"]) {
+  const json calls = incident_detail(hub, id)["workflow"]["calls"];
+  CHECK(calls.size() == 1);
+  for (const auto& c : calls) {
     CHECK(c["kind"] == "ticket.create");
   }
 }
