@@ -97,9 +97,10 @@ TEST_CASE("the fake SMTP server takes a session with AUTH PLAIN and unstuffs dot
   CHECK(code(c.say("MAIL FROM:<reflex@example.com>")) == "250");
   CHECK(code(c.say("RCPT TO:<a@example.com>")) == "250");
   CHECK(code(c.say("DATA")) == "354");
-  c.send_raw("Date: Thu, 26 Nov 2026 15:41:50 +0000\r\nFrom: reflex@example.com\r\n"
-             "Subject: =?UTF-8?B?U3TDtnJ1bmc=?=\r\n =?UTF-8?Q?_heute?=\r\n\r\n"
-             "..\r\n...x\r\nend\r\n");
+  c.send_raw(
+      "Date: Thu, 26 Nov 2026 15:41:50 +0000\r\nFrom: reflex@example.com\r\n"
+      "Subject: =?UTF-8?B?U3TDtnJ1bmc=?=\r\n =?UTF-8?Q?_heute?=\r\n\r\n"
+      "..\r\n...x\r\nend\r\n");
   CHECK(code(c.say(".")) == "250");
   CHECK(code(c.say("QUIT")) == "221");
   REQUIRE(fake.messages().size() == 1);
