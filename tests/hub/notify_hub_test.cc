@@ -171,7 +171,9 @@ TEST_CASE(
   rig.post_alert("web-2");
   REQUIRE(reflex::testing::wait_until(
       [&] { return rig.api->incident(id)["incident"]["affected_hosts"] == 2; }));
-  for (const auto& c : rig.api->incident(id)["workflow"]["calls"]) CHECK(c["kind"] != "refresh");
+  const json calls = rig.api->incident(id)["workflow"]["calls"];
+  REQUIRE(calls.size() == 5);  // mail, mm, teams, page (escalate), the page's email
+  for (const auto& c : calls) CHECK(c["kind"] != "refresh");
   CHECK(rig.mattermost.posts().size() == 1);
   CHECK(rig.teams.posts().size() == 1);
 }
