@@ -57,13 +57,7 @@ struct Rig {
     cfg.integrations.slack.enabled = true;
     cfg.integrations.slack.token_file = token_file;
     cfg.integrations.slack.base_url = slack.base_url();
-    auto read = reflex::testing::read_section<policy::PolicyConfig>(
-        kPolicy, [](config::MapReader& top, policy::PolicyConfig& out) {
-          policy::read_policy_config(top, out);
-        });
-    INFO(read.status.to_string());
-    REQUIRE(read.status);
-    cfg.policy = read.config;
+    cfg.policy = reflex::testing::policy_from(kPolicy);
   }};
   Api api{hub.http_port()};
   StandInAgent agent{hub.endpoint(), "agent-7", "web-1"};
@@ -99,23 +93,8 @@ struct Rig {
                 .output = "done"});
     REQUIRE(agent.wait_ack(seq));
   }
-  // Waits for a step entry containing `text`; on failure the test shows the entries.
-  bool has_entry(const std::string& text) {
-    std::string seen;
-    const bool found = reflex::testing::wait_until([&] {
-      seen.clear();
-      const json timeline = api.incident(incident)["timeline"];
-      for (const auto& e : timeline) {
-        if (e["kind"] != "step") continue;
-        const std::string t = e["text"];
-        if (t.find(text) != std::string::npos) return true;
-        seen += "\n  " + t;
-      }
-      return false;
-    });
-    if (!found) UNSCOPED_INFO("step entries:" << seen);
-    return found;
-  }
+  // Waits for a step entry of the incident containing `text`.
+  bool has_entry(const std::string& text) { return api.wait_step(incident, text); }
 };
 
 }  // namespace

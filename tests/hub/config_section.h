@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "hub/policy/policy_config.h"
 
 namespace reflex::testing {
 
@@ -28,6 +29,17 @@ SectionRead<Config> read_section(const std::string& yaml, Read read) {
   }  // unknown keys are reported when the reader finishes
   r.status = errors.status();
   return r;
+}
+
+// The routes and workflows of `yaml`; the test stops when they do not read cleanly.
+inline hub::policy::PolicyConfig policy_from(const std::string& yaml) {
+  auto read = read_section<hub::policy::PolicyConfig>(
+      yaml, [](config::MapReader& top, hub::policy::PolicyConfig& out) {
+        hub::policy::read_policy_config(top, out);
+      });
+  INFO(read.status.to_string());
+  REQUIRE(read.status);
+  return read.config;
 }
 
 }  // namespace reflex::testing

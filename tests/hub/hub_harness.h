@@ -96,21 +96,25 @@ class StandInAgent {
     send(0, h);
     REQUIRE(wait_ack(0));
   }
-  void alert(uint64_t seq, const std::string& fingerprint, protocol::AlertState state) {
+  void alert(uint64_t seq, const std::string& fingerprint, protocol::AlertState state,
+             protocol::Labels annotations = {}) {
     protocol::Alert a;
     a.rule = "HighErrorRate";
     a.fingerprint = fingerprint;
     a.state = state;
     a.severity = protocol::Severity::kHigh;
     a.labels = {{"series", "web"}};
+    a.annotations = std::move(annotations);
     send(seq, a);
   }
-  void remediation(uint64_t seq, const std::string& fingerprint, const std::string& action) {
+  void remediation(
+      uint64_t seq, const std::string& fingerprint, const std::string& action,
+      protocol::RemediationOutcome outcome = protocol::RemediationOutcome::kSucceeded) {
     protocol::Remediation r;
     r.rule = "HighErrorRate";
     r.alert_fingerprint = fingerprint;
     r.action = action;
-    r.outcome = protocol::RemediationOutcome::kSucceeded;
+    r.outcome = outcome;
     r.attempt = 1;
     send(seq, r);
   }
@@ -191,6 +195,24 @@ class Api {
     REQUIRE(a.status == 200);
     return a.body;
   }
+  // Waits for a step entry of incident `id` containing `text`; on failure the test shows
+  // the step entries it saw.
+  bool wait_step(uint64_t id, const std::string& text) {
+    std::string seen;
+    const bool found = reflex::testing::wait_until([&] {
+      seen.clear();
+      const nlohmann::json timeline = incident(id)["timeline"];
+      for (const auto& e : timeline) {
+        if (e["kind"] != "step") continue;
+        const std::string t = e["text"];
+        if (t.find(text) != std::string::npos) return true;
+        seen += "\n  " + t;
+      }
+      return false;
+    });
+    if (!found) UNSCOPED_INFO("step entries:" << seen);
+    return found;
+  }
   // One sample of /metrics, 0 when absent.
   double metric(const std::string& sample) {
     auto res = client_.Get("/metrics");
@@ -206,5 +228,16 @@ class Api {
   }
   httplib::Client client_;
 };
+
+// Whether an incident document (GET /api/v1/incidents/{id}) has a step entry containing
+// `text`.
+inline bool has_step_entry(const nlohmann::json& incident, const std::string& text) {
+  for (const auto& e : incident["timeline"]) {
+    if (e["kind"] == "step" && e["text"].get<std::string>().find(text) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace reflex::hub::testing

@@ -64,15 +64,6 @@ std::string alert(const std::string& host) {
       .dump();
 }
 
-bool has_entry(const json& incident, const std::string& text) {
-  for (const auto& e : incident["timeline"]) {
-    if (e["kind"] == "step" && e["text"].get<std::string>().find(text) != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
 struct Rig {
   reflex::testing::FakeSmtp smtp;
   reflex::testing::FakeMattermost mattermost;
@@ -157,14 +148,14 @@ TEST_CASE(
 
   const bool timeline = reflex::testing::wait_until([&] {
     const json incident = rig.api->incident(id);
-    return has_entry(incident, "urgent/mail (email) on opened: done") &&
-           has_entry(incident, "urgent/mm (chat.post) on opened: done") &&
-           has_entry(incident, "urgent/teams (chat.post) on opened: done") &&
-           has_entry(incident, "urgent/page (notify.email) on escalation to Carol: done");
+    return has_step_entry(incident, "urgent/mail (email) on opened: done") &&
+           has_step_entry(incident, "urgent/mm (chat.post) on opened: done") &&
+           has_step_entry(incident, "urgent/teams (chat.post) on opened: done") &&
+           has_step_entry(incident, "urgent/page (notify.email) on escalation to Carol: done");
   });
   INFO(rig.api->incident(id)["timeline"].dump(1));
   REQUIRE(timeline);
-  CHECK(has_entry(rig.api->incident(id), "escalation checkout-oncall, level 1: Carol"));
+  CHECK(has_step_entry(rig.api->incident(id), "escalation checkout-oncall, level 1: Carol"));
 
   // A second host changes the incident: webhook posts cannot be updated, so nothing is
   // refreshed (the refresh would be recorded in the batch that records the change).
@@ -202,9 +193,9 @@ TEST_CASE(
   rig.api = std::make_unique<Api>(rig.hub->http_port());
   const uint64_t id = rig.post_alert("web-1");
   REQUIRE(reflex::testing::wait_until([&] {
-    return has_entry(rig.api->incident(id),
-                     "urgent/page (notify.email) on escalation to Carol: skipped: "
-                     "integrations.email is not configured");
+    return has_step_entry(rig.api->incident(id),
+                          "urgent/page (notify.email) on escalation to Carol: skipped: "
+                          "integrations.email is not configured");
   }));
   CHECK(rig.smtp.messages().empty());
 }

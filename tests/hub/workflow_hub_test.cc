@@ -167,15 +167,6 @@ struct Rig {
   }
 };
 
-bool has_entry(const json& incident, const std::string& text) {
-  for (const auto& e : incident["timeline"]) {
-    if (e["kind"] == "step" && e["text"].get<std::string>().find(text) != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -222,10 +213,10 @@ TEST_CASE(
 
   // Jira is not configured: the ticket step says so, and nothing else is held up.
   const json incident = rig.api->incident(id);
-  CHECK(has_entry(incident,
-                  "urgent/ticket (ticket.create) on opened: skipped: "
-                  "integrations.jira is not configured"));
-  CHECK(has_entry(incident, "urgent/post (chat.post) on opened: done: message " + ts));
+  CHECK(has_step_entry(incident,
+                       "urgent/ticket (ticket.create) on opened: skipped: "
+                       "integrations.jira is not configured"));
+  CHECK(has_step_entry(incident, "urgent/post (chat.post) on opened: done: message " + ts));
 
   // Resolving: the close-out text replaces the message, without buttons.
   REQUIRE(
@@ -241,7 +232,7 @@ TEST_CASE(
   }));
   // No channel was created, so there is nothing to archive.
   REQUIRE(reflex::testing::wait_until(
-      [&] { return has_entry(rig.api->incident(id), "no chat channel was created"); }));
+      [&] { return has_step_entry(rig.api->incident(id), "no chat channel was created"); }));
   CHECK(calls(rig.fake, "conversations.archive").empty());
 }
 
@@ -269,7 +260,7 @@ TEST_CASE(
   // The topic went to the new channel as its first message.
   REQUIRE(rig.wait_calls("chat.postMessage", 2));
   CHECK(calls(rig.fake, "chat.postMessage")[1].body["channel"] == channel_id);
-  CHECK(has_entry(rig.api->incident(id), "channel inc-"));
+  CHECK(has_step_entry(rig.api->incident(id), "channel inc-"));
   bool response_recorded = false;
   const json after_mim = rig.api->incident(id);
   for (const auto& e : after_mim["timeline"]) {
@@ -397,13 +388,14 @@ TEST_CASE(
   escalation = rig.workflow(id)["objects"]["escalation"]["data"];
   CHECK_FALSE(escalation.contains("next_at_ms"));  // nothing more falls due
   const json incident = rig.api->incident(id);
-  CHECK(has_entry(incident,
-                  "urgent/page (escalate) on opened: done: escalation policy "
-                  "checkout-oncall started"));
-  CHECK(has_entry(incident, "escalation checkout-oncall, level 1: Alice"));
-  CHECK(has_entry(incident, "escalation checkout-oncall, level 2: Bob"));
-  CHECK(has_entry(incident, "urgent/page (notify.chat) on escalation to Bob: done"));
-  CHECK(has_entry(incident, "escalation checkout-oncall stopped: acknowledged after 2 level(s)"));
+  CHECK(has_step_entry(incident,
+                       "urgent/page (escalate) on opened: done: escalation policy "
+                       "checkout-oncall started"));
+  CHECK(has_step_entry(incident, "escalation checkout-oncall, level 1: Alice"));
+  CHECK(has_step_entry(incident, "escalation checkout-oncall, level 2: Bob"));
+  CHECK(has_step_entry(incident, "urgent/page (notify.chat) on escalation to Bob: done"));
+  CHECK(has_step_entry(incident,
+                       "escalation checkout-oncall stopped: acknowledged after 2 level(s)"));
   CHECK(posts_to(rig.fake, "U0ALICE").size() == 1);
   CHECK(posts_to(rig.fake, "U0BOB").size() == 1);
   CHECK(posts_to(rig.fake, "#checkout-leads").empty());
@@ -440,8 +432,9 @@ TEST_CASE(
   REQUIRE(reflex::testing::wait_until([&] { return !posts_to(rig.fake, "U0BOB").empty(); }));
   CHECK(posts_to(rig.fake, "U0ALICE").size() == 1);
   CHECK(posts_to(rig.fake, "U0BOB").size() == 1);
-  CHECK(has_entry(rig.api->incident(id),
-                  "escalation checkout-oncall: every level was notified and nobody acknowledged"));
+  CHECK(has_step_entry(
+      rig.api->incident(id),
+      "escalation checkout-oncall: every level was notified and nobody acknowledged"));
 }
 
 TEST_CASE(
@@ -489,7 +482,8 @@ workflows:
       "suspect/undo (rollback) on opened: done: jenkins build of "
       "deploy/checkout-rollback queued: " +
       jenkins.base_url() + "queue/item/101/";
-  REQUIRE(reflex::testing::wait_until([&] { return has_entry(rig.api->incident(id), queued); }));
+  REQUIRE(
+      reflex::testing::wait_until([&] { return has_step_entry(rig.api->incident(id), queued); }));
   CHECK(rig.workflow(id)["objects"]["ci:undo"]["data"]["queue_url"] ==
         jenkins.base_url() + "queue/item/101/");
   // Another host joins the incident: no second build.
