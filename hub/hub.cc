@@ -284,6 +284,9 @@ Status Hub::reload(const HubConfig& cfg) {
       cfg.store.backend != cfg_.store.backend) {
     spdlog::warn("reload: listen, http and store changes take effect after a restart");
   }
+  if (!(cfg.integrations == cfg_.integrations) || !(cfg.outbox == cfg_.outbox)) {
+    spdlog::warn("reload: integrations and outbox changes take effect after a restart");
+  }
   registry_.set_policy(policy_of(cfg));
   if (correlator_) correlator_->set_policy(incident_policy(cfg.incidents));
   if (correlator_) correlator_->set_suppression(cfg.suppression);
@@ -312,6 +315,8 @@ Status Hub::reload(const HubConfig& cfg) {
   applied.security.secret_key_file = cfg_.security.secret_key_file;
   applied.security.insecure_plaintext = cfg_.security.insecure_plaintext;
   applied.http_threads = cfg_.http_threads;
+  applied.integrations = cfg_.integrations;
+  applied.outbox = cfg_.outbox;
   cfg_ = applied;
   if (http_) {
     http_->auth().set_tokens(std::make_shared<const TokenTable>(std::move(tokens).value()));

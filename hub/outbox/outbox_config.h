@@ -76,6 +76,8 @@ struct SlackConfig {
   double burst_per_channel = 3.0;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const SlackConfig&) const = default;
 };
 
 // The other vendors: each is on when its section is present; exactly one of the
@@ -88,6 +90,8 @@ struct JiraConfig {
   std::string token_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const JiraConfig&) const = default;
 };
 
 struct StatuspageConfig {
@@ -98,6 +102,8 @@ struct StatuspageConfig {
   std::string token_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const StatuspageConfig&) const = default;
 };
 
 struct PagerDutyConfig {
@@ -107,6 +113,8 @@ struct PagerDutyConfig {
   std::string routing_key_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const PagerDutyConfig&) const = default;
 };
 
 struct DynatraceConfig {
@@ -116,6 +124,8 @@ struct DynatraceConfig {
   std::string token_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const DynatraceConfig&) const = default;
 };
 
 struct WebhookConfig {
@@ -124,6 +134,8 @@ struct WebhookConfig {
   std::string secret_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const WebhookConfig&) const = default;
 };
 
 struct JenkinsConfig {
@@ -134,6 +146,8 @@ struct JenkinsConfig {
   std::string token_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const JenkinsConfig&) const = default;
 };
 
 struct GitHubConfig {
@@ -143,6 +157,8 @@ struct GitHubConfig {
   std::string token_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const GitHubConfig&) const = default;
 };
 
 // integrations.email: a password needs a user; a password travels only over TLS
@@ -157,6 +173,8 @@ struct EmailConfig {
   std::string password_env;
   int64_t max_in_flight = 4;
   Millis timeout = Millis(30'000);
+
+  bool operator==(const EmailConfig&) const = default;
 };
 
 // integrations.mattermost and integrations.teams: the incoming webhook's URL is its
@@ -169,6 +187,8 @@ struct MattermostConfig {
   std::string username;  // "": the hook's own name
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const MattermostConfig&) const = default;
 };
 
 struct TeamsConfig {
@@ -178,6 +198,8 @@ struct TeamsConfig {
   std::string format = "adaptive_card";  // adaptive_card | text
   int64_t max_in_flight = 4;
   Millis timeout = Millis(10'000);
+
+  bool operator==(const TeamsConfig&) const = default;
 };
 
 struct IntegrationsConfig {
@@ -192,12 +214,16 @@ struct IntegrationsConfig {
   EmailConfig email;
   MattermostConfig mattermost;
   TeamsConfig teams;
+
+  bool operator==(const IntegrationsConfig&) const = default;
 };
 
 struct OutboxConfig {
   int64_t max_attempts = 10;
   Millis backoff_base = Millis(1000);
   Millis backoff_cap = Millis(5 * 60'000);
+
+  bool operator==(const OutboxConfig&) const = default;
 };
 
 void read_outbox_config(config::MapReader& top, OutboxConfig& outbox,
