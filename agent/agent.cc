@@ -215,6 +215,13 @@ void Agent::handle_alerts(std::vector<protocol::Alert> alerts) {
     std::vector<protocol::Body>* outer = std::exchange(heal_batch_, &events);
     for (const auto& a : alerts) healer_->on_alert(a);
     heal_batch_ = outer;
+    // A firing alert this host is healing says so (the healer's events follow it).
+    for (size_t i = 0; i < alerts.size(); ++i) {
+      if (alerts[i].state != protocol::AlertState::kFiring) continue;
+      if (auto ladder = healer_->healing(alerts[i].fingerprint)) {
+        std::get<protocol::Alert>(events[i]).annotations["healing"] = std::move(*ladder);
+      }
+    }
   }
   if (auto st = emit(std::move(events)); !st) spdlog::error("alerts: {}", st.to_string());
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/duration.h"
 #include "hub/http_api.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/policy/templates.h"
@@ -107,10 +108,14 @@ json route_test_json(const policy::PolicyConfig& config, const RouteQuery& query
         steps.push_back(std::move(s));
       }
     }
-    routes.push_back({{"name", route->name},
-                      {"workflow", route->workflow},
-                      {"continue", route->continue_matching},
-                      {"steps", steps}});
+    json r = {{"name", route->name},
+              {"workflow", route->workflow},
+              {"continue", route->continue_matching},
+              {"steps", steps}};
+    if (route->hold_while_healing.count() > 0) {
+      r["hold_while_healing"] = format_duration(route->hold_while_healing);
+    }
+    routes.push_back(std::move(r));
   }
   return {{"incident",
            {{"labels", facts.labels},
@@ -123,10 +128,14 @@ json route_test_json(const policy::PolicyConfig& config, const RouteQuery& query
 json policy_json(const policy::PolicyConfig& config) {
   json routes = json::array();
   for (const auto& r : config.routes) {
-    routes.push_back({{"name", r.name},
-                      {"match", match_json(r.match)},
-                      {"workflow", r.workflow},
-                      {"continue", r.continue_matching}});
+    json route = {{"name", r.name},
+                  {"match", match_json(r.match)},
+                  {"workflow", r.workflow},
+                  {"continue", r.continue_matching}};
+    if (r.hold_while_healing.count() > 0) {
+      route["hold_while_healing"] = format_duration(r.hold_while_healing);
+    }
+    routes.push_back(std::move(route));
   }
   json workflows = json::object();
   for (const auto& [name, wf] : config.workflows) {

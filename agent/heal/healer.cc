@@ -207,6 +207,14 @@ void Healer::on_alert(const protocol::Alert& alert) {
   firing_.erase(it);
 }
 
+std::optional<std::string> Healer::healing(const std::string& fingerprint) const {
+  auto it = firing_.find(fingerprint);
+  if (it == firing_.end() || it->second->exhausted || cfg_.host.dry_run) return std::nullopt;
+  auto ladder = cfg_.ladders.find(it->second->alert.rule);
+  if (ladder == cfg_.ladders.end()) return std::nullopt;
+  return join(ladder->second, ", ");
+}
+
 void Healer::advance(const std::string& fingerprint) {
   auto it = firing_.find(fingerprint);
   if (it == firing_.end()) return;

@@ -124,6 +124,11 @@ class Healer {
   void reset(const std::string& target);  // closes circuits, restores budgets
 
   HealStatus status() const;
+  // The ladder healing a firing alert here now ("restart-nginx, reboot"): its rule has
+  // one, not yet spent, and this is no dry run; nullopt when the alert is not being
+  // healed. The agent puts it on the alert (annotation `healing`) so the hub can hold
+  // pages while the host heals itself.
+  std::optional<std::string> healing(const std::string& fingerprint) const;
   uint32_t open_circuits() const;
 
  private:

@@ -47,7 +47,12 @@ std::string route_test_text(const nlohmann::json& doc) {
   }
   for (const auto& route : routes) {
     out << "route " << route.value("name", "") << " -> workflow " << route.value("workflow", "")
-        << (route.value("continue", false) ? " (continue)" : "") << "\n";
+        << (route.value("continue", false) ? " (continue)" : "");
+    if (route.contains("hold_while_healing")) {
+      out << " (opened steps held up to " << route.value("hold_while_healing", "")
+          << " while agents heal)";
+    }
+    out << "\n";
     if (route.at("steps").empty())
       out << "  (no steps" << (doc.value("event", "").empty() ? "" : " on this event") << ")\n";
     for (const auto& step : route.at("steps")) {

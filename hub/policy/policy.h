@@ -10,6 +10,9 @@
 //    escalated, acknowledged, resolved, reopened, response:<option>) when its optional
 //    condition holds, each of one kind (chat.post, ticket.create, page, ...) with its
 //    parameters as Mustache templates over the incident (templates.h).
+//  - A route with `hold_while_healing` holds its opened/reopened steps while agents
+//    heal the incident's alerts themselves (runner.h): nobody is woken for what a host
+//    fixes on its own.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/duration.h"
 #include "hub/incidents/maintenance.h"
 #include "hub/incidents/matchers.h"
 #include "protocol/messages.h"
@@ -91,6 +95,9 @@ struct Route {
   RouteMatch match;
   std::string workflow;  // a key of PolicyConfig::workflows
   bool continue_matching = false;
+  // Up to how long opened/reopened steps wait while every firing alert of the incident
+  // is being healed by its agent; 0: they never wait.
+  Millis hold_while_healing{0};
 };
 
 struct PolicyConfig {
@@ -109,12 +116,21 @@ struct IncidentFacts {
   std::string title;
   std::string status = "triggered";
   protocol::Severity severity = protocol::Severity::kWarning;
-  protocol::Labels labels;  // its group labels (service, env, ...)
+  // Its group labels (service, env, ...) over the labels of the alert that opened it
+  // (alertname, team, ...: a group label wins), plus deploy_strategy and problem_id.
+  protocol::Labels labels;
+  protocol::Labels alert_labels;  // the labels of the alert that opened it
   bool has_suspect = false;
   uint32_t affected_hosts = 0;
   // What earlier steps created, for templates: "ticket" -> {"key": "OPS-7", "url": ...},
   // "channel" -> {"id", "name"}, "status_page" -> {"id", "url"}.
   std::map<std::string, std::map<std::string, std::string>> refs;
+  // The suspect change, when one was named, is one of them too: "suspect" -> {"id",
+  // "service", "version", "hosts" (comma separated), "strategy", "commit", "author",
+  // "link", "summary"}.
+  // Who is on call now per schedule: "checkout-primary" -> {"id", "name", "slack",
+  // "email"}; absent when nobody is. Set when a call is sent, not stored.
+  std::map<std::string, std::map<std::string, std::string>> oncall;
   // When business hours next begin, on their clock ("2026-11-27 09:00"), and that day
   // ("2026-11-27"), or now and today during business hours: set_business_times().
   std::string business_start;

@@ -231,6 +231,7 @@ void read_routes(config::MapReader& top, const std::map<std::string, Workflow>& 
                      "' (declared: " + (known.empty() ? std::string("none") : join(known)) + ")");
     }
     r.get("continue", route.continue_matching);
+    r.get("hold_while_healing", route.hold_while_healing);
     out.push_back(std::move(route));
   }
 }

@@ -34,7 +34,8 @@ void set_facts(IncidentFacts& f, const IncidentRow& r) {
   };
   const std::string strategy = kept("deploy_strategy");
   const std::string problem = kept(kProblemLabel);
-  f.labels = r.group_labels;
+  f.labels = f.alert_labels;
+  for (const auto& [name, value] : r.group_labels) f.labels[name] = value;
   if (!strategy.empty()) f.labels.emplace("deploy_strategy", strategy);
   if (!problem.empty()) f.labels.emplace(kProblemLabel, problem);
   f.affected_hosts = r.open() ? r.affected_hosts : r.peak_hosts;
@@ -109,6 +110,55 @@ std::optional<int64_t> verify_due(const IncidentWorkflow& w) {
   return it->second.data.value("due_ms", int64_t{0});
 }
 
+// Holding pages while agents heal (Route::hold_while_healing). The "healing" object maps
+// the fingerprints of the incident's alerts to {"heals": what heals it ("fix-app on
+// web-1"; "" when nobody does), "firing"}; it exists once an alert of the incident said
+// an agent heals it (annotation `healing`). An alert that resolved keeps what healed it.
+// The "holds" object lists the held routes: {"route", "event", "at_ms", "for_ms",
+// "until_ms"} (no "until_ms" while no alert of the incident fires: it waits to resolve).
+const char* const kHealing = "healing";
+const char* const kHolds = "holds";
+const char* const kHealingAnnotation = "healing";
+
+// What heals the incident's alerts ("fix-app on web-1, fix-app on web-2"); empty unless
+// an agent heals every one.
+std::string healing_by(const IncidentWorkflow& w) {
+  auto it = w.objects.find(kHealing);
+  if (it == w.objects.end() || it->second.data.empty()) return "";
+  std::set<std::string> what;
+  for (const auto& [_, alert] : it->second.data.items()) {
+    const std::string heals = alert.value("heals", "");
+    if (heals.empty()) return "";
+    what.insert(heals);
+  }
+  std::string out;
+  for (const auto& h : what) out += (out.empty() ? "" : ", ") + h;
+  return out;
+}
+bool any_firing(const IncidentWorkflow& w) {
+  auto it = w.objects.find(kHealing);
+  if (it == w.objects.end()) return false;
+  for (const auto& [_, alert] : it->second.data.items()) {
+    if (alert.value("firing", false)) return true;
+  }
+  return false;
+}
+const nlohmann::json* holds_of(const IncidentWorkflow& w) {
+  auto it = w.objects.find(kHolds);
+  return it == w.objects.end() || it->second.data.empty() ? nullptr : &it->second.data;
+}
+std::optional<int64_t> hold_due(const IncidentWorkflow& w) {
+  const nlohmann::json* holds = holds_of(w);
+  if (!holds) return std::nullopt;
+  std::optional<int64_t> due;
+  for (const auto& h : *holds) {
+    if (!h.contains("until_ms")) continue;  // its alerts resolved: waiting for the incident
+    const int64_t until = h.at("until_ms").get<int64_t>();
+    if (!due || until < *due) due = until;
+  }
+  return due;
+}
+
 // The call a command id names: "wf:<incident>:<seq>".
 std::optional<std::pair<uint64_t, uint64_t>> parse_command_id(const std::string& id) {
   unsigned long long incident = 0, seq = 0;
@@ -171,23 +221,37 @@ Status WorkflowRunner::start(
     }
     const uint64_t id = w.incident_id;
     docs_.emplace(id, std::move(w));
+    index_due(id);
   }
   return Status::ok();
 }
 
 std::optional<int64_t> WorkflowRunner::next_due_ms() const {
+  if (due_.empty()) return std::nullopt;
+  return due_.begin()->first;
+}
+
+void WorkflowRunner::index_due(uint64_t incident_id) {
+  if (auto old = due_of_.find(incident_id); old != due_of_.end()) {
+    due_.erase({old->second, incident_id});
+    due_of_.erase(old);
+  }
+  auto it = docs_.find(incident_id);
+  if (it == docs_.end()) return;
   std::optional<int64_t> next;
   auto consider = [&](std::optional<int64_t> due) {
     if (due && (!next || *due < *next)) next = due;
   };
-  for (const auto& [_, w] : docs_) {
-    consider(escalation_due(w));
-    consider(verify_due(w));
-    for (const auto& c : w.calls) {
-      if (to_agent(c) && c.state == CallState::kSent) consider(deadline_of(c));
-    }
+  const IncidentWorkflow& w = it->second;
+  consider(escalation_due(w));
+  consider(verify_due(w));
+  consider(hold_due(w));
+  for (const auto& c : w.calls) {
+    if (to_agent(c) && c.state == CallState::kSent) consider(deadline_of(c));
   }
-  return next;
+  if (!next) return;
+  due_of_.emplace(incident_id, *next);
+  due_.emplace(*next, incident_id);
 }
 
 const IncidentWorkflow* WorkflowRunner::find(uint64_t incident_id) const {
@@ -276,8 +340,11 @@ void WorkflowRunner::stage(WriteBatch& batch, int64_t now_ms) {
     auto it = docs_.find(id);
     if (it == docs_.end()) continue;
     pump(it->second, batch, now_ms);
-    if (!it->second.calls.empty()) batch.workflows.push_back(it->second);
+    if (!it->second.calls.empty() || !it->second.objects.empty()) {
+      batch.workflows.push_back(it->second);
+    }
   }
+  for (uint64_t id : touched_) index_due(id);
 }
 
 void WorkflowRunner::committed() {
@@ -291,7 +358,10 @@ void WorkflowRunner::committed() {
   });
   for (uint64_t id : touched_) {
     auto it = docs_.find(id);
-    if (it != docs_.end() && !it->second.active()) docs_.erase(it);
+    if (it != docs_.end() && !it->second.active()) {
+      docs_.erase(it);
+      index_due(id);
+    }
   }
   before_.clear();
   touched_.clear();
@@ -305,6 +375,7 @@ void WorkflowRunner::failed() {
     } else {
       docs_.erase(id);
     }
+    index_due(id);
   }
   before_.clear();
   touched_.clear();
@@ -361,16 +432,47 @@ void WorkflowRunner::update_facts(WriteBatch& batch, int64_t now_ms) {
     auto it = a.detail->labels.find(kProblemLabel);
     if (it != a.detail->labels.end() && !it->second.empty()) problems[a.fingerprint] = it->second;
   }
+  // The alert that opens an incident (its first member) lends it its labels, for routes
+  // and templates.
+  if (!settings_.policy.routes.empty()) {
+    std::map<std::string, const protocol::Labels*> labels;  // fingerprint -> its labels
+    for (const auto& a : batch.incidents.alerts) {
+      if (a.detail) labels[a.fingerprint] = &a.detail->labels;
+    }
+    for (const auto& m : batch.incidents.members) {
+      const auto it = labels.find(m.fingerprint);
+      if (it == labels.end() || docs_.contains(m.incident_id)) continue;
+      IncidentWorkflow& w = touch(m.incident_id, now_ms, batch);  // sets the facts
+      w.facts.alert_labels = *it->second;
+      for (const auto& [name, value] : *it->second) w.facts.labels.try_emplace(name, value);
+    }
+  }
   for (const auto& m : batch.incidents.members) {
     auto it = problems.find(m.fingerprint);
     if (it == problems.end()) continue;
     touch(m.incident_id, now_ms, batch).facts.labels.emplace(kProblemLabel, it->second);
   }
+  track_healing(batch, now_ms);
   for (const auto& s : batch.suspects) {
     IncidentWorkflow& w = touch(s.incident_id, now_ms, batch);
     w.facts.has_suspect = true;
-    const auto strategy = incidents::deploy_strategy_name(s.suspect.change.strategy);
+    const incidents::Change& change = s.suspect.change;
+    const auto strategy = incidents::deploy_strategy_name(change.strategy);
     if (!strategy.empty()) w.facts.labels["deploy_strategy"] = std::string(strategy);
+    // For templates: {{suspect.version}}, {{suspect.hosts}} (the rollback's hosts), ...
+    std::string hosts;
+    for (const auto& h : change.hosts) hosts += (hosts.empty() ? "" : ",") + h;
+    w.objects["suspect"] = {.state = ObjectState::kReady,
+                            .call_seq = 0,
+                            .data = {{"id", change.id},
+                                     {"service", change.service},
+                                     {"version", change.version},
+                                     {"hosts", hosts},
+                                     {"strategy", std::string(strategy)},
+                                     {"commit", change.commit},
+                                     {"author", change.author},
+                                     {"link", change.link},
+                                     {"summary", s.suspect.summary}}};
   }
   for (const auto& r : batch.incidents.incidents) {
     auto it = docs_.find(r.id);
@@ -402,53 +504,31 @@ void WorkflowRunner::update_facts(WriteBatch& batch, int64_t now_ms) {
 void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms) {
   IncidentWorkflow& w = touch(e.incident_id, now_ms, batch);  // a new one has the facts
   if (!e.name.empty()) {
-    const IncidentFacts facts = w.facts;
-    for (const Route* route : select_routes(settings_.policy, facts)) {
-      auto wf = settings_.policy.workflows.find(route->workflow);
-      if (wf == settings_.policy.workflows.end()) continue;
-      for (const Step* step : steps_for(wf->second, e.name, facts)) {
-        WorkflowCall call;
-        call.event = e.name;
-        call.route = route->name;
-        call.step = step->name;
-        call.kind = step_kind_name(step->kind);
-        call.with = step->with;
-        call.at_ms = e.at_ms;
-        if (integration_for(call.kind, call.with) == "agents") {
-          // One command per host: the step's hosts, or the incident's.
-          std::vector<std::string> hosts =
-              call.with.contains("hosts") ? split_list(render_template(call.with["hosts"], facts))
-              : agents_.hosts             ? agents_.hosts(e.incident_id)
-                                          : std::vector<std::string>{};
-          if (hosts.empty()) hosts.push_back("");  // skipped, saying so
-          for (const auto& host : hosts) {
-            WorkflowCall one = call;
-            one.with["host"] = host;
-            add_call(w, std::move(one), batch, now_ms);
-          }
-          continue;
-        }
-        if (step->kind == StepKind::kPage) {
-          // Reflex's own escalation policy, else PagerDuty's.
-          call.with["policy"] = render_template(call.with["policy"], facts);
-          if (settings_.oncall.policies.contains(call.with["policy"])) call.kind = "escalate";
-        }
-        // A last word before archiving; a topic after creating.
-        if (step->kind == StepKind::kChatArchive && step->with.contains("text")) {
-          WorkflowCall say = call;
-          say.kind = "chat.say";
-          add_call(w, std::move(say), batch, now_ms);
-        }
-        const bool topic =
-            step->kind == StepKind::kChatCreateChannel && step->with.contains("topic");
-        WorkflowCall say = call;
-        add_call(w, std::move(call), batch, now_ms);
-        if (topic) {
-          say.kind = "chat.say";
-          say.with["text"] = say.with["topic"];
-          add_call(w, std::move(say), batch, now_ms);
+    // Held routes: escalating (remediation exhausted, severity raised) runs their held
+    // steps now; resolving or acknowledging ends the hold, and those routes' steps for
+    // the event are not run either (they would close what was never opened).
+    std::set<std::string> dropped;
+    if (e.name == "escalated") {
+      if (auto it = w.objects.find(kHealing); it != w.objects.end()) {
+        for (auto& [fingerprint, alert] : it->second.data.items()) {
+          healing_alerts_.erase(fingerprint);
+          alert["heals"] = "";
         }
       }
+      release_holds(w, "escalated", batch, now_ms);
+    } else if (e.name == "resolved" || e.name == "acknowledged") {
+      dropped = drop_holds(w, e.name == "resolved" ? "healed" : e.name, batch, now_ms);
+    }
+    const IncidentFacts facts = w.facts;
+    const std::string healing = healing_by(w);
+    for (const Route* route : select_routes(settings_.policy, facts)) {
+      if (dropped.contains(route->name)) continue;
+      if ((e.name == "opened" || e.name == "reopened") && !healing.empty() &&
+          route->hold_while_healing.count() > 0) {
+        hold(w, *route, e, healing, batch, now_ms);
+        continue;
+      }
+      run_route(w, *route, e.name, e.at_ms, facts, batch, now_ms);
     }
   }
   if (e.pager_ack || e.pager_resolve) {
@@ -470,6 +550,202 @@ void WorkflowRunner::run_event(const Event& e, WriteBatch& batch, int64_t now_ms
     call.at_ms = e.at_ms;
     add_call(w, std::move(call), batch, now_ms);
   }
+}
+
+void WorkflowRunner::run_route(IncidentWorkflow& w, const Route& route, const std::string& event,
+                               int64_t at_ms, const IncidentFacts& facts, WriteBatch& batch,
+                               int64_t now_ms) {
+  auto wf = settings_.policy.workflows.find(route.workflow);
+  if (wf == settings_.policy.workflows.end()) return;
+  for (const Step* step : steps_for(wf->second, event, facts)) {
+    WorkflowCall call;
+    call.event = event;
+    call.route = route.name;
+    call.step = step->name;
+    call.kind = step_kind_name(step->kind);
+    call.with = step->with;
+    call.at_ms = at_ms;
+    if (integration_for(call.kind, call.with) == "agents") {
+      // One command per host: the step's hosts, or the incident's.
+      std::vector<std::string> hosts = call.with.contains("hosts")
+                                           ? split_list(render_template(call.with["hosts"], facts))
+                                       : agents_.hosts ? agents_.hosts(w.incident_id)
+                                                       : std::vector<std::string>{};
+      if (hosts.empty()) hosts.push_back("");  // skipped, saying so
+      for (const auto& host : hosts) {
+        WorkflowCall one = call;
+        one.with["host"] = host;
+        add_call(w, std::move(one), batch, now_ms);
+      }
+      continue;
+    }
+    if (step->kind == StepKind::kPage) {
+      // Reflex's own escalation policy, else PagerDuty's.
+      call.with["policy"] = render_template(call.with["policy"], facts);
+      if (settings_.oncall.policies.contains(call.with["policy"])) call.kind = "escalate";
+    }
+    // A last word before archiving; a topic after creating.
+    if (step->kind == StepKind::kChatArchive && step->with.contains("text")) {
+      WorkflowCall say = call;
+      say.kind = "chat.say";
+      add_call(w, std::move(say), batch, now_ms);
+    }
+    const bool topic = step->kind == StepKind::kChatCreateChannel && step->with.contains("topic");
+    WorkflowCall say = call;
+    add_call(w, std::move(call), batch, now_ms);
+    if (topic) {
+      say.kind = "chat.say";
+      say.with["text"] = say.with["topic"];
+      add_call(w, std::move(say), batch, now_ms);
+    }
+  }
+}
+
+void WorkflowRunner::track_healing(WriteBatch& batch, int64_t now_ms) {
+  // What the batch's signals say of each alert, in order: an agent heals it while it
+  // fires with the annotation; one that resolves keeps what healed it. Kept by
+  // fingerprint (healing_alerts_) while it fires, since its incident may open later
+  // (group_wait).
+  std::map<std::string, std::string> heals;  // fingerprint -> what heals it, "": nobody
+  for (const auto& a : batch.incidents.alerts) {
+    if (!a.detail) continue;  // a row of the engine's own, not a signal: nothing new
+    const std::string& fp = a.fingerprint;
+    if (a.record.state != protocol::AlertState::kFiring) {
+      if (auto it = healing_alerts_.find(fp); it != healing_alerts_.end()) {
+        heals[fp] = it->second;
+        healing_alerts_.erase(it);
+      }
+      continue;
+    }
+    auto it = a.detail->annotations.find(kHealingAnnotation);
+    if (it == a.detail->annotations.end() || it->second.empty()) {
+      heals[fp] = "";
+      healing_alerts_.erase(fp);
+    } else {
+      heals[fp] = healing_alerts_[fp] =
+          it->second + (a.record.host.empty() ? "" : " on " + a.record.host);
+    }
+  }
+  // The alerts of each incident the batch concerns, and whether they fire now: rows
+  // naming it, and members joining it (which fire). An incident's alerts are tracked
+  // from the first one an agent heals, so one opening with a healed and an unhealed alert
+  // holds nothing.
+  std::map<uint64_t, std::map<std::string, bool>> concerned;
+  for (const auto& a : batch.incidents.alerts) {
+    if (a.record.incident_id) {
+      concerned[a.record.incident_id][a.fingerprint] =
+          a.record.state == protocol::AlertState::kFiring;
+    }
+  }
+  for (const auto& m : batch.incidents.members) {
+    concerned[m.incident_id].try_emplace(m.fingerprint, true);
+  }
+  auto healed = [&](const std::string& fp) {
+    auto it = heals.find(fp);
+    if (it != heals.end()) return it->second;
+    auto kept = healing_alerts_.find(fp);
+    return kept == healing_alerts_.end() ? std::string() : kept->second;
+  };
+  for (const auto& [id, alerts] : concerned) {
+    auto doc = docs_.find(id);
+    const bool tracked = doc != docs_.end() && doc->second.objects.contains(kHealing);
+    if (!tracked && std::none_of(alerts.begin(), alerts.end(),
+                                 [&](const auto& a) { return !healed(a.first).empty(); })) {
+      continue;
+    }
+    IncidentWorkflow& w = touch(id, now_ms, batch);
+    WorkflowObject& o = w.objects[kHealing];
+    o.state = ObjectState::kReady;
+    if (!o.data.is_object()) o.data = nlohmann::json::object();
+    for (const auto& [fp, firing] : alerts) {
+      nlohmann::json& alert = o.data[fp];
+      std::string by = healed(fp);
+      // A row of the engine's own says nothing of healing: what was known stays.
+      if (by.empty() && !heals.contains(fp) && alert.is_object()) by = alert.value("heals", "");
+      alert = {{"heals", by}, {"firing", firing}};
+    }
+    if (!holds_of(w)) continue;
+    if (healing_by(w).empty()) {
+      release_holds(w, "unhealed", batch, now_ms);
+      continue;
+    }
+    // No alert fires: the holds wait for the incident to resolve (resolve_after) without
+    // a deadline; an alert firing again, still healed, starts a new one.
+    const bool firing = any_firing(w);
+    for (auto& h : w.objects.at(kHolds).data) {
+      if (!firing) {
+        h.erase("until_ms");
+      } else if (!h.contains("until_ms")) {
+        h["until_ms"] = now_ms + h.value("for_ms", int64_t{0});
+      }
+    }
+  }
+}
+
+void WorkflowRunner::hold(IncidentWorkflow& w, const Route& route, const Event& e,
+                          const std::string& healing, WriteBatch& batch, int64_t now_ms) {
+  WorkflowObject& o = w.objects[kHolds];
+  o.state = ObjectState::kReady;
+  if (!o.data.is_array()) o.data = nlohmann::json::array();
+  nlohmann::json h = {{"route", route.name},
+                      {"event", e.name},
+                      {"at_ms", e.at_ms},
+                      {"for_ms", route.hold_while_healing.count()}};
+  // Healed already (every alert resolved): it waits for the incident to resolve.
+  if (any_firing(w)) h["until_ms"] = now_ms + route.hold_while_healing.count();
+  o.data.push_back(std::move(h));
+  note(batch, w,
+       "route " + route.name + ": " + e.name + " steps held for up to " +
+           format_duration(route.hold_while_healing) + " while agents heal (" + healing + ")",
+       now_ms);
+}
+
+void WorkflowRunner::release_holds(IncidentWorkflow& w, const std::string& why, WriteBatch& batch,
+                                   int64_t now_ms) {
+  const nlohmann::json* holds = holds_of(w);
+  if (!holds) return;
+  const nlohmann::json held = *holds;
+  w.objects.erase(kHolds);
+  const IncidentFacts facts = w.facts;
+  for (const auto& h : held) {
+    const std::string name = h.value("route", "");
+    const std::string event = h.value("event", "");
+    std::string text = "route " + name + ": ";
+    if (why == "escalated") {
+      text += "healing did not fix it (the incident escalated)";
+    } else if (why == "unhealed") {
+      text += "an alert no agent heals joined";
+    } else {
+      text += "still " + facts.status + " after " +
+              format_duration(Millis(h.value("for_ms", int64_t{0}))) + " of healing";
+    }
+    const auto& routes = settings_.policy.routes;
+    auto route =
+        std::find_if(routes.begin(), routes.end(), [&](const Route& r) { return r.name == name; });
+    if (route == routes.end()) {
+      note(batch, w, text + "; the route is no longer configured, so nothing runs", now_ms);
+      continue;
+    }
+    note(batch, w, text + ": running its held " + event + " steps", now_ms);
+    run_route(w, *route, event, h.value("at_ms", int64_t{0}), facts, batch, now_ms);
+  }
+}
+
+std::set<std::string> WorkflowRunner::drop_holds(IncidentWorkflow& w, const std::string& why,
+                                                 WriteBatch& batch, int64_t now_ms) {
+  std::set<std::string> routes;
+  const nlohmann::json* holds = holds_of(w);
+  if (!holds) return routes;
+  for (const auto& h : *holds) routes.insert(h.value("route", ""));
+  w.objects.erase(kHolds);
+  for (const auto& r : routes) {
+    note(batch, w,
+         "route " + r + ": " +
+             (why == "healed" ? "resolved while agents healed it" : "acknowledged while held") +
+             "; its held steps are not run",
+         now_ms);
+  }
+  return routes;
 }
 
 void WorkflowRunner::add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch& batch,
@@ -498,6 +774,15 @@ IncidentFacts WorkflowRunner::facts_with_refs(const IncidentWorkflow& w, int64_t
   IncidentFacts f = w.facts;
   f.refs = object_refs(w.objects);
   set_business_times(f, settings_.policy.business_hours, now_ms);
+  for (const auto& [name, schedule] : settings_.oncall.schedules) {
+    const oncall::Shift shift = oncall::on_call(schedule, now_ms);
+    auto person = settings_.oncall.people.find(shift.user);
+    if (person == settings_.oncall.people.end()) continue;  // nobody on call
+    f.oncall[name] = {{"id", person->second.id},
+                      {"name", person->second.name},
+                      {"slack", person->second.slack},
+                      {"email", person->second.email}};
+  }
   return f;
 }
 
@@ -664,14 +949,23 @@ void WorkflowRunner::watch_due(WriteBatch& batch, int64_t now_ms) {
   auto overdue = [&](const WorkflowCall& c) {
     return to_agent(c) && c.state == CallState::kSent && deadline_of(c) <= now_ms;
   };
-  for (auto& [id, doc] : docs_) {
+  // Only the documents with something due by now (index_due()).
+  std::vector<uint64_t> due;
+  for (auto it = due_.begin(); it != due_.end() && it->first <= now_ms; ++it) {
+    due.push_back(it->second);
+  }
+  for (uint64_t id : due) {
+    IncidentWorkflow& doc = docs_.at(id);
     const auto escalation = escalation_due(doc);
     const auto verify = verify_due(doc);
+    const auto hold = hold_due(doc);
     if (std::none_of(doc.calls.begin(), doc.calls.end(), overdue) &&
-        !(escalation && *escalation <= now_ms) && !(verify && *verify <= now_ms)) {
+        !(escalation && *escalation <= now_ms) && !(verify && *verify <= now_ms) &&
+        !(hold && *hold <= now_ms)) {
       continue;
     }
     IncidentWorkflow& w = touch(id, now_ms, batch);
+    if (hold && *hold <= now_ms) release_holds(w, "due", batch, now_ms);
     for (auto& c : w.calls) {
       if (overdue(c)) {
         finish_command(w, c, false, "no result from agent " + c.with["agent"] + " by its deadline",

@@ -24,6 +24,13 @@
 //    object, so a restart neither repeats a level nor forgets one (levels missed while
 //    the hub was down are all notified at once); next_escalation_ms() tells the hub
 //    when to run a batch for it. Any other policy goes to PagerDuty;
+//  - a route with hold_while_healing holds its opened/reopened steps while an agent
+//    heals every alert of the incident (the agent marks an alert it heals with the
+//    annotation `healing`; one that resolved meanwhile was healed): "held" on the
+//    timeline. The steps run when the incident escalates (the agent's remediation
+//    exhausted, severity raised), when an alert no agent heals joins, or when the hold
+//    ends with an alert still firing; they are dropped when the incident resolves
+//    (healed: nobody was woken) or is acknowledged;
 //  - `remediate` and `rollback` with an `action` become one call per host (`hosts`, or
 //    the incident's affected hosts), each a `command` to that host's agent (AgentLink)
 //    sent once the batch that records it has committed, with a deadline (`timeout`,
@@ -124,7 +131,22 @@ class WorkflowRunner {
   void finish_call(IncidentWorkflow& w, const OutboxRow& row, WriteBatch& batch, int64_t now_ms);
   void update_facts(WriteBatch& batch, int64_t now_ms);
   void run_event(const Event& e, WriteBatch& batch, int64_t now_ms);
+  // The route's steps for `event` (which happened at `at_ms`) become calls.
+  void run_route(IncidentWorkflow& w, const Route& route, const std::string& event, int64_t at_ms,
+                 const IncidentFacts& facts, WriteBatch& batch, int64_t now_ms);
+  // Holding steps while agents heal: see hold_while_healing in the header comment.
+  void track_healing(WriteBatch& batch, int64_t now_ms);
+  void hold(IncidentWorkflow& w, const Route& route, const Event& e, const std::string& healing,
+            WriteBatch& batch, int64_t now_ms);
+  // Runs the held steps; `why`: "escalated", "unhealed" or "due".
+  void release_holds(IncidentWorkflow& w, const std::string& why, WriteBatch& batch,
+                     int64_t now_ms);
+  // Ends the holds without running them ("healed" or "acknowledged"); the routes held.
+  std::set<std::string> drop_holds(IncidentWorkflow& w, const std::string& why, WriteBatch& batch,
+                                   int64_t now_ms);
   void add_call(IncidentWorkflow& w, WorkflowCall call, WriteBatch& batch, int64_t now_ms);
+  // Recomputes when the document next has something due (absent from docs_: forgets it).
+  void index_due(uint64_t incident_id);
   void pump(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms);
   void start_escalation(IncidentWorkflow& w, size_t call, WriteBatch& batch, int64_t now_ms);
   void advance_escalation(IncidentWorkflow& w, WriteBatch& batch, int64_t now_ms);
@@ -155,8 +177,15 @@ class WorkflowRunner {
   std::vector<std::pair<std::string, protocol::Command>> outgoing_;
 
   std::map<uint64_t, IncidentWorkflow> docs_;  // active ones
-  std::map<uint64_t, uint64_t> by_outbox_;     // outbox id -> incident id, of sent calls
-  std::vector<OutboxRow> finished_;            // waiting for the next batch
+  // Firing alerts an agent heals (annotation `healing`): fingerprint -> "fix-app on web-1".
+  std::map<std::string, std::string> healing_alerts_;
+  // When each document next has something due (an escalation level, a command deadline,
+  // a verification window, a hold), by document and in time order, so that a batch
+  // neither scans every document for it nor asks next_due_ms() to.
+  std::map<uint64_t, int64_t> due_of_;
+  std::set<std::pair<int64_t, uint64_t>> due_;
+  std::map<uint64_t, uint64_t> by_outbox_;  // outbox id -> incident id, of sent calls
+  std::vector<OutboxRow> finished_;         // waiting for the next batch
 
   // The batch in flight: documents as they were before it (nullopt: new), and the
   // finished rows it consumed, to undo on failed().

@@ -12,7 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kRefObjects[] = {"ticket", "channel", "status_page"};
+const char* const kRefObjects[] = {"ticket", "channel", "status_page", "suspect"};
 
 CallPlan send(std::string operation, json payload, std::string creates = {}) {
   return {.verdict = CallPlan::Verdict::kSend,

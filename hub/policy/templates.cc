@@ -26,11 +26,15 @@ mustache::data context(const IncidentFacts& facts) {
   d.set("labels", labels);
   d.set("business_start", facts.business_start);
   d.set("business_day", facts.business_day);
-  for (const auto& [name, fields] : facts.refs) {
-    mustache::data ref{mustache::data::type::object};
-    for (const auto& [field, value] : fields) ref.set(field, value);
-    d.set(name, ref);
-  }
+  auto object = [](const std::map<std::string, std::string>& fields) {
+    mustache::data o{mustache::data::type::object};
+    for (const auto& [field, value] : fields) o.set(field, value);
+    return o;
+  };
+  for (const auto& [name, fields] : facts.refs) d.set(name, object(fields));
+  mustache::data oncall{mustache::data::type::object};
+  for (const auto& [schedule, person] : facts.oncall) oncall.set(schedule, object(person));
+  d.set("oncall", oncall);
   return d;
 }
 

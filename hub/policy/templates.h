@@ -4,7 +4,10 @@
 // Names: id, title, status, severity, service, env, affected_hosts, has_suspect (a
 // boolean, for {{#has_suspect}}...{{/has_suspect}}), and labels.<name> for any of the
 // incident's labels, and what earlier steps created (IncidentFacts::refs): ticket.key,
-// ticket.url, channel.id, channel.name, status_page.id, status_page.url; and when
+// ticket.url, channel.id, channel.name, status_page.id, status_page.url; the suspect
+// change: suspect.version, suspect.hosts, suspect.id, suspect.author, suspect.commit,
+// suspect.link, suspect.strategy, suspect.summary; who is on call now in a schedule:
+// oncall.<schedule>.slack (a Slack member id), .name, .email, .id; and when
 // business hours next begin: business_start ("2026-11-27 09:00"), business_day
 // ("2026-11-27", a Jira duedate). Values are inserted as
 // they are, without HTML escaping: each integration escapes for its own format (Slack's &, <, >;

@@ -46,6 +46,7 @@ json facts_json(const IncidentFacts& f) {
           {"status", f.status},
           {"severity", protocol::severity_name(f.severity)},
           {"labels", f.labels},
+          {"alert_labels", f.alert_labels},
           {"has_suspect", f.has_suspect},
           {"affected_hosts", f.affected_hosts}};
 }
@@ -61,6 +62,9 @@ Result<IncidentFacts> parse_facts(const json& doc) {
   if (!s) return s.status();
   f.severity = *s;
   REFLEX_RETURN_IF_ERROR(read(doc, "facts.", "labels", f.labels));
+  if (doc.contains("alert_labels")) {  // documents written before it was kept have none
+    REFLEX_RETURN_IF_ERROR(read(doc, "facts.", "alert_labels", f.alert_labels));
+  }
   REFLEX_RETURN_IF_ERROR(read(doc, "facts.", "has_suspect", f.has_suspect));
   REFLEX_RETURN_IF_ERROR(read(doc, "facts.", "affected_hosts", f.affected_hosts));
   return f;

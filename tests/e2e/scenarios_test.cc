@@ -98,8 +98,8 @@ TEST_CASE(
   ScenarioVendors v;
   HubProcess hub(to_yaml(example_hub_config(v)));
   // The check fails until the healthy file exists; the rule's remediation creates it.
-  // Severity warning: examples/hub.yaml routes high and critical incidents to
-  // page-and-chat, which pages when the incident opens, before any agent could heal it.
+  // Severity warning: the example files a ticket for the next morning (the next test
+  // has a critical one, which the example holds while the agent heals).
   const std::string healthy = hub.dir().file("app.healthy");
   const std::string agent_yaml =
       "checks: [{name: app, type: command, interval: 500ms, timeout: 500ms, command: [/bin/sh, -c, "
@@ -146,6 +146,79 @@ TEST_CASE(
   for (const auto& c : calls) {
     CHECK(c["kind"] == "ticket.create");
   }
+}
+
+namespace {
+
+// An agent whose check `app` fails until `healthy` exists, with a critical rule healed
+// by `fix` (an exec action's command).
+std::unique_ptr<Child> critical_agent(HubProcess& hub, const std::string& healthy,
+                                      const std::string& fix) {
+  const std::string agent_yaml =
+      "checks: [{name: app, type: command, interval: 500ms, timeout: 500ms, command: [/bin/sh, -c, "
+      "'test -f " +
+      healthy +
+      " || exit 2']}]\n"
+      "actions: [{name: fix-app, type: exec, command: " +
+      fix +
+      ", verify_within: 3s, cooldown: 0s}]\n"
+      "rules: [{name: app-down, series: app, when: 'state == CRITICAL', severity: critical, "
+      "heal: [fix-app]}]\n";
+  return hub.start_agent("web-1", HubProcess::AgentSpec{.hostname = "web-1",
+                                                        .labels = "{service: checkout, env: prod}",
+                                                        .heartbeat = "200ms",
+                                                        .extra_yaml = agent_yaml});
+}
+
+}  // namespace
+
+TEST_CASE(
+    "self-healing, critical: the example holds its page while the agent heals, and the "
+    "healed incident wakes nobody",
+    "[e2e][scenario]") {
+  ScenarioVendors v;
+  HubProcess hub(to_yaml(example_hub_config(v)));
+  const std::string healthy = hub.dir().file("app.healthy");
+  auto agent = critical_agent(hub, healthy, "[/usr/bin/touch, " + healthy + "]");
+
+  const uint64_t id = wait_incident(hub, [](const json& i) { return i["service"] == "checkout"; });
+  REQUIRE(id != 0);
+  CHECK(wait_timeline(hub, id, "step",
+                      "route urgent: opened steps held for up to 5m while agents heal (fix-app "
+                      "on web-1)"));
+  CHECK(wait_timeline(hub, id, "remediation", "fix-app app on web-1: recovered"));
+  REQUIRE(wait_until([&] { return incident_detail(hub, id)["incident"]["status"] == "resolved"; },
+                     15s));
+  CHECK(wait_timeline(hub, id, "step",
+                      "route urgent: resolved while agents healed it; its held steps are not run"));
+  const json d = incident_detail(hub, id);
+  CHECK(d["incident"]["severity"] == "critical");
+  CHECK(d["workflow"]["calls"].empty());
+  CHECK(v.slack.received().empty());
+  CHECK(v.jira.issues().empty());
+  check_nobody_paged(v);
+}
+
+TEST_CASE(
+    "self-healing, critical: when the agent's remediation is exhausted, the held page goes "
+    "out at once",
+    "[e2e][scenario]") {
+  ScenarioVendors v;
+  HubProcess hub(to_yaml(example_hub_config(v)));
+  const std::string healthy = hub.dir().file("app.healthy");
+  auto agent = critical_agent(hub, healthy, "[/bin/false]");
+
+  const uint64_t id = wait_incident(hub, [](const json& i) { return i["service"] == "checkout"; });
+  REQUIRE(id != 0);
+  CHECK(wait_timeline(hub, id, "step", "opened steps held for up to 5m"));
+  CHECK(wait_timeline(hub, id, "remediation", "exhausted"));
+  CHECK(wait_timeline(hub, id, "step",
+                      "route urgent: healing did not fix it (the incident escalated): running "
+                      "its held opened steps"));
+  // Well before the 5m hold would have ended: the on-call's Slack DM and the channel post.
+  REQUIRE(wait_until([&] { return !slack_dms(v.slack).empty(); }, 20s));
+  CHECK(wait_timeline(hub, id, "step", "urgent/post (chat.post) on opened: done"));
+  CHECK(incident_detail(hub, id)["incident"]["status"] == "triggered");
 }
 
 namespace {
@@ -378,7 +451,7 @@ TEST_CASE(
   const std::string room_id = created[0].answer["channel"]["id"];
   const auto invite = slack_calls(v.slack, "conversations.invite")[0];
   CHECK(invite.body["channel"] == room_id);
-  CHECK(invite.body["users"] == "U0ONCALL,U0COMMANDER");
+  CHECK(invite.body["users"] == oncall_slack_id(hub) + ",U0COMMANDER");  // who is on call now
   REQUIRE(
       wait_until([&] { return slack_calls(v.slack, "chat.postMessage", room_id).size() == 1; }));
   CHECK(slack_calls(v.slack, "chat.postMessage", room_id)[0].body["text"] ==

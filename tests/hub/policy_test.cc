@@ -173,6 +173,39 @@ TEST_CASE("templates render the incident's fields and labels without HTML escapi
   CHECK(render_template("{{labels.missing}}|{{nothing}}", f) == "|");
 }
 
+TEST_CASE("templates name the suspect change and who is on call now", "[hub][policy]") {
+  IncidentFacts f = facts(Severity::kHigh, {{"service", "checkout"}, {"env", "prod"}}, true);
+  f.refs["suspect"] = {{"version", "4.3.0"}, {"hosts", "web-1,web-2"}, {"author", "alice"}};
+  f.oncall["checkout-primary"] = {{"slack", "U012ABC"}, {"name", "Alice Doe"}};
+  CHECK(render_template("roll back {{suspect.version}} on {{suspect.hosts}} by {{suspect.author}}",
+                        f) == "roll back 4.3.0 on web-1,web-2 by alice");
+  CHECK(render_template("{{oncall.checkout-primary.slack}}, U0COMMANDER", f) ==
+        "U012ABC, U0COMMANDER");
+  CHECK(render_template("{{#oncall.checkout-primary}}{{name}}{{/oncall.checkout-primary}}", f) ==
+        "Alice Doe");
+  // Nobody on call, no suspect: empty, never an error.
+  CHECK(render_template("[{{oncall.night.slack}}][{{suspect.version}}]",
+                        facts(Severity::kHigh, {})) == "[][]");
+}
+
+TEST_CASE("a route's hold_while_healing is a duration, off by default", "[hub][policy]") {
+  const PolicyConfig c = good(R"(
+routes:
+  - {name: urgent, workflow: w, hold_while_healing: 5m}
+  - {name: rest, workflow: w}
+workflows:
+  w: {steps: [{on: [opened], kind: page, with: {policy: p}}]}
+)");
+  CHECK(c.routes[0].hold_while_healing == Millis(300'000));
+  CHECK(c.routes[1].hold_while_healing == Millis(0));
+  CHECK_THAT(errors_of(R"(
+routes: [{name: urgent, workflow: w, hold_while_healing: soon}]
+workflows:
+  w: {steps: [{on: [opened], kind: page, with: {policy: p}}]}
+)"),
+             Catch::Contains("routes[0].hold_while_healing: invalid duration \"soon\""));
+}
+
 TEST_CASE("a template that does not parse is refused at its key path", "[hub][policy]") {
   CHECK_FALSE(check_template("{{#open}} never closed"));
   const std::string m = errors_of(R"(

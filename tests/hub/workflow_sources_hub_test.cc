@@ -1,8 +1,9 @@
 // Two workflow facts the scenario tests rely on, in a real hub (in this process, on
 // loopback, real store, real HTTP to the fake vendors): a rollback by CI job is watched
 // like one by an agent action (`verify_within`: not resolved in time, the incident's
-// `escalated` steps run), and an alert naming its source problem (`problem_id`, not a
-// group label) lets monitoring.comment reach that problem.
+// `escalated` steps run), an alert naming its source problem (`problem_id`, not a
+// group label) lets monitoring.comment reach that problem, and routes and templates see
+// the labels of the alert that opened the incident and the suspect change.
 #include <catch2/catch.hpp>
 
 #include "hub/policy/policy_config.h"
@@ -19,16 +20,6 @@ using nlohmann::json;
 using reflex::testing::FakeSlack;
 
 namespace {
-
-policy::PolicyConfig policy_from(const std::string& yaml) {
-  auto read = reflex::testing::read_section<policy::PolicyConfig>(
-      yaml, [](config::MapReader& top, policy::PolicyConfig& out) {
-        policy::read_policy_config(top, out);
-      });
-  INFO(read.status.to_string());
-  REQUIRE(read.status);
-  return read.config;
-}
 
 std::string alert(const std::string& host, const json& extra_labels = json::object()) {
   json labels = {{"alertname", "HighErrorRate"},
@@ -49,24 +40,6 @@ uint64_t first_incident(Api& api) {
     return true;
   }));
   return id;
-}
-
-// Waits for a step entry containing `text`; on failure the test shows the entries.
-bool has_step(Api& api, uint64_t id, const std::string& text) {
-  std::string seen;
-  const bool found = reflex::testing::wait_until([&] {
-    seen.clear();
-    const json timeline = api.incident(id)["timeline"];
-    for (const auto& e : timeline) {
-      if (e["kind"] != "step") continue;
-      const std::string t = e["text"];
-      if (t.find(text) != std::string::npos) return true;
-      seen += "\n  " + t;
-    }
-    return false;
-  });
-  if (!found) UNSCOPED_INFO("step entries:" << seen);
-  return found;
 }
 
 }  // namespace
@@ -90,7 +63,7 @@ TEST_CASE(
     cfg.integrations.slack.enabled = true;
     cfg.integrations.slack.token_file = slack_token;
     cfg.integrations.slack.base_url = slack.base_url();
-    cfg.policy = policy_from(R"yaml(
+    cfg.policy = reflex::testing::policy_from(R"yaml(
 routes:
   - name: suspect
     match: {severity: [high]}
@@ -112,8 +85,8 @@ workflows:
   Api api(hub.http_port());
   REQUIRE(api.post("/api/v2/alerts", alert("web-1")).status == 200);
   const uint64_t id = first_incident(api);
-  CHECK(has_step(api, id, "rollback done: watching the incident for 1s"));
-  CHECK(has_step(api, id, "the rollback did not resolve the incident within 1s: escalating"));
+  CHECK(api.wait_step(id, "rollback done: watching the incident for 1s"));
+  CHECK(api.wait_step(id, "the rollback did not resolve the incident within 1s: escalating"));
   REQUIRE(reflex::testing::wait_until([&] {
     for (const auto& r : slack.delivered()) {
       if (r.method == "chat.postMessage" &&
@@ -138,7 +111,7 @@ TEST_CASE(
     cfg.integrations.dynatrace.enabled = true;
     cfg.integrations.dynatrace.base_url = dynatrace.base_url();
     cfg.integrations.dynatrace.token_file = token;
-    cfg.policy = policy_from(R"yaml(
+    cfg.policy = reflex::testing::policy_from(R"yaml(
 routes:
   - name: urgent
     match: {severity: [high]}
@@ -169,5 +142,65 @@ workflows:
               .status == 200);
   REQUIRE(
       reflex::testing::wait_until([&] { return dynatrace.comments("-123_456V2").size() == 2; }));
-  CHECK(has_step(api, id, "urgent/acknowledged (monitoring.comment) on acknowledged: done"));
+  CHECK(api.wait_step(id, "urgent/acknowledged (monitoring.comment) on acknowledged: done"));
+}
+
+TEST_CASE(
+    "routes match and templates name the labels of the alert that opened the incident and "
+    "its suspect change",
+    "[workflow][hub]") {
+  FakeSlack slack;
+  slack.add_channel("C0PAY", "payments");
+  slack.add_channel("C0CHECKOUT", "checkout-prod");
+  reflex::testing::TempDir dir;
+  const std::string token = dir.write("slack-token", slack.token() + "\n");
+  RunningHub hub([&](HubConfig& cfg) {
+    cfg.integrations.slack.enabled = true;
+    cfg.integrations.slack.token_file = token;
+    cfg.integrations.slack.base_url = slack.base_url();
+    cfg.policy = reflex::testing::policy_from(R"yaml(
+routes:
+  - name: payments-team
+    match: {labels: ['team="payments"']}
+    workflow: tell-team
+  - name: everyone-else
+    workflow: tell-service
+workflows:
+  tell-team:
+    steps:
+      - name: post
+        on: [opened]
+        kind: chat.post
+        with: {channel: "#payments", text: "{{labels.alertname}} for team {{labels.team}}"}
+  tell-service:
+    steps:
+      - name: post
+        on: [opened]
+        kind: chat.post
+        with: {channel: "#checkout-prod", text: "suspect: {{suspect.version}} on {{suspect.hosts}} by {{suspect.author}}"}
+)yaml");
+  });
+  Api api(hub.http_port());
+  // team is no group label (service and env are): the alert that opens the incident
+  // lends it.
+  REQUIRE(api.post("/api/v2/alerts", alert("web-1", {{"team", "payments"}})).status == 200);
+  const uint64_t paid = first_incident(api);
+  CHECK(api.wait_step(paid, "payments-team/post (chat.post) on opened: done"));
+  CHECK(api.incident(paid)["incident"]["group"] ==
+        json({{"env", "prod"}, {"service", "checkout"}}));
+  REQUIRE(reflex::testing::wait_until([&] { return !slack.received().empty(); }));
+  CHECK(slack.received()[0].body["text"] == "HighErrorRate for team payments");
+
+  // Another service, after a deploy of it: the suspect's fields in the message.
+  REQUIRE(api.post("/api/v1/changes", json({{"service", "search"},
+                                            {"environment", "prod"},
+                                            {"version", "7.1.0"},
+                                            {"hosts", {"web-7", "web-8"}},
+                                            {"strategy", "canary"},
+                                            {"author", "bob"}})
+                                          .dump())
+              .status == 201);
+  REQUIRE(api.post("/api/v2/alerts", alert("web-7", {{"service", "search"}})).status == 200);
+  REQUIRE(reflex::testing::wait_until([&] { return slack.received().size() == 2; }));
+  CHECK(slack.received()[1].body["text"] == "suspect: 7.1.0 on web-7,web-8 by bob");
 }
