@@ -12,6 +12,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+constexpr auto kStopWait = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -81,6 +82,19 @@ void EventQueue::close() {
   cv_.notify_all();
 }
 
+void EventQueue::finish() {
+  {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool EventQueue::wait_finished(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return finished_; });
+}
+
 EventQueue::Wait EventQueue::wait(std::chrono::milliseconds timeout,
                                   std::vector<StreamEvent>& out) {
   std::unique_lock lock(mu_);
@@ -125,6 +139,7 @@ std::shared_ptr<EventQueue> EventStream::subscribe() {
 }
 
 void EventStream::unsubscribe(const std::shared_ptr<EventQueue>& queue) {
+  queue->finish();
   std::lock_guard lock(mu_);
   queues_.erase(queue);
   open_.set(static_cast<double>(queues_.size()));
@@ -145,9 +160,20 @@ void EventStream::publish_batch(const WriteBatch& batch) {
 }
 
 void EventStream::stop() {
-  std::lock_guard lock(mu_);
-  stopped_ = true;
-  for (const auto& q : queues_) q->close();
+  std::set<std::shared_ptr<EventQueue>> open;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    open = queues_;
+  }
+  for (const auto& q : open) q->close();
+  // Bounded: a client that stopped reading can hold a write up to the socket's timeout.
+  const auto deadline = std::chrono::steady_clock::now() + kStopWait;
+  for (const auto& q : open) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !q->wait_finished(left)) break;
+  }
 }
 
 void EventStream::add_routes(httplib::Server& server) {
@@ -185,6 +211,7 @@ void EventStream::add_routes(httplib::Server& server) {
                 switch (queue->wait(heartbeat, events)) {
                   case EventQueue::Wait::kClosed:
                     sink.done();
+                    queue->finish();
                     return true;
                   case EventQueue::Wait::kTimeout:
                     out = kKeepAlive;

@@ -68,6 +68,10 @@ class EventQueue {
   void push(StreamEvent event);
   // Wakes the reader for good: wait() returns kClosed from now on.
   void close();
+  // The reader says it has ended its stream (or the client went away).
+  void finish();
+  // Waits up to `timeout` for finish(); whether it came.
+  bool wait_finished(std::chrono::milliseconds timeout);
 
   enum class Wait { kEvents, kResync, kTimeout, kClosed };
   // Waits up to `timeout` for events, moving them into `out` (kEvents). kResync: events
@@ -81,6 +85,7 @@ class EventQueue {
   std::deque<StreamEvent> queue_;  // guarded by mu_
   bool overflowed_ = false;        // guarded by mu_
   bool closed_ = false;            // guarded by mu_
+  bool finished_ = false;          // guarded by mu_
 };
 
 class EventStream {
@@ -99,7 +104,9 @@ class EventStream {
   // Any thread. Sends to every open stream.
   void publish(StreamEvent event);
   void publish_batch(const WriteBatch& batch);
-  // Ends every open stream and refuses new ones (503). Call before the server stops.
+  // Ends every open stream and refuses new ones (503). Call before the server stops: it
+  // waits (up to 2 s) until each stream has sent its end, because a server that is
+  // stopping cuts a response off between two writes.
   void stop();
   size_t subscribers() const;
 
