@@ -40,7 +40,7 @@ TEST_CASE("content types follow the extension", "[dashboard]") {
   CHECK(dashboard_content_type("notes.txt") == "application/octet-stream");
 }
 
-TEST_CASE("reading the dashboard's paths is open; writing them and the API are not",
+TEST_CASE("reading the dashboard's paths is open, writing them and the API are not",
           "[dashboard]") {
   for (const char* path : {"/", "/ui", "/ui/", "/ui/app.js", "/ui/nope"}) {
     CAPTURE(path);
