@@ -24,6 +24,7 @@ const ARTIFACTS = env('ARTIFACT_DIR');
 const agents = [];
 let browser;
 let incidentId = 0;  // the checkout incident of the first test
+const cspViolations = [];
 
 // A port nothing listens on: a tcp check against it fails.
 function unusedPort() {
@@ -69,6 +70,10 @@ async function login(token) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => { throw e; });
+  // Everything the page uses must pass its own Content-Security-Policy.
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   await page.goto(`${HUB}/`);
   await page.fill('#token', token);
   await page.click('#login');
@@ -198,4 +203,9 @@ test('the timeline shows a remediation an agent reported', async () => {
   } finally {
     await context.close();
   }
+});
+
+test('no page broke its Content-Security-Policy', () => {
+  // Runs last: after every other test's pages.
+  assert.deepEqual(cspViolations, []);
 });
