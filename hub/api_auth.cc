@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "hub/dashboard.h"
 #include "hub/http_api.h"
 
 namespace reflex::hub {
@@ -55,6 +56,8 @@ AuthDecision unauthorized(std::string message, bool invalid_token) {
 
 std::optional<ApiRole> required_role(std::string_view method, std::string_view path) {
   if (is_read(method) && (path == "/healthz" || path == "/metrics")) return std::nullopt;
+  // The dashboard's static files hold no data; what they show comes from the API.
+  if (is_read(method) && is_dashboard_path(path)) return std::nullopt;
   // Slack's buttons carry Slack's signature instead of a token (slack_actions.h).
   if (method == "POST" && path == kSlackActionsPath) return std::nullopt;
   if (is_admin_path(path)) return ApiRole::kAdmin;
@@ -101,6 +104,19 @@ void ApiAuth::set_tokens(std::shared_ptr<const TokenTable> tokens) {
 std::shared_ptr<const TokenTable> ApiAuth::tokens() const {
   std::lock_guard lock(mu_);
   return tokens_;
+}
+
+std::optional<ApiIdentity> ApiAuth::identify(std::string_view authorization) const {
+  const auto table = tokens();
+  if (!table || table->empty()) return std::nullopt;
+  const size_t space = authorization.find(' ');
+  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Bearer")) {
+    return ApiIdentity{};
+  }
+  std::string_view token = authorization.substr(space);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return table->find(token).value_or(ApiIdentity{});
 }
 
 void ApiAuth::install(httplib::Server& server) {

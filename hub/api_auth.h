@@ -4,6 +4,7 @@
 //
 // The rule (required_role):
 //   GET|HEAD /healthz, /metrics          open, always (load balancers, Prometheus)
+//   GET|HEAD /, /ui, /ui/...             open: the dashboard's static files (dashboard.h)
 //   POST /api/v1/integrations/slack/actions  open: Slack signs it (slack_actions.h)
 //   any method under /api/vN/admin/...   admin
 //   other GET|HEAD                       viewer
@@ -67,6 +68,9 @@ class ApiAuth {
   void set_tokens(std::shared_ptr<const TokenTable> tokens);
   // Sets the server's pre-routing handler. `this` must outlive the server's serving.
   void install(httplib::Server& server);
+  // Who `authorization` (the header's value) names: nullopt when the API is open (no
+  // tokens), else the identity, or an empty name when the token is unknown. Any thread.
+  std::optional<ApiIdentity> identify(std::string_view authorization) const;
 
  private:
   std::shared_ptr<const TokenTable> tokens() const;

@@ -77,6 +77,14 @@ void HttpApi::routes() {
     }
     res.set_content(answer.get(), "application/json");
   });
+  // Who the caller is, so the dashboard shows only the actions its role may take.
+  server_->Get("/api/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = auth_.identify(req.get_header_value("Authorization"));
+    nlohmann::json doc = {{"name", who ? who->name : ""},
+                          {"role", api_role_name(who ? who->role : ApiRole::kAdmin)},
+                          {"open", !who.has_value()}};
+    res.set_content(doc.dump(), "application/json");
+  });
   incidents_.add_routes(*server_);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), std::string(metrics::kContentType));

@@ -3,6 +3,7 @@
 //
 //   GET /healthz          200 "ok" while the loop answers, 503 otherwise
 //   GET /api/v1/agents    every agent as JSON
+//   GET /api/v1/whoami    {"name", "role", "open"}: the caller's token (open: no tokens)
 //   /api/v1/incidents...  and /api/v1/alerts: see incident_api.h
 //   GET /metrics          the hub's own health, Prometheus text format
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/curve_keys.h"
+#include "hub/dashboard.h"
 #include "hub/integrations/slack.h"
 #include "hub/integrations/vendors.h"
 
@@ -130,6 +131,17 @@ Status Hub::start(const HubConfig& cfg) {
   http_->add_routes([this](httplib::Server& server) { route_api_.add_routes(server); });
   oncall_api_.set_config(cfg.oncall);
   http_->add_routes([this](httplib::Server& server) { oncall_api_.add_routes(server); });
+  // The dashboard and its live updates. Each open stream holds an HTTP worker: half the
+  // pool at most, so open dashboards never starve the API.
+  events_ = std::make_unique<EventStream>(
+      metrics_registry_,
+      EventStream::Limits{.max_streams = static_cast<size_t>(cfg.http_threads / 2),
+                          .queue_capacity = 256,
+                          .heartbeat = std::chrono::seconds(15)});
+  http_->add_routes([this](httplib::Server& server) {
+    events_->add_routes(server);
+    add_dashboard_routes(server);
+  });
   REFLEX_RETURN_IF_ERROR(install_api_tokens(cfg.api, cfg.http));
   REFLEX_RETURN_IF_ERROR(start_external(cfg));
   REFLEX_RETURN_IF_ERROR(start_outbox(cfg));
@@ -357,6 +369,7 @@ void Hub::reload_from_file(const std::string& path) {
 void Hub::stop() {
   if (stopped_ || !store_) return;
   stopped_ = true;
+  if (events_) events_->stop();  // open streams end, so the HTTP server's stop does not wait
   if (http_) http_->stop();
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
@@ -414,6 +427,7 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     metrics_.events_committed->inc(batch.events.size());
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
     correlator_->committed();
+    if (events_) events_->publish_batch(batch);  // durable now: the dashboards may read it
     if (runner_) runner_->committed();
     arm_runner_timer();
     update_gauges();

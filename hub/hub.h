@@ -34,6 +34,7 @@
 #include "hub/api_tokens.h"
 #include "hub/config.h"
 #include "hub/correlate.h"
+#include "hub/event_stream.h"
 #include "hub/external_api.h"
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
@@ -115,6 +116,7 @@ class Hub {
   RouteApi route_api_;                           // before http_, likewise
   std::unique_ptr<SlackActions> slack_actions_;  // before http_, likewise
   oncall::OncallApi oncall_api_{clock_};         // before http_, likewise
+  std::unique_ptr<EventStream> events_;          // before http_, likewise
   std::unique_ptr<HttpApi> http_;
   TimerId liveness_timer_ = 0;
   int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
