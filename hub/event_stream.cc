@@ -156,6 +156,7 @@ void EventStream::publish(StreamEvent event) {
 }
 
 void EventStream::publish_batch(const WriteBatch& batch) {
+  if (subscribers() == 0) return;  // on the loop, after every commit: no work when nobody watches
   for (auto& e : stream_events_of(batch)) publish(std::move(e));
 }
 

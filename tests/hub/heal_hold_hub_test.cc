@@ -81,6 +81,11 @@ struct Rig {
       return true;
     }));
   }
+  // The incident the first alert opened, its opened steps held for `hold`.
+  void wait_held() {
+    wait_incident();
+    REQUIRE(api->wait_step(incident, "opened steps held for up to " + hold));
+  }
   std::string status() { return api->incident(incident)["incident"]["status"]; }
   size_t posts() const {
     size_t n = 0;
@@ -142,8 +147,7 @@ TEST_CASE("when the agent's healing is exhausted, the held steps run at once",
   Rig rig("10m");
   Healing web1(rig, "agent-1", "web-1");
   web1.fire("fp-web-1");
-  rig.wait_incident();
-  REQUIRE(rig.api->wait_step(rig.incident, "opened steps held for up to 10m"));
+  rig.wait_held();
   CHECK(rig.posts() == 0);
   web1.remediation("fp-web-1", RemediationOutcome::kExhausted);
   CHECK(rig.api->wait_step(rig.incident,
@@ -161,8 +165,7 @@ TEST_CASE("an alert no agent heals joining a held incident runs the held steps",
   Rig rig("10m");
   Healing web1(rig, "agent-1", "web-1");
   web1.fire("fp-web-1");
-  rig.wait_incident();
-  REQUIRE(rig.api->wait_step(rig.incident, "opened steps held for up to 10m"));
+  rig.wait_held();
   Healing web2(rig, "agent-2", "web-2");
   web2.fire("fp-web-2", {});
   CHECK(rig.api->wait_step(rig.incident,
@@ -177,8 +180,7 @@ TEST_CASE("an incident not healed by the end of the hold runs the held steps, ac
   Rig rig("2s");
   Healing web1(rig, "agent-1", "web-1");
   web1.fire("fp-web-1");
-  rig.wait_incident();
-  REQUIRE(rig.api->wait_step(rig.incident, "opened steps held for up to 2s"));
+  rig.wait_held();
   rig.restart();  // the hold is on the incident's workflow document
   CHECK(rig.api->wait_step(rig.incident,
                            "route urgent: still triggered after 2s of healing: running its "
@@ -211,8 +213,7 @@ TEST_CASE("a responder acknowledging a held incident ends the hold without runni
   Rig rig("2s");
   Healing web1(rig, "agent-1", "web-1");
   web1.fire("fp-web-1");
-  rig.wait_incident();
-  REQUIRE(rig.api->wait_step(rig.incident, "opened steps held for up to 2s"));
+  rig.wait_held();
   REQUIRE(rig.api
               ->post("/api/v1/incidents/" + std::to_string(rig.incident) + "/ack",
                      R"({"actor": "alice"})")
