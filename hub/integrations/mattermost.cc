@@ -17,13 +17,7 @@ std::string detail_of(const std::string& body) {
     const std::string message = string_at(doc, "message");
     if (!message.empty()) return clip(message, 200);
   }
-  std::string out;
-  for (char c : body.substr(0, 200)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return clip(out, 200);
+  return printable_excerpt(body);
 }
 
 std::string hint(int status) {

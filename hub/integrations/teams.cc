@@ -11,17 +11,6 @@ constexpr std::string_view kPost = "teams.post";
 constexpr std::string_view kWhere = "teams teams.post";
 constexpr size_t kMaxText = 24'000;
 
-// Printable start of an answer (Teams answers text, not JSON).
-std::string excerpt(const std::string& body) {
-  std::string out;
-  for (char c : body.substr(0, 200)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return clip(out, 200);
-}
-
 std::string trimmed(const std::string& s) {
   size_t a = 0, b = s.size();
   while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
@@ -63,17 +52,17 @@ json teams_body(const std::string& text, bool adaptive_card) {
 
 Outcome classify_teams(const HttpResponse& r) {
   const std::string where = std::string(kWhere) + ": ";
-  const std::string detail = r.status >= 400 ? excerpt(r.body) : "";
+  const std::string detail = r.status >= 400 ? printable_excerpt(r.body) : "";
   if (auto t = classify_transient(where, r, detail)) return *t;
   if (r.status >= 200 && r.status < 300) {
     const std::string body = trimmed(r.body);
     if (body == "1" || body.empty()) return Outcome::done({{"status", r.status}});
     if (body.find("429") != std::string::npos) {
       return Outcome::retry(where + "throttled (HTTP " + std::to_string(r.status) +
-                            " saying: " + excerpt(body) + ")");
+                            " saying: " + printable_excerpt(body) + ")");
     }
     return Outcome::permanent(where + "HTTP " + std::to_string(r.status) +
-                              " without the connector's \"1\": " + excerpt(body));
+                              " without the connector's \"1\": " + printable_excerpt(body));
   }
   return Outcome::permanent(http_error(where, r.status, detail) + hint(r.status));
 }

@@ -100,6 +100,16 @@ std::string clip(std::string text, size_t max) {
   return text;
 }
 
+std::string printable_excerpt(std::string_view body, size_t max) {
+  std::string out;
+  for (char c : body.substr(0, max)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return clip(out, max);
+}
+
 std::string encode_path_segment(std::string_view segment) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

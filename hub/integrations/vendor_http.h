@@ -49,6 +49,9 @@ std::string http_error(std::string_view where, int status, std::string_view deta
 
 // `text` cut to `max` bytes (marked "..."), so a strange answer cannot flood the record.
 std::string clip(std::string text, size_t max = 300);
+// The printable start of an answer whose bytes are unknown (HTML, text, JSON): control
+// and non-ASCII bytes read as spaces, trailing spaces dropped, at most `max` bytes.
+std::string printable_excerpt(std::string_view body, size_t max = 200);
 
 // One URL path segment percent-encoded (RFC 3986 unreserved characters kept).
 std::string encode_path_segment(std::string_view segment);

@@ -11,17 +11,6 @@ using nlohmann::json;
 constexpr std::string_view kPost = "webhook.post";
 constexpr std::string_view kWhere = "webhook webhook.post";
 
-// Printable start of a receiver's answer (its bytes are unknown: HTML, text, JSON).
-std::string excerpt(const std::string& body) {
-  std::string out;
-  for (char c : body.substr(0, 200)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return clip(out, 200);
-}
-
 }  // namespace
 
 std::string webhook_signature(std::string_view secret, int64_t timestamp_s, std::string_view body) {
@@ -30,7 +19,7 @@ std::string webhook_signature(std::string_view secret, int64_t timestamp_s, std:
 
 Outcome classify_webhook(const HttpResponse& r) {
   const std::string where = std::string(kWhere) + ": ";
-  const std::string detail = r.status >= 400 ? excerpt(r.body) : "";
+  const std::string detail = r.status >= 400 ? printable_excerpt(r.body) : "";
   if (auto t = classify_transient(where, r, detail)) return *t;
   if (r.status < 200 || r.status >= 300) {
     return Outcome::permanent(http_error(where, r.status, detail));
