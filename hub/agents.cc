@@ -1,5 +1,7 @@
 #include "hub/agents.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace reflex::hub {
@@ -52,6 +54,15 @@ void AgentRegistry::on_event(const std::string& agent_id, uint64_t seq, int64_t 
   it->second.acked_seq = seq;
   seen(it->second, now_ms, "event");
   dirty_.insert(agent_id);
+}
+
+void AgentRegistry::on_metrics(const std::string& agent_id, const protocol::Metrics& metrics,
+                               int64_t now_ms) {
+  if (!agents_.contains(agent_id)) return;
+  AgentMetrics& m = metrics_[agent_id];
+  m.at_ms = now_ms;
+  const size_t n = std::min(metrics.samples.size(), kMaxKeptSamples);
+  m.samples.assign(metrics.samples.begin(), metrics.samples.begin() + static_cast<ptrdiff_t>(n));
 }
 
 void AgentRegistry::reset_mark(const std::string& agent_id, uint64_t seq) {
@@ -115,6 +126,11 @@ std::vector<AgentRecord> AgentRegistry::snapshot() const {
 const AgentRecord* AgentRegistry::find(const std::string& id) const {
   auto it = agents_.find(id);
   return it == agents_.end() ? nullptr : &it->second;
+}
+
+const AgentMetrics* AgentRegistry::last_metrics(const std::string& id) const {
+  auto it = metrics_.find(id);
+  return it == metrics_.end() ? nullptr : &it->second;
 }
 
 size_t AgentRegistry::count(AgentState state) const {

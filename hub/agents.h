@@ -23,6 +23,13 @@ struct LivenessPolicy {
 // True when `agent` has missed `lost_after_missed` heartbeats at `now_ms`.
 bool is_overdue(const AgentRecord& agent, int64_t now_ms, const LivenessPolicy& policy);
 
+// An agent's last `metrics` summary: its checks' series as it last reported them (state,
+// latencies, error rates, gauges). Shown to operators; not stored.
+struct AgentMetrics {
+  int64_t at_ms = 0;  // hub clock, when it arrived
+  std::vector<protocol::Sample> samples;
+};
+
 class AgentRegistry {
  public:
   explicit AgentRegistry(LivenessPolicy policy) : policy_(policy) {}
@@ -37,6 +44,10 @@ class AgentRegistry {
   // An event with sequence `seq` was accepted for `agent_id` (registered): its mark is
   // written with the next commit, in the same transaction as the event.
   void on_event(const std::string& agent_id, uint64_t seq, int64_t now_ms);
+  // A `metrics` summary arrived from a registered agent: it replaces the last one. At most
+  // kMaxKeptSamples samples are kept per agent.
+  void on_metrics(const std::string& agent_id, const protocol::Metrics& metrics, int64_t now_ms);
+  static constexpr size_t kMaxKeptSamples = 500;
   // Puts the sequence mark back after a failed commit discarded the events above it.
   void reset_mark(const std::string& agent_id, uint64_t seq);
 
@@ -50,6 +61,8 @@ class AgentRegistry {
 
   std::vector<AgentRecord> snapshot() const;
   const AgentRecord* find(const std::string& id) const;
+  // Null when the agent has sent no summary since the hub started.
+  const AgentMetrics* last_metrics(const std::string& id) const;
   size_t count(AgentState state) const;
 
  private:
@@ -60,6 +73,7 @@ class AgentRegistry {
   std::map<std::string, AgentRecord> agents_;
   std::set<std::string> dirty_;  // ordered: deterministic batches
   std::vector<AgentStateChange> changes_;
+  std::map<std::string, AgentMetrics> metrics_;
 };
 
 }  // namespace reflex::hub

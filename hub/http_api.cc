@@ -25,23 +25,43 @@ void json_error(httplib::Response& res, int http_status, const std::string& code
                   "application/json");
 }
 
+nlohmann::json agent_json(const AgentRecord& a, int64_t now_ms) {
+  return {{"id", a.id},
+          {"hostname", a.hostname},
+          {"version", a.version},
+          {"labels", a.labels},
+          {"state", agent_state_name(a.state)},
+          {"state_since_ms", a.state_since_ms},
+          {"first_seen_ms", a.first_seen_ms},
+          {"last_seen_ms", a.last_seen_ms},
+          {"last_seen_ago_ms", now_ms - a.last_seen_ms},
+          {"heartbeat_ms", a.heartbeat_ms},
+          {"spool_depth", a.spool_depth},
+          {"open_circuits", a.open_circuits}};
+}
+
 std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& a : agents) {
-    list.push_back({{"id", a.id},
-                    {"hostname", a.hostname},
-                    {"version", a.version},
-                    {"labels", a.labels},
-                    {"state", agent_state_name(a.state)},
-                    {"state_since_ms", a.state_since_ms},
-                    {"first_seen_ms", a.first_seen_ms},
-                    {"last_seen_ms", a.last_seen_ms},
-                    {"last_seen_ago_ms", now_ms - a.last_seen_ms},
-                    {"heartbeat_ms", a.heartbeat_ms},
-                    {"spool_depth", a.spool_depth},
-                    {"open_circuits", a.open_circuits}});
-  }
+  for (const auto& a : agents) list.push_back(agent_json(a, now_ms));
   return nlohmann::json{{"agents", list}, {"now_ms", now_ms}}.dump();
+}
+
+std::optional<std::string> agent_detail_json(const AgentRegistry& registry, const std::string& id,
+                                             int64_t now_ms) {
+  const AgentRecord* a = registry.find(id);
+  if (!a) return std::nullopt;
+  nlohmann::json doc = {{"agent", agent_json(*a, now_ms)}, {"now_ms", now_ms}};
+  if (const AgentMetrics* m = registry.last_metrics(id)) {
+    nlohmann::json samples = nlohmann::json::array();
+    for (const auto& sample : m->samples) {
+      samples.push_back({{"name", sample.name},
+                         {"labels", sample.labels},
+                         {"value", sample.value},
+                         {"unit", sample.unit}});
+    }
+    doc["metrics"] = {{"at_ms", m->at_ms}, {"samples", samples}};
+  }
+  return doc.dump();
 }
 
 HttpApi::HttpApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
@@ -77,6 +97,18 @@ void HttpApi::routes() {
     }
     res.set_content(answer.get(), "application/json");
   });
+  server_->Get(
+      R"(/api/v1/agents/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+        const std::string id = req.matches[1];
+        auto answer =
+            door_.call([this, id] { return agent_detail_json(registry_, id, clock_.now_ms()); });
+        if (answer.wait_for(kLoopAnswerTimeout) != std::future_status::ready) {
+          return json_error(res, 503, "unavailable", "the hub's event loop did not answer in time");
+        }
+        auto doc = answer.get();
+        if (!doc) return json_error(res, 404, "not_found", "no agent \"" + id + "\"");
+        res.set_content(*doc, "application/json");
+      });
   // Who the caller is, so the dashboard shows only the actions its role may take.
   server_->Get("/api/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
     const auto who = auth_.identify(req.get_header_value("Authorization"));

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -72,5 +73,9 @@ void json_error(httplib::Response& res, int http_status, const std::string& code
 
 // The JSON document GET /api/v1/agents returns.
 std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms);
+// GET /api/v1/agents/{id}: the agent and its last `metrics` summary (when one arrived
+// since the hub started); none when no agent has that id.
+std::optional<std::string> agent_detail_json(const AgentRegistry& registry, const std::string& id,
+                                             int64_t now_ms);
 
 }  // namespace reflex::hub

@@ -129,6 +129,8 @@ Status Hub::start(const HubConfig& cfg) {
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
   route_api_.set_policy(cfg.policy);
   http_->add_routes([this](httplib::Server& server) { route_api_.add_routes(server); });
+  maintenance_api_.set_windows(cfg.suppression.maintenance);
+  http_->add_routes([this](httplib::Server& server) { maintenance_api_.add_routes(server); });
   oncall_api_.set_config(cfg.oncall);
   http_->add_routes([this](httplib::Server& server) { oncall_api_.add_routes(server); });
   // The dashboard and its live updates. Each open stream holds an HTTP worker: half the
@@ -307,6 +309,7 @@ Status Hub::reload(const HubConfig& cfg) {
   }
   share_topology(cfg);
   route_api_.set_policy(cfg.policy);
+  maintenance_api_.set_windows(cfg.suppression.maintenance);
   if (runner_) {
     policy::RunnerSettings settings = runner_settings(cfg);
     settings.integrations = runner_settings(cfg_).integrations;  // the outbox's, until a restart

@@ -39,6 +39,7 @@
 #include "hub/http_api.h"
 #include "hub/hub_metrics.h"
 #include "hub/ingest.h"
+#include "hub/maintenance_api.h"
 #include "hub/oncall/oncall_api.h"
 #include "hub/outbox/outbox.h"
 #include "hub/outbox/outbox_api.h"
@@ -114,6 +115,7 @@ class Hub {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<SilenceApi> silence_api_;      // before http_: outlives the routes it serves
   RouteApi route_api_;                           // before http_, likewise
+  MaintenanceApi maintenance_api_;               // before http_, likewise
   std::unique_ptr<SlackActions> slack_actions_;  // before http_, likewise
   oncall::OncallApi oncall_api_{clock_};         // before http_, likewise
   std::unique_ptr<EventStream> events_;          // before http_, likewise

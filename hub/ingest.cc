@@ -243,6 +243,9 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
   events_.push_back(StoredEvent{env.agent_id, env.seq, env.type(), static_cast<int64_t>(env.ts_ms),
                                 now, std::string(frame)});
   registry_.on_event(env.agent_id, env.seq, now);
+  if (const auto* metrics = std::get_if<protocol::Metrics>(&env.body)) {
+    registry_.on_metrics(env.agent_id, *metrics, now);
+  }
   ack_due_.insert(env.agent_id);
   metrics_.frames_accepted->inc();
 }

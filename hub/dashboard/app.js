@@ -510,12 +510,17 @@ function kv(obj) {
 function alertsTable(alerts) {
   if (!alerts.length) return h('p', { class: 'empty' }, 'None');
   return h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, ['Host', 'Rule', 'State', 'Severity', 'Since', 'Values and labels']
+    h('thead', {}, h('tr', {}, ['Host', 'Rule', 'State', 'Severity', 'Since', 'Value', 'Annotations and labels']
       .map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, alerts.map((a) => h('tr', {},
-      h('td', {}, a.host || '—'), h('td', {}, a.rule || a.fingerprint), h('td', {}, stateText(a.state)),
-      h('td', {}, sevBadge(a.severity)), h('td', {}, when(a.since_ms)),
-      h('td', {}, kv(a.annotations), kv(a.labels)))))));
+    h('tbody', {}, alerts.map((a) => {
+      const { value, threshold, ...annotations } = a.annotations || {};
+      return h('tr', {},
+        h('td', {}, a.host || '—'), h('td', {}, a.rule || a.fingerprint), h('td', {}, stateText(a.state)),
+        h('td', {}, sevBadge(a.severity)), h('td', {}, when(a.since_ms)),
+        h('td', { class: 'value' }, value === undefined ? '—' : value,
+          threshold === undefined ? '' : h('span', { class: 'muted' }, ` (threshold ${threshold})`)),
+        h('td', {}, kv(annotations), kv(a.labels)));
+    }))));
 }
 
 function timeline(entries) {
@@ -571,10 +576,14 @@ function agentView(id) {
     let doc;
     let alerts;
     try {
-      [doc, alerts] = await Promise.all([api('/api/v1/agents'), api('/api/v1/alerts?limit=1000')]);
-    } catch (e) { body.replaceChildren(failed('Cannot read the agent', e)); return; }
-    const a = doc.agents.find((x) => x.id === id);
-    if (!a) { body.replaceChildren(h('p', { class: 'error' }, `No agent ${id}.`)); return; }
+      [doc, alerts] = await Promise.all([api(`/api/v1/agents/${encodeURIComponent(id)}`),
+        api('/api/v1/alerts?limit=1000')]);
+    } catch (e) {
+      body.replaceChildren(e.status === 404 ? h('p', { class: 'error' }, `No agent ${id}.`)
+        : failed('Cannot read the agent', e));
+      return;
+    }
+    const a = doc.agent;
     const mine = alerts.alerts.filter((x) => x.host === a.hostname || x.host === a.id);
     body.replaceChildren(
       h('h1', {}, `${a.id} `, stateText(a.state)),
@@ -588,9 +597,9 @@ function agentView(id) {
         h('dt', {}, 'Spool depth'), h('dd', {}, String(a.spool_depth)),
         h('dt', {}, 'Open circuits'), h('dd', {}, String(a.open_circuits)),
         h('dt', {}, 'Labels'), h('dd', {}, kv(a.labels)))),
+      h('section', { class: 'panel', 'aria-labelledby': 'h-checks' }, h('h2', { id: 'h-checks' }, 'Checks'),
+        checksTable(doc.metrics, doc.now_ms)),
       h('section', { class: 'panel' }, h('h2', {}, 'Rules pending or firing on this host'),
-        h('p', { class: 'muted' }, 'Agents report the alerts of their rules, not their whole configuration: ' +
-          'checks and rules that are quiet are not known to the hub.'),
         alertsTable(mine)));
     tick();
   }
@@ -599,12 +608,66 @@ function agentView(id) {
   return view;
 }
 
+// The agent's series as its last `metrics` summary gave them: one row per series and
+// label set, its state (0..3) and its statistics (`<series>.<stat>` samples).
+const checkStates = ['ok', 'warning', 'critical', 'unknown'];
+
+function checksTable(metrics, nowMs) {
+  if (!metrics) return h('p', { class: 'empty' }, 'No metrics summary from this agent since the hub started.');
+  const rows = new Map();
+  for (const s of metrics.samples) {
+    const dot = s.name.lastIndexOf('.');
+    const series = dot > 0 ? s.name.slice(0, dot) : s.name;
+    const stat = dot > 0 ? s.name.slice(dot + 1) : 'value';
+    const key = `${series} ${JSON.stringify(s.labels)}`;
+    if (!rows.has(key)) rows.set(key, { series, labels: s.labels, stats: [] });
+    rows.get(key).stats.push([stat, s.value, s.unit]);
+  }
+  const number = (v) => (Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, ''));
+  return h('div', {},
+    // Hub clock: shown relative to the browser's.
+    h('p', { class: 'muted' }, 'As the agent last reported them ', when(Date.now() - (nowMs - metrics.at_ms)), '.'),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'checks' },
+      h('thead', {}, h('tr', {}, ['Series', 'State', 'Statistics', 'Labels'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, [...rows.values()].map((r) => {
+        const st = r.stats.find(([stat]) => stat === 'state');
+        const shown = r.stats.filter(([stat]) => stat !== 'state');
+        return h('tr', { 'data-series': r.series },
+          h('td', {}, r.series),
+          h('td', {}, st ? h('span', { class: `state check-${checkStates[st[1]] || 'unknown'}` },
+            checkStates[st[1]] || String(st[1])) : '—'),
+          h('td', {}, h('span', { class: 'chips' }, shown.map(([stat, v, unit]) =>
+            h('span', { class: 'chip' }, `${stat}=${number(v)}${unit ? ` ${unit}` : ''}`)))),
+          h('td', {}, kv(r.labels)));
+      })))));
+}
+
 // ---- silences and maintenance windows ----
 
 function silencesView() {
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const form = canAct() ? silenceForm(() => load()) : h('p', { class: 'muted' }, 'Read only: your token cannot create or expire silences.');
-  mount(h('h1', {}, 'Silences and maintenance windows'), form, body);
+  const windows = h('div', {});
+  mount(h('h1', {}, 'Silences and maintenance windows'), form, body,
+    h('section', { class: 'panel', 'aria-labelledby': 'h-windows' },
+      h('h2', { id: 'h-windows' }, 'Recurring maintenance windows'),
+      h('p', { class: 'muted' }, 'Declared in hub.yaml (maintenance); a silence that starts later is a one-off window.'),
+      windows));
+  async function loadWindows() {
+    let doc;
+    try { doc = await api('/api/v1/maintenance'); } catch (e) { windows.replaceChildren(failed('Cannot list maintenance windows', e)); return; }
+    if (!doc.windows.length) { windows.replaceChildren(h('p', { class: 'empty' }, 'None declared.')); return; }
+    windows.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { id: 'window-table' },
+      h('thead', {}, h('tr', {}, ['Name', 'State', 'When', 'Matchers', 'Now or next', 'Comment']
+        .map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, doc.windows.map((w) => h('tr', {},
+        h('td', {}, w.name), h('td', {}, stateText(w.open ? 'active' : 'pending')),
+        h('td', {}, w.when), h('td', {}, h('code', {}, w.matchers)),
+        h('td', {}, when(Date.now() - (doc.now_ms - w.start_ms)), ' – ', when(Date.now() - (doc.now_ms - w.end_ms))),
+        h('td', {}, w.comment)))))));
+    tick();
+  }
+  loadWindows();
   async function load() {
     let doc;
     try { doc = await api('/api/v1/silences'); } catch (e) { body.replaceChildren(failed('Cannot list silences', e)); return; }

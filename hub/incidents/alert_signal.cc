@@ -1,10 +1,19 @@
 #include "hub/incidents/alert_signal.h"
 
+#include <charconv>
+
 namespace reflex::hub::incidents {
 namespace {
 
 Status invalid(std::string_view field, const std::string& what) {
   return Status::error("invalid_signal", std::string(field) + ": " + what);
+}
+
+// Shortest text that reads back as the same double ("812.5", "0.05", "1e+20").
+std::string number_text(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 
 bool has_named_prefix(std::string_view source, std::string_view prefix) {
@@ -63,6 +72,10 @@ AlertSignal signal_from_agent(const std::string& agent_id, const std::string& ho
   s.labels = alert.labels;
   for (const auto& [k, v] : agent_labels) s.labels.emplace(k, v);  // emplace: alert wins
   s.annotations = alert.annotations;
+  // The measurement that caused the transition, for responders and templates
+  // ({{alert.annotations.value}}); a rule's own annotations of these names win.
+  s.annotations.try_emplace(std::string(kValueAnnotation), number_text(alert.value));
+  s.annotations.try_emplace(std::string(kThresholdAnnotation), number_text(alert.threshold));
   s.host = hostname;
   s.at_ms = at_ms;
   return s;

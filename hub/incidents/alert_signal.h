@@ -45,7 +45,11 @@ Result<protocol::Severity> parse_severity(std::string_view text,
 
 // The signal for an alert an agent sent. The agent's own labels (its hello: service,
 // env, ...) fill in labels the alert does not carry, so alerts group by the service of
-// the host that raised them; the alert's labels win on conflict.
+// the host that raised them; the alert's labels win on conflict. The measured value and
+// the rule's threshold become the annotations `value` and `threshold` unless the rule
+// sets annotations of those names itself.
+inline constexpr std::string_view kValueAnnotation = "value";
+inline constexpr std::string_view kThresholdAnnotation = "threshold";
 AlertSignal signal_from_agent(const std::string& agent_id, const std::string& hostname,
                               const protocol::Labels& agent_labels, const protocol::Alert& alert,
                               int64_t at_ms);

@@ -111,7 +111,7 @@ test('an incident appears in the open list, without a reload, when an agent\'s c
     await page.evaluate(() => { window.notReloaded = true; });
     const port = await unusedPort();
     startAgent('web-1', '{service: checkout, env: prod}',
-      `checks: [{name: db, type: tcp, port: ${port}, interval: 200ms, timeout: 100ms}]\n` +
+      `metrics_interval: 1s\nchecks: [{name: db, type: tcp, port: ${port}, interval: 200ms, timeout: 100ms}]\n` +
       "rules: [{name: db-down, series: db, when: 'state == CRITICAL', severity: high}]\n");
     const row = await page.waitForSelector('#incident-table tbody tr:has-text("checkout")', { timeout: 30000 });
     assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was reloaded');
@@ -142,6 +142,9 @@ test('acknowledging from the incident page changes its state in the API, with th
     await page.waitForSelector('#incident-status:has-text("acknowledged")');
     await page.waitForSelector('#timeline li[data-kind="acknowledged"]');
     assert.equal(await page.locator('button[data-action="acknowledge"]').count(), 0);
+    // The member alert shows the value its rule measured (CRITICAL is 2) and the threshold.
+    const value = await page.locator('section[aria-labelledby="h-alerts"] td.value').first().innerText();
+    assert.match(value, /^2 \(threshold \d+\)$/);
     await screenshot(page, 'incident-page.png');
   } finally {
     await context.close();
@@ -200,6 +203,25 @@ test('the timeline shows a remediation an agent reported', async () => {
     await page.waitForSelector('#timeline li[data-kind="remediation"]:has-text("recovered")', { timeout: 30000 });
     assert.equal(existsSync(healthy), true);
     await screenshot(page, 'incident-remediation.png');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a host page shows the agent\'s checks as it last reported them; maintenance windows are listed', async () => {
+  const { context, page } = await login(VIEWER);
+  try {
+    await page.goto(`${HUB}/#/agents/web-1`);
+    // web-1's db check fails (first test): its series reads critical, with its statistics.
+    const row = await page.waitForSelector('#checks tr[data-series="db"]', { timeout: 15000 });
+    assert.match(await row.innerText(), /critical/);
+    assert.match(await row.innerText(), /error_rate=1/);
+    await screenshot(page, 'agent-page.png');
+    // The maintenance windows hub.yaml declares are listed beside the silences.
+    await page.goto(`${HUB}/#/silences`);
+    const win = await page.waitForSelector('#window-table tbody tr:has-text("nightly-db")');
+    assert.match(await win.innerText(), /Sun 02:00-04:00 Europe\/Berlin/);
+    assert.match(await win.innerText(), /index rebuild/);
   } finally {
     await context.close();
   }

@@ -69,12 +69,7 @@ struct Rig {
     agent.hello();
     agent.alert(++seq, "fp-web-1", protocol::AlertState::kFiring);
     REQUIRE(agent.wait_ack(seq));
-    REQUIRE(reflex::testing::wait_until([&] {
-      auto list = api.get("/api/v1/incidents");
-      if (list.status != 200 || list.body["incidents"].empty()) return false;
-      incident = list.body["incidents"][0]["id"].get<uint64_t>();
-      return true;
-    }));
+    incident = api.first_incident();
   }
   void respond(const std::string& option) {
     REQUIRE(api.post("/api/v1/incidents/" + std::to_string(incident) + "/respond",

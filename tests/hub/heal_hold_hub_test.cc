@@ -73,14 +73,7 @@ struct Rig {
     hub.reset();
     start();
   }
-  void wait_incident() {
-    REQUIRE(reflex::testing::wait_until([&] {
-      auto list = api->get("/api/v1/incidents");
-      if (list.status != 200 || list.body["incidents"].empty()) return false;
-      incident = list.body["incidents"][0]["id"].get<uint64_t>();
-      return true;
-    }));
-  }
+  void wait_incident() { incident = api->first_incident(); }
   // The incident the first alert opened, its opened steps held for `hold`.
   void wait_held() {
     wait_incident();

@@ -149,6 +149,9 @@ class StandInAgent {
     commands_.pop_front();
     return c;
   }
+  void metrics(uint64_t seq, std::vector<protocol::Sample> samples) {
+    send(seq, protocol::Metrics{std::move(samples)});
+  }
   void command_result(uint64_t seq, protocol::CommandResult result) {
     send(seq, std::move(result));
   }
@@ -189,6 +192,17 @@ class Api {
   ApiAnswer get(const std::string& path) { return answer(client_.Get(path)); }
   ApiAnswer post(const std::string& path, const std::string& body) {
     return answer(client_.Post(path, body, "application/json"));
+  }
+  // Waits for an incident to exist; the newest one's id.
+  uint64_t first_incident() {
+    uint64_t id = 0;
+    REQUIRE(reflex::testing::wait_until([&] {
+      auto list = get("/api/v1/incidents");
+      if (list.status != 200 || list.body["incidents"].empty()) return false;
+      id = list.body["incidents"][0]["id"].get<uint64_t>();
+      return true;
+    }));
+    return id;
   }
   nlohmann::json incident(uint64_t id) {
     auto a = get("/api/v1/incidents/" + std::to_string(id));

@@ -172,3 +172,24 @@ TEST_CASE("an agent's alert groups by the agent's labels unless the alert has it
         protocol::Labels{{"series", "http.latency"}, {"env", "staging"}, {"service", "checkout"}});
   CHECK(validate_signal(s));
 }
+
+TEST_CASE(
+    "an agent's alert carries its value and threshold as annotations, unless the rule "
+    "names them itself",
+    "[hub][incidents]") {
+  protocol::Alert a;
+  a.rule = "HighLatency";
+  a.fingerprint = "f1";
+  a.state = AlertState::kFiring;
+  a.value = 812.5;
+  a.threshold = 0.05;
+  a.annotations = {{"summary", "slow"}};
+  AlertSignal s = signal_from_agent("agent-1", "web-1", {}, a, kT0);
+  CHECK(s.annotations ==
+        protocol::Labels{{"summary", "slow"}, {"value", "812.5"}, {"threshold", "0.05"}});
+
+  a.annotations = {{"value", "812ms at p99"}};
+  s = signal_from_agent("agent-1", "web-1", {}, a, kT0);
+  CHECK(s.annotations.at("value") == "812ms at p99");
+  CHECK(s.annotations.at("threshold") == "0.05");
+}

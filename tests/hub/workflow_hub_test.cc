@@ -152,14 +152,7 @@ struct Rig {
   }
   uint64_t post_alert(const std::string& host) {
     REQUIRE(api->post("/api/v2/alerts", alert(host)).status == 200);
-    uint64_t id = 0;
-    REQUIRE(reflex::testing::wait_until([&] {
-      auto list = api->get("/api/v1/incidents");
-      if (list.status != 200 || list.body["incidents"].empty()) return false;
-      id = list.body["incidents"][0]["id"].get<uint64_t>();
-      return true;
-    }));
-    return id;
+    return api->first_incident();
   }
   json workflow(uint64_t id) { return api->incident(id)["workflow"]; }
   bool wait_calls(const std::string& method, size_t n) {

@@ -31,17 +31,6 @@ std::string alert(const std::string& host, const json& extra_labels = json::obje
   return json::array({{{"labels", labels}, {"annotations", json::object()}}}).dump();
 }
 
-uint64_t first_incident(Api& api) {
-  uint64_t id = 0;
-  REQUIRE(reflex::testing::wait_until([&] {
-    auto list = api.get("/api/v1/incidents");
-    if (list.status != 200 || list.body["incidents"].empty()) return false;
-    id = list.body["incidents"][0]["id"].get<uint64_t>();
-    return true;
-  }));
-  return id;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -84,7 +73,7 @@ workflows:
   });
   Api api(hub.http_port());
   REQUIRE(api.post("/api/v2/alerts", alert("web-1")).status == 200);
-  const uint64_t id = first_incident(api);
+  const uint64_t id = api.first_incident();
   CHECK(api.wait_step(id, "rollback done: watching the incident for 1s"));
   CHECK(api.wait_step(id, "the rollback did not resolve the incident within 1s: escalating"));
   REQUIRE(reflex::testing::wait_until([&] {
@@ -131,7 +120,7 @@ workflows:
   });
   Api api(hub.http_port());
   REQUIRE(api.post("/api/v2/alerts", alert("web-1", {{"problem_id", "-123_456V2"}})).status == 200);
-  const uint64_t id = first_incident(api);
+  const uint64_t id = api.first_incident();
   const std::string opened = "Reflex incident " + std::to_string(id) + " opened";
   REQUIRE(
       reflex::testing::wait_until([&] { return dynatrace.comments("-123_456V2").size() == 1; }));
@@ -184,7 +173,7 @@ workflows:
   // team is no group label (service and env are): the alert that opens the incident
   // lends it.
   REQUIRE(api.post("/api/v2/alerts", alert("web-1", {{"team", "payments"}})).status == 200);
-  const uint64_t paid = first_incident(api);
+  const uint64_t paid = api.first_incident();
   CHECK(api.wait_step(paid, "payments-team/post (chat.post) on opened: done"));
   CHECK(api.incident(paid)["incident"]["group"] ==
         json({{"env", "prod"}, {"service", "checkout"}}));
