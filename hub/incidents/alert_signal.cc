@@ -72,8 +72,8 @@ AlertSignal signal_from_agent(const std::string& agent_id, const std::string& ho
   s.labels = alert.labels;
   for (const auto& [k, v] : agent_labels) s.labels.emplace(k, v);  // emplace: alert wins
   s.annotations = alert.annotations;
-  // The measurement that caused the transition, for responders and templates
-  // ({{alert.annotations.value}}); a rule's own annotations of these names win.
+  // The measurement that caused the transition, for responders (the API, the dashboard);
+  // a rule's own annotations of these names win.
   s.annotations.try_emplace(std::string(kValueAnnotation), number_text(alert.value));
   s.annotations.try_emplace(std::string(kThresholdAnnotation), number_text(alert.threshold));
   s.host = hostname;
