@@ -12,18 +12,21 @@
 //           /api/v2/alerts and from an agent's alert event over ZeroMQ; Alertmanager's
 //           first notification of the group, from the same POST client
 //   join    a second host's alert on an open incident (group): reflex-hub's chat.update of
-//           the message in place; Alertmanager's notification carrying both alerts
+//           the message in place; Alertmanager's notification carrying both alerts. Sent
+//           in a shuffled order, so they meet Alertmanager's group_interval at every phase.
 // reflex-hub commits the alert, the incident and the outbox row before it sends.
 //
 // Progress goes to stderr; the report (Markdown, then "notify_latency_<name> <value>"
 // lines) to stdout. scripts/bench builds Release, runs this and updates
 // docs/benchmarks.md.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "bench/agent_footprint_daemons.h"
@@ -119,6 +122,16 @@ std::vector<std::string> names(const std::string& prefix, size_t n) {
   return out;
 }
 
+// The joining alerts go out in a shuffled order (the same in every run). In creation
+// order each would arrive the same time after its group was created, so all would meet
+// Alertmanager's group_interval tick at the same phase, and its figure would depend on
+// where the first pass happened to end rather than on the wait for the next tick.
+std::vector<std::string> shuffled(std::vector<std::string> v) {
+  std::mt19937 rng(20261126);
+  std::shuffle(v.begin(), v.end(), rng);
+  return v;
+}
+
 Status run_reflex(const Options& opt, NotifyReceiver& receiver, int round, Samples& samples) {
   auto dir = ScratchDir::create(opt.work_dir, "reflex-bench-notify-");
   if (!dir) return dir.status();
@@ -141,7 +154,7 @@ Status run_reflex(const Options& opt, NotifyReceiver& receiver, int round, Sampl
       receiver, opt, by_agent, Arrival::Kind::kSlackPost, 0,
       [&](const std::string& s) { return (*agent)->alert(s); }, samples["reflex-hub first-agent"]));
 
-  REFLEX_RETURN_IF_ERROR(measure(receiver, opt, http, Arrival::Kind::kSlackUpdate, 0,
+  REFLEX_RETURN_IF_ERROR(measure(receiver, opt, shuffled(http), Arrival::Kind::kSlackUpdate, 0,
                                  post_on("host-1"), samples["reflex-hub join"]));
   return (*hub)->stop();
 }
@@ -160,7 +173,7 @@ Status run_alertmanager(const Options& opt, NotifyReceiver& receiver, OrphanGuar
   const auto http = names("r" + std::to_string(round) + "-am", opt.incidents);
   REFLEX_RETURN_IF_ERROR(measure(receiver, opt, http, Arrival::Kind::kAlertmanager, 1,
                                  post_on("host-0"), samples["alertmanager first-http"]));
-  REFLEX_RETURN_IF_ERROR(measure(receiver, opt, http, Arrival::Kind::kAlertmanager, 2,
+  REFLEX_RETURN_IF_ERROR(measure(receiver, opt, shuffled(http), Arrival::Kind::kAlertmanager, 2,
                                  post_on("host-1"), samples["alertmanager join"]));
   return (*am)->stop();
 }
