@@ -10,6 +10,14 @@ namespace reflex::ctl {
 // Columns: ID, HOSTNAME, STATE, LAST SEEN (relative), VERSION, LABELS.
 std::string agents_table(const nlohmann::json& doc);
 
+// One agent (GET /api/v1/agents/{id}) as `reflexctl agents <id>` prints it: its facts,
+// then its checks' series from its last metrics summary (SERIES, STATE, STATISTICS).
+std::string agent_detail_text(const nlohmann::json& doc);
+
+// The maintenance windows (GET /api/v1/maintenance) as `reflexctl maintenance` prints
+// them: NAME, STATE (open or closed), WHEN, MATCHERS, NOW OR NEXT (relative), COMMENT.
+std::string maintenance_table(const nlohmann::json& doc);
+
 // "3s ago", "5m ago", "2h ago", "4d ago".
 std::string relative_age(int64_t ago_ms);
 

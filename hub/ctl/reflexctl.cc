@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -57,20 +58,27 @@ std::string hub_error(const ctl::HttpResponse& res, const ctl::HubClient& client
   return hub_error(res, client.has_token());
 }
 
-int cmd_agents(const ctl::HubClient& client, bool json) {
-  auto res = client.get("/api/v1/agents");
+// GETs `path` and prints the answer: the JSON itself with --json, else `render(doc)`.
+// An answer that is not a JSON object for which `valid` holds is an error naming `what`.
+int show_document(const ctl::HubClient& client, const std::string& path, const char* what,
+                  const std::function<bool(const nlohmann::json&)>& valid,
+                  const std::function<std::string(const nlohmann::json&)>& render, bool json) {
+  auto res = client.get(path);
   if (!res) return fail(res.status().message());
   if (res->status != 200) return fail(hub_error(*res, client));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !doc["agents"].is_array()) {
-    return fail("the hub's answer is not the agents document: " + res->body.substr(0, 200));
+  if (!doc.is_object() || !valid(doc)) {
+    return fail(std::string("the hub's answer is not ") + what + ": " + res->body.substr(0, 200));
   }
-  if (json) {
-    std::cout << doc.dump(2) << "\n";
-  } else {
-    std::cout << ctl::agents_table(doc);
-  }
+  std::cout << (json ? doc.dump(2) + "\n" : render(doc));
   return 0;
+}
+
+int cmd_agents(const ctl::HubClient& client, bool json) {
+  return show_document(
+      client, "/api/v1/agents", "the agents document",
+      [](const nlohmann::json& doc) { return doc.contains("agents") && doc["agents"].is_array(); },
+      ctl::agents_table, json);
 }
 
 std::string url_encode(const std::string& s) {
@@ -88,6 +96,23 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+// One agent with its checks (`reflexctl agents <id>`).
+int cmd_agent(const ctl::HubClient& client, const std::string& id, bool json) {
+  return show_document(
+      client, "/api/v1/agents/" + url_encode(id), "an agent document",
+      [](const nlohmann::json& doc) { return doc.contains("agent") && doc["agent"].is_object(); },
+      ctl::agent_detail_text, json);
+}
+
+int cmd_maintenance(const ctl::HubClient& client, bool json) {
+  return show_document(
+      client, "/api/v1/maintenance", "the maintenance document",
+      [](const nlohmann::json& doc) {
+        return doc.contains("windows") && doc["windows"].is_array();
+      },
+      ctl::maintenance_table, json);
+}
+
 int cmd_route_test(const ctl::HubClient& client, const std::vector<std::string>& labels,
                    const std::string& severity, bool suspect, const std::string& event, bool json) {
   auto params = ctl::route_test_params(labels, severity, suspect, event);
@@ -96,28 +121,18 @@ int cmd_route_test(const ctl::HubClient& client, const std::vector<std::string>&
   for (const auto& [name, value] : *params) {
     query += (query.empty() ? "?" : "&") + name + "=" + url_encode(value);
   }
-  auto res = client.get("/api/v1/routes/test" + query);
-  if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res, client));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !doc["routes"].is_array()) {
-    return fail("the hub's answer is not a route test document: " + res->body.substr(0, 200));
-  }
-  std::cout << (json ? doc.dump(2) + "\n" : ctl::route_test_text(doc));
-  return 0;
+  return show_document(
+      client, "/api/v1/routes/test" + query, "a route test document",
+      [](const nlohmann::json& doc) { return doc.contains("routes") && doc["routes"].is_array(); },
+      ctl::route_test_text, json);
 }
 
 int cmd_oncall(const ctl::HubClient& client, const std::string& schedule, const std::string& at,
                int next, bool json) {
-  auto res = client.get(ctl::oncall_path(schedule, at, next));
-  if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res, client));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !(doc.contains("schedules") || doc.contains("now"))) {
-    return fail("the hub's answer is not an on-call document: " + res->body.substr(0, 200));
-  }
-  std::cout << (json ? doc.dump(2) + "\n" : ctl::oncall_table(doc));
-  return 0;
+  return show_document(
+      client, ctl::oncall_path(schedule, at, next), "an on-call document",
+      [](const nlohmann::json& doc) { return doc.contains("schedules") || doc.contains("now"); },
+      ctl::oncall_table, json);
 }
 
 struct IncidentFilter {
@@ -133,27 +148,21 @@ int cmd_incidents(const ctl::HubClient& client, const IncidentFilter& f, bool js
     if (value.empty()) continue;
     query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(value);
   }
-  auto res = client.get("/api/v1/incidents" + query);
-  if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res, client));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !doc["incidents"].is_array()) {
-    return fail("the hub's answer is not the incidents document: " + res->body.substr(0, 200));
-  }
-  std::cout << (json ? doc.dump(2) + "\n" : ctl::incidents_table(doc));
-  return 0;
+  return show_document(
+      client, "/api/v1/incidents" + query, "the incidents document",
+      [](const nlohmann::json& doc) {
+        return doc.contains("incidents") && doc["incidents"].is_array();
+      },
+      ctl::incidents_table, json);
 }
 
 int cmd_incident_show(const ctl::HubClient& client, uint64_t id, bool json) {
-  auto res = client.get("/api/v1/incidents/" + std::to_string(id));
-  if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res, client));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !doc["incident"].is_object()) {
-    return fail("the hub's answer is not an incident document: " + res->body.substr(0, 200));
-  }
-  std::cout << (json ? doc.dump(2) + "\n" : ctl::incident_text(doc));
-  return 0;
+  return show_document(
+      client, "/api/v1/incidents/" + std::to_string(id), "an incident document",
+      [](const nlohmann::json& doc) {
+        return doc.contains("incident") && doc["incident"].is_object();
+      },
+      ctl::incident_text, json);
 }
 
 int cmd_incident_report(const ctl::HubClient& client, uint64_t id) {
@@ -201,15 +210,13 @@ int cmd_silence_add(const ctl::HubClient& client, nlohmann::json body) {
 }
 
 int cmd_silence_list(const ctl::HubClient& client, const std::string& state, bool json) {
-  auto res = client.get("/api/v1/silences" + (state.empty() ? "" : "?state=" + url_encode(state)));
-  if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res, client));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !doc["silences"].is_array()) {
-    return fail("the hub's answer is not the silences document: " + res->body.substr(0, 200));
-  }
-  std::cout << (json ? doc.dump(2) + "\n" : ctl::silences_table(doc));
-  return 0;
+  return show_document(
+      client, "/api/v1/silences" + (state.empty() ? "" : "?state=" + url_encode(state)),
+      "the silences document",
+      [](const nlohmann::json& doc) {
+        return doc.contains("silences") && doc["silences"].is_array();
+      },
+      ctl::silences_table, json);
 }
 
 int cmd_silence_expire(const ctl::HubClient& client, uint64_t id, const std::string& actor) {
@@ -243,15 +250,12 @@ int cmd_changes(const ctl::HubClient& client, const std::string& service, const 
   if (!service.empty()) query += "?service=" + url_encode(service);
   if (!since.empty())
     query += (query.empty() ? "?" : "&") + std::string("since=") + url_encode(since);
-  auto res = client.get("/api/v1/changes" + query);
-  if (!res) return fail(res.status().message());
-  if (res->status != 200) return fail(hub_error(*res, client));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (!doc.is_object() || !doc["changes"].is_array()) {
-    return fail("the hub's answer is not the changes document: " + res->body.substr(0, 200));
-  }
-  std::cout << (json ? doc.dump(2) + "\n" : ctl::changes_table(doc));
-  return 0;
+  return show_document(
+      client, "/api/v1/changes" + query, "the changes document",
+      [](const nlohmann::json& doc) {
+        return doc.contains("changes") && doc["changes"].is_array();
+      },
+      ctl::changes_table, json);
 }
 
 int cmd_check_config(const std::string& kind_flag, const std::string& path) {
@@ -318,8 +322,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("reflexctl ") + REFLEX_VERSION);
 
   bool json = false;
+  std::string agent_id;
   auto* agents = app.add_subcommand("agents", "list agents with their state");
+  agents->add_option("id", agent_id, "one agent: its details and checks as last reported");
   agents->add_flag("--json", json, "print the API's JSON instead of a table");
+
+  bool maintenance_json = false;
+  auto* maintenance = app.add_subcommand(
+      "maintenance", "the maintenance windows hub.yaml declares, open now or when next");
+  maintenance->add_flag("--json", maintenance_json, "print the API's JSON instead of a table");
 
   IncidentFilter filter;
   bool incidents_json = false;
@@ -488,7 +499,9 @@ int main(int argc, char** argv) {
     }
     actor = token_actor;
   }
-  if (*agents) return cmd_agents(client, json);
+  if (*agents)
+    return agent_id.empty() ? cmd_agents(client, json) : cmd_agent(client, agent_id, json);
+  if (*maintenance) return cmd_maintenance(client, maintenance_json);
   if (*incidents) return cmd_incidents(client, filter, incidents_json);
   if (*show) return cmd_incident_show(client, incident_id, show_json);
   if (*report) return cmd_incident_report(client, incident_id);

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <regex>
 
 #include "common/sqlite.h"
 #include "tests/e2e/hub_fixture.h"
@@ -97,4 +98,47 @@ TEST_CASE("reflexctl prints agents as a readable table", "[e2e]") {
   auto down = run({ctl_binary(), "--hub", "http://127.0.0.1:1", "agents"});
   CHECK(down.exit_code == 1);
   CHECK(down.err.find("cannot reach the hub at http://127.0.0.1:1") != std::string::npos);
+}
+
+TEST_CASE("reflexctl shows one agent with its checks as it last reported them", "[e2e]") {
+  HubProcess hub;
+  const int closed = reserve_port();  // nothing listens: the check fails
+  auto web1 = hub.start_agent("web-1", "200ms",
+                              "metrics_interval: 1s\nchecks:\n  - {name: db, type: tcp, port: " +
+                                  std::to_string(closed) + ", interval: 200ms, timeout: 100ms}\n");
+  REQUIRE(wait_until([&] { return hub.states()["web-1"] == "alive"; }));
+  Output out;
+  REQUIRE(wait_until(
+      [&] {
+        out = run({ctl_binary(), "--hub", hub.url(), "agents", "web-1"});
+        return out.exit_code == 0 && out.out.find("CHECKS") != std::string::npos;
+      },
+      15s));
+  CHECK(std::regex_search(out.out, std::regex("\nSTATE +alive\n")));
+  // The db series: its state and statistics, from the agent's metrics summary.
+  CHECK(std::regex_search(out.out, std::regex("\ndb +critical +count=")));
+  CHECK(out.out.find("error_rate=1 ratio") != std::string::npos);
+
+  auto unknown = run({ctl_binary(), "--hub", hub.url(), "agents", "web-9"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err.find("no agent \"web-9\"") != std::string::npos);
+}
+
+TEST_CASE("reflexctl lists the maintenance windows of hub.yaml", "[e2e]") {
+  HubProcess hub(
+      "maintenance:\n"
+      "  - {name: nightly-db, matchers: ['service=\"postgres\"'], weekdays: [sun], start: "
+      "\"02:00\", end: \"04:00\", time_zone: Europe/Berlin, comment: index rebuild}\n");
+  auto out = run({ctl_binary(), "--hub", hub.url(), "maintenance"});
+  REQUIRE(out.exit_code == 0);
+  CHECK(out.out.rfind("NAME", 0) == 0);
+  CHECK(out.out.find("nightly-db") != std::string::npos);
+  CHECK(out.out.find("Sun 02:00-04:00 Europe/Berlin") != std::string::npos);
+  CHECK(out.out.find("{service=\"postgres\"}") != std::string::npos);
+  CHECK(out.out.find("index rebuild") != std::string::npos);
+
+  HubProcess bare;
+  auto none = run({ctl_binary(), "--hub", bare.url(), "maintenance"});
+  REQUIRE(none.exit_code == 0);
+  CHECK(none.out.find("(hub.yaml declares no maintenance windows)") != std::string::npos);
 }
