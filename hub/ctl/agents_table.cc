@@ -17,6 +17,20 @@ std::string relative_age(int64_t ago_ms) {
   return std::to_string(s / 86400) + "d ago";
 }
 
+std::string labels_text(const nlohmann::json& labels) {
+  std::string out;
+  if (!labels.is_object()) return out;
+  for (const auto& [k, v] : labels.items()) {
+    out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out;
+}
+
+std::string in_future(int64_t ahead_ms) {
+  const std::string ago = relative_age(ahead_ms);  // "5m ago"
+  return "in " + ago.substr(0, ago.size() - 4);
+}
+
 std::string render_table(const std::vector<std::vector<std::string>>& rows) {
   if (rows.empty()) return "";
   std::vector<size_t> width(rows[0].size(), 0);
@@ -39,15 +53,6 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 
 namespace {
 
-std::string labels_text(const nlohmann::json& labels) {
-  std::string out;
-  if (!labels.is_object()) return out;
-  for (const auto& [k, v] : labels.items()) {
-    out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out;
-}
-
 // "812.5", "0.05", "3": at most four significant digits, no trailing zeros.
 std::string number_text(double v) {
   std::ostringstream s;
@@ -58,9 +63,7 @@ std::string number_text(double v) {
 
 // "in 3h" for a time ahead, "3h ago" for one behind.
 std::string relative_to(int64_t at_ms, int64_t now_ms) {
-  if (at_ms <= now_ms) return relative_age(now_ms - at_ms);
-  std::string ahead = relative_age(at_ms - now_ms);
-  return "in " + ahead.substr(0, ahead.size() - 4);  // without " ago"
+  return at_ms <= now_ms ? relative_age(now_ms - at_ms) : in_future(at_ms - now_ms);
 }
 
 const char* check_state_name(double v) {

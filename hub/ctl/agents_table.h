@@ -20,6 +20,10 @@ std::string maintenance_table(const nlohmann::json& doc);
 
 // "3s ago", "5m ago", "2h ago", "4d ago".
 std::string relative_age(int64_t ago_ms);
+// "in 3s", "in 5m", ... (negative reads as 0).
+std::string in_future(int64_t ahead_ms);
+// "service=checkout,env=prod" ("" for no labels or not an object).
+std::string labels_text(const nlohmann::json& labels);
 
 // Rows (the first is the header) as columns aligned with two spaces between them.
 std::string render_table(const std::vector<std::vector<std::string>>& rows);

@@ -25,21 +25,6 @@ std::string or_dash(const std::string& s) {
   return s.empty() ? "-" : s;
 }
 
-std::string labels_text(const json& labels) {
-  std::string out;
-  if (!labels.is_object()) return out;
-  for (const auto& [k, v] : labels.items()) {
-    out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out;
-}
-
-std::string in_future(int64_t ms) {
-  if (ms < 0) ms = 0;
-  const std::string ago = relative_age(ms);  // "5m ago"
-  return "in " + ago.substr(0, ago.size() - 4);
-}
-
 }  // namespace
 
 std::string utc_time(int64_t epoch_ms) {
