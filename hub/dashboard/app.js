@@ -59,6 +59,12 @@ function relative(ms, now) {
   return s >= 0 ? `${text} ago` : `in ${text}`;
 }
 
+// A time of the hub's clock (`ms`, when the hub's clock read `hubNowMs`) on this
+// browser's clock, so relative times are right even if the two clocks disagree.
+function fromHubClock(ms, hubNowMs) {
+  return Date.now() - (hubNowMs - ms);
+}
+
 // A <time> showing "3m ago", the exact time on hover; kept fresh by tick().
 function when(ms) {
   if (!ms) return h('span', { class: 'muted' }, '—');
@@ -559,7 +565,7 @@ function agentsView() {
         h('tbody', {}, agents.map((a) => h('tr', {},
           h('td', {}, h('a', { href: `#/agents/${encodeURIComponent(a.id)}` }, a.id)),
           h('td', {}, a.hostname), h('td', {}, stateText(a.state)),
-          h('td', {}, when(doc.now_ms - a.last_seen_ago_ms)), h('td', {}, a.version),
+          h('td', {}, when(Date.now() - a.last_seen_ago_ms)), h('td', {}, a.version),
           h('td', {}, String(a.spool_depth)), h('td', { class: a.open_circuits ? 'error' : '' }, String(a.open_circuits)),
           h('td', { class: 'hide-narrow' }, kv(a.labels))))))));
     tick();
@@ -591,7 +597,7 @@ function agentView(id) {
         h('dt', {}, 'Host'), h('dd', {}, a.hostname),
         h('dt', {}, 'Version'), h('dd', {}, a.version),
         h('dt', {}, 'State since'), h('dd', {}, when(a.state_since_ms)),
-        h('dt', {}, 'Last heartbeat'), h('dd', {}, when(doc.now_ms - a.last_seen_ago_ms)),
+        h('dt', {}, 'Last heartbeat'), h('dd', {}, when(Date.now() - a.last_seen_ago_ms)),
         h('dt', {}, 'Heartbeat every'), h('dd', {}, a.heartbeat_ms ? `${a.heartbeat_ms / 1000} s` : '—'),
         h('dt', {}, 'First seen'), h('dd', {}, when(a.first_seen_ms)),
         h('dt', {}, 'Spool depth'), h('dd', {}, String(a.spool_depth)),
@@ -623,10 +629,10 @@ function checksTable(metrics, nowMs) {
     if (!rows.has(key)) rows.set(key, { series, labels: s.labels, stats: [] });
     rows.get(key).stats.push([stat, s.value, s.unit]);
   }
-  const number = (v) => (Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, ''));
+  const number = (v) => (typeof v !== 'number' ? '—'
+    : Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, ''));
   return h('div', {},
-    // Hub clock: shown relative to the browser's.
-    h('p', { class: 'muted' }, 'As the agent last reported them ', when(Date.now() - (nowMs - metrics.at_ms)), '.'),
+    h('p', { class: 'muted' }, 'As the agent last reported them ', when(fromHubClock(metrics.at_ms, nowMs)), '.'),
     h('div', { class: 'table-wrap' }, h('table', { id: 'checks' },
       h('thead', {}, h('tr', {}, ['Series', 'State', 'Statistics', 'Labels'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, [...rows.values()].map((r) => {
@@ -661,9 +667,10 @@ function silencesView() {
       h('thead', {}, h('tr', {}, ['Name', 'State', 'When', 'Matchers', 'Now or next', 'Comment']
         .map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, doc.windows.map((w) => h('tr', {},
-        h('td', {}, w.name), h('td', {}, stateText(w.open ? 'active' : 'pending')),
+        h('td', {}, w.name),
+        h('td', {}, h('span', { class: `state state-${w.open ? 'active' : 'pending'}` }, w.open ? 'open' : 'closed')),
         h('td', {}, w.when), h('td', {}, h('code', {}, w.matchers)),
-        h('td', {}, when(Date.now() - (doc.now_ms - w.start_ms)), ' – ', when(Date.now() - (doc.now_ms - w.end_ms))),
+        h('td', {}, when(fromHubClock(w.start_ms, doc.now_ms)), ' – ', when(fromHubClock(w.end_ms, doc.now_ms))),
         h('td', {}, w.comment)))))));
     tick();
   }
