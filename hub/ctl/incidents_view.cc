@@ -89,10 +89,17 @@ std::string incident_text(const json& doc) {
   out += render_table(fields);
 
   std::vector<std::vector<std::string>> alerts = {
-      {"  ALERT", "HOST", "STATE", "SEVERITY", "SINCE"}};
+      {"  ALERT", "HOST", "STATE", "SEVERITY", "SINCE", "VALUE"}};
   for (const auto& a : doc.value("alerts", json::array())) {
+    // What the rule measured (agents' alerts carry it as the annotations value and
+    // threshold).
+    const json annotations = a.value("annotations", json::object());
+    std::string value = or_dash(text(annotations, "value"));
+    if (!text(annotations, "threshold").empty()) {
+      value += " (threshold " + text(annotations, "threshold") + ")";
+    }
     alerts.push_back({"  " + or_dash(text(a, "rule")), or_dash(text(a, "host")), text(a, "state"),
-                      text(a, "severity"), utc_time(number(a, "since_ms"))});
+                      text(a, "severity"), utc_time(number(a, "since_ms")), value});
   }
   out += "\nAlerts\n" + render_table(alerts);
 

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -148,6 +149,9 @@ TEST_CASE("three agents whose checkout check fails become one incident of 3 of 3
   CHECK(show.out.find("3 of 3 hosts") != std::string::npos);
   CHECK(show.out.find("host-2") != std::string::npos);
   CHECK(show.out.find("opened") != std::string::npos);
+  // Each alert with what its rule measured: the check's state CRITICAL (2) against 2.
+  CHECK(std::regex_search(show.out,
+                          std::regex("db-down +host-1 +firing +high .* 2 \\(threshold 2\\)\n")));
 }
 
 TEST_CASE("reflexctl acknowledges, assigns, notes and resolves an incident, each with its actor",
