@@ -127,6 +127,7 @@ class Database {
 
  private:
   friend class Transaction;
+  friend class Checkpointer;
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status configure(const OpenOptions& options);
 

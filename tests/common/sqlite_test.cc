@@ -1,15 +1,17 @@
-#include "common/sqlite.h"
+#include "common/sqlite_checkpointer.h"
 
 #include <stdlib.h>
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -391,4 +393,61 @@ TEST_CASE("migrate rejects versions that do not increase") {
   const std::array<Migration, 1> zero = {{{0, "CREATE TABLE z(a)"}}};
   CHECK(migrate(db, zero).code() == "misuse");
   CHECK(*schema_version(db) == 0);
+}
+
+namespace {
+
+// Commits `commits` transactions of `rows` rows of 1 KiB each.
+void write_kib_rows(Database& db, int commits, int rows) {
+  Statement insert = prepare_ok(db, "INSERT INTO blobs (body) VALUES (?)");
+  const std::string body(1024, 'x');
+  for (int c = 0; c < commits; ++c) {
+    auto tx = Transaction::begin(db);
+    REQUIRE(tx.is_ok());
+    for (int r = 0; r < rows; ++r) {
+      require_ok(insert.bind_all(body));
+      require_ok(insert.run());
+    }
+    require_ok(tx->commit());
+  }
+}
+
+uintmax_t file_size(const std::string& path) {
+  return fs::file_size(path);
+}
+
+}  // namespace
+
+TEST_CASE("with a checkpointer, commits leave the WAL to its thread, which copies it back") {
+  TempDir dir;
+  const std::string path = dir.file("db.sqlite");
+  Database db = open_ok(path);
+  exec_ok(db, "CREATE TABLE blobs (body TEXT NOT NULL)");
+  const uintmax_t empty = file_size(path);
+
+  SECTION("the writer itself no longer checkpoints, not even past SQLite's 1000 pages") {
+    auto checkpointer = Checkpointer::start(db, 1'000'000);
+    REQUIRE(checkpointer.is_ok());
+    write_kib_rows(db, 60, 50);  // about 3,000 pages of 1 KiB rows into 4 KiB pages
+    CHECK(file_size(path) == empty);
+    CHECK((*checkpointer)->runs() == 0);
+    SECTION("and does again once the checkpointer is gone") {
+      checkpointer->reset();
+      write_kib_rows(db, 2, 50);
+      CHECK(file_size(path) > empty);
+    }
+  }
+  SECTION("once a commit leaves enough pages in the WAL, its thread checkpoints") {
+    auto checkpointer = Checkpointer::start(db, 40);
+    REQUIRE(checkpointer.is_ok());
+    write_kib_rows(db, 20, 10);  // about 60 pages
+    for (int i = 0; i < 500 && (*checkpointer)->runs() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE((*checkpointer)->runs() >= 1);
+    CHECK((*checkpointer)->last_error().empty());
+    CHECK(file_size(path) > empty);
+    Database other = open_ok(path);
+    CHECK(query_int(other, "SELECT count(*) FROM blobs") == 200);
+  }
 }
