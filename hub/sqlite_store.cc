@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
+#include "common/sqlite_checkpointer.h"
 #include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident_store.h"
 #include "hub/incidents/silence_store.h"
@@ -63,6 +64,13 @@ CREATE TABLE events (
     {7, kSuspectsSchemaSql},
     {8, kOutboxSchemaSql},            // outbound calls (hub/outbox/)
     {9, policy::kWorkflowSchemaSql},  // incidents' workflows (hub/policy/runner.h)
+    // The index of retained alerts was keyed by fingerprint, which cost every new alert
+    // a write at a random place in one more B-tree (a WAL page per alert). Keyed by the
+    // flag, so in rowid order, new alerts append to it; a restart sorts what it loads.
+    {10, R"sql(
+DROP INDEX IF EXISTS alerts_retained;
+CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained = 1;
+)sql"},
 };
 
 AgentState parse_state(std::string_view s) {
@@ -72,6 +80,14 @@ AgentState parse_state(std::string_view s) {
 class SqliteHubStore final : public HubStore {
  public:
   explicit SqliteHubStore(sqlite::Database db) : db_(std::move(db)) {}
+
+  // Commits leave checkpoints (copying the WAL into the file) to a thread of their own.
+  Status start_checkpointer() {
+    auto c = sqlite::Checkpointer::start(db_);
+    if (!c) return c.status();
+    checkpointer_ = std::move(c).value();
+    return Status::ok();
+  }
 
   Status prepare_statements() {
     auto upsert = db_.prepare(R"sql(
@@ -260,6 +276,8 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::optional<SuspectTables> suspects_;               // on db_ too
   std::optional<OutboxTables> outbox_;                  // on db_ too
   std::optional<policy::WorkflowTables> workflows_;     // on db_ too
+  // Declared last, so it stops before anything it checkpoints goes.
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;
 };
 
 }  // namespace
@@ -276,6 +294,7 @@ Result<std::unique_ptr<HubStore>> open_store(const StoreConfig& cfg) {
   REFLEX_RETURN_IF_ERROR(sqlite::migrate(*db, kMigrations));
   auto store = std::make_unique<SqliteHubStore>(std::move(db).value());
   REFLEX_RETURN_IF_ERROR(store->prepare_statements());
+  REFLEX_RETURN_IF_ERROR(store->start_checkpointer());
   return std::unique_ptr<HubStore>(std::move(store));
 }
 
