@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hub/store_rows.h"
+
 namespace reflex::hub {
 
 const std::string_view kSuspectsSchemaSql = R"sql(
@@ -30,9 +32,7 @@ Result<SuspectTables> SuspectTables::prepare(sqlite::Database& db) {
 }
 
 Status SuspectTables::append(const SuspectRecord& r) {
-  REFLEX_RETURN_IF_ERROR(upsert_->bind_all(static_cast<int64_t>(r.incident_id), r.suspect.change.id,
-                                           r.suspect.on_dependency ? 1 : 0, r.suspect.lead_ms,
-                                           r.suspect.summary, r.suspect.evidence, r.at_ms));
+  REFLEX_RETURN_IF_ERROR(rows::bind_values(*upsert_, rows::suspect_values(r)));
   return upsert_->run();
 }
 
