@@ -197,6 +197,10 @@ class SqliteHubReader final : public HubReader {
 }  // namespace
 
 Result<std::unique_ptr<HubReader>> open_reader(const StoreConfig& cfg) {
+  if (cfg.postgres()) {
+    return Status::error("unsupported",
+                         "store.backend postgres: the HTTP API reader is not implemented yet");
+  }
   sqlite::OpenOptions options;
   options.read_only = true;
   auto db = sqlite::Database::open(cfg.path, options);

@@ -5,6 +5,7 @@
 #include "hub/incidents/incident_store.h"
 #include "hub/incidents/silence_store.h"
 #include "hub/outbox/outbox_tables.h"
+#include "hub/pg_store.h"
 #include "hub/store.h"
 #include "hub/store_rows.h"
 #include "hub/suspect_tables.h"
@@ -14,7 +15,9 @@ namespace reflex::hub {
 namespace {
 
 // Migration 3 takes the incident tables into the hub's file, so an event and the
-// incident changes it causes commit in one transaction.
+// incident changes it causes commit in one transaction. The PostgreSQL store's list
+// (hub/pg_schema.cc) creates the same tables under the same version numbers: a new
+// migration goes into both.
 const sqlite::Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE agents (
@@ -239,6 +242,7 @@ const char* agent_state_name(AgentState s) {
 }
 
 Result<std::unique_ptr<HubStore>> open_store(const StoreConfig& cfg) {
+  if (cfg.postgres()) return open_pg_store(cfg);
   sqlite::OpenOptions options;
   options.synchronous = sqlite::Synchronous::kFull;
   auto db = sqlite::Database::open(cfg.path, options);
