@@ -69,6 +69,13 @@ Hub::~Hub() {
 }
 
 Status Hub::start(const HubConfig& cfg) {
+  if (cfg.store.postgres()) {
+    // The store and the API's reader work on PostgreSQL; the silence API and the outbox
+    // still open the SQLite file themselves, so the hub would run on two records.
+    return Status::error("unsupported",
+                         "store.backend postgres: the silence API and the outbox do not read "
+                         "PostgreSQL yet; use backend sqlite");
+  }
   cfg_ = cfg;
   registry_.set_policy(policy_of(cfg));
   auto store = open_store(cfg.store);

@@ -26,4 +26,9 @@ Result<std::string> pg_conninfo(const StoreConfig& cfg);
 // host:port/database form), never the password.
 Result<std::unique_ptr<HubStore>> open_pg_store(const StoreConfig& cfg);
 
+// The HTTP API's reader on the same database: cfg.pool connections of its own, opened
+// now, shared by the API's threads (a call waits while all are busy). The store must
+// have been opened (and migrated) first.
+Result<std::unique_ptr<HubReader>> open_pg_reader(const StoreConfig& cfg);
+
 }  // namespace reflex::hub

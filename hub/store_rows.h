@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "hub/incidents/incident_rows.h"
 #include "hub/outbox/outbox_row.h"
@@ -77,11 +78,58 @@ inline auto state_change_values(const AgentStateChange& c) {
 
 // ---- incident_suspects ----
 
+inline std::vector<std::string> lenient_hosts(std::string_view text) {
+  std::vector<std::string> out;
+  const auto hosts = nlohmann::json::parse(text, nullptr, false);
+  if (hosts.is_array()) {
+    for (const auto& h : hosts) {
+      if (h.is_string()) out.push_back(h.get<std::string>());
+    }
+  }
+  return out;
+}
+
 // (incident_id, change_id, on_dependency, lead_ms, summary, evidence, at_ms)
 inline auto suspect_values(const SuspectRecord& r) {
   return std::make_tuple(static_cast<int64_t>(r.incident_id), r.suspect.change.id,
                          r.suspect.on_dependency, r.suspect.lead_ms, r.suspect.summary,
                          r.suspect.evidence, r.at_ms);
+}
+
+// An incident's suspect with its change as stored: incident_suspects s JOIN changes c.
+inline constexpr std::string_view kSuspectJoinColumns =
+    "s.change_id, s.on_dependency, s.lead_ms, s.summary, s.evidence, s.at_ms, c.service, "
+    "c.environment, c.version, c.hosts, c.strategy, c.active_color, c.commit_sha, c.author, "
+    "c.link, c.source, c.at_ms";
+
+// Columns in kSuspectJoinColumns order. Hosts or a strategy that no longer parse are
+// left out rather than failing the incident's detail.
+template <class Row>
+SuspectRecord read_suspect(const Row& st, uint64_t incident_id) {
+  SuspectRecord r;
+  r.incident_id = incident_id;
+  incidents::Change& c = r.suspect.change;
+  c.id = st.column_text(0);
+  r.suspect.on_dependency = flag(st, 1);
+  r.suspect.lead_ms = st.column_int64(2);
+  r.suspect.summary = st.column_text(3);
+  r.suspect.evidence = st.column_text(4);
+  r.at_ms = st.column_int64(5);
+  c.service = st.column_text(6);
+  c.environment = st.column_text(7);
+  c.version = st.column_text(8);
+  c.hosts = lenient_hosts(st.column_text_view(9));
+  if (!st.column_text_view(10).empty()) {
+    auto s = incidents::parse_deploy_strategy(st.column_text_view(10), "strategy");
+    if (s) c.strategy = *s;
+  }
+  c.active_color = st.column_text(11);
+  c.commit = st.column_text(12);
+  c.author = st.column_text(13);
+  c.link = st.column_text(14);
+  c.source = st.column_text(15);
+  c.at_ms = st.column_int64(16);
+  return r;
 }
 
 // ---- outbox ----

@@ -168,6 +168,28 @@ inline auto timeline_values(const TimelineEntry& e) {
                          e.text, e.suppressed);
 }
 
+// What an incident's detail reads of its timeline, oldest first.
+inline constexpr std::string_view kTimelineColumns =
+    "at_ms, kind, actor, fingerprint, host, text, suppressed";
+
+template <class Row>
+Result<TimelineEntry> read_timeline_entry(const Row& st, uint64_t incident_id) {
+  auto kind = parse_timeline_kind(st.column_text_view(1));
+  if (!kind) {
+    return corrupt("incident_timeline of incident " + std::to_string(incident_id),
+                   "unknown kind '" + st.column_text(1) + "'");
+  }
+  return TimelineEntry{incident_id,       st.column_int64(0), *kind,
+                       st.column_text(2), st.column_text(3),  st.column_text(4),
+                       st.column_text(5), st.column_text(6)};
+}
+
+// Columns: fingerprint, host, joined_ms.
+template <class Row>
+MemberRow read_member(const Row& st, uint64_t incident_id) {
+  return {incident_id, st.column_text(0), st.column_text(1), st.column_int64(2)};
+}
+
 // ---- alerts ----
 
 // What the engine restores; kAlertDetailColumns follow it when the detail is read too.

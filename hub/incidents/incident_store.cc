@@ -85,7 +85,6 @@ namespace {
 const sqlite::Migration kMigrations[] = {{1, kIncidentSchemaSql}};
 
 using rows::bind_values;
-using rows::corrupt;
 using rows::read_severity;
 using rows::read_state;
 
@@ -243,21 +242,15 @@ Result<std::optional<IncidentRow>> IncidentTables::incident(uint64_t id) {
 }
 
 Result<std::vector<TimelineEntry>> IncidentTables::timeline(uint64_t incident_id) {
-  auto st = db_->prepare(
-      "SELECT at_ms, kind, actor, fingerprint, host, text, suppressed FROM incident_timeline "
-      "WHERE incident_id = ? ORDER BY id");
+  auto st = db_->prepare("SELECT " + std::string(rows::kTimelineColumns) +
+                         " FROM incident_timeline WHERE incident_id = ? ORDER BY id");
   if (!st) return st.status();
   REFLEX_RETURN_IF_ERROR(st->bind_all(static_cast<int64_t>(incident_id)));
   std::vector<TimelineEntry> out;
   REFLEX_RETURN_IF_ERROR(each_row(*st, [&]() -> Status {
-    auto kind = parse_timeline_kind(st->column_text_view(1));
-    if (!kind) {
-      return corrupt("incident_timeline of incident " + std::to_string(incident_id),
-                     "unknown kind '" + st->column_text(1) + "'");
-    }
-    out.push_back(TimelineEntry{incident_id, st->column_int64(0), *kind, st->column_text(2),
-                                st->column_text(3), st->column_text(4), st->column_text(5),
-                                st->column_text(6)});
+    auto entry = rows::read_timeline_entry(*st, incident_id);
+    if (!entry) return entry.status();
+    out.push_back(std::move(entry).value());
     return Status::ok();
   }));
   return out;
@@ -271,7 +264,7 @@ Result<std::vector<MemberRow>> IncidentTables::members(uint64_t incident_id) {
   REFLEX_RETURN_IF_ERROR(st->bind_all(static_cast<int64_t>(incident_id)));
   std::vector<MemberRow> out;
   REFLEX_RETURN_IF_ERROR(each_row(*st, [&]() -> Status {
-    out.push_back({incident_id, st->column_text(0), st->column_text(1), st->column_int64(2)});
+    out.push_back(rows::read_member(*st, incident_id));
     return Status::ok();
   }));
   return out;

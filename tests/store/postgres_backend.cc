@@ -204,16 +204,6 @@ TEST_CASE("the password never appears in the error of a failed connection", "[st
   CHECK_THAT(cfg.where(), !Catch::Contains("s3cret"));
 }
 
-TEST_CASE("the PostgreSQL backend has no HTTP API reader yet", "[store]") {
-  StoreConfig cfg;
-  cfg.backend = "postgres";
-  cfg.dsn = "host=db1";
-  auto reader = open_reader(cfg);
-  REQUIRE_FALSE(reader);
-  CHECK(reader.status().code() == "unsupported");
-  CHECK_THAT(reader.status().message(), Catch::Contains("store.backend postgres"));
-}
-
 TEST_CASE("the store carries on after PostgreSQL restarts", "[store]") {
   auto server = testing::launch_pg();
   StoreConfig cfg;

@@ -514,3 +514,122 @@ TEST_CASE("a database written by a newer build is refused", "[store]") {
   REQUIRE_FALSE(store);
   CHECK(store.status().code() == "schema_too_new");
 }
+
+TEST_CASE("the API reader lists incidents and shows one with what the record holds", "[store]") {
+  using protocol::AlertState;
+  using protocol::Severity;
+  auto db = make_store_fixture();
+  auto store = db->open();
+
+  incidents::IncidentRow first = incident(1);  // checkout, acknowledged, critical
+  incidents::IncidentRow second = incident(2);
+  second.service = "search";
+  second.status = incidents::IncidentStatus::kResolved;
+  second.severity = Severity::kWarning;
+  second.opened_ms = 5000;
+  incidents::IncidentRow third = incident(3);
+  third.status = incidents::IncidentStatus::kTriggered;
+  third.severity = Severity::kHigh;
+  third.opened_ms = 6000;
+  incidents::AlertRow b = alert("fp-b", AlertState::kFiring, 1);
+  b.record.since_ms = 3000;
+  incidents::AlertRow a = alert("fp-a", AlertState::kPending, 1);
+  a.record.since_ms = 3000;
+  incidents::AlertRow old = alert("fp-old", AlertState::kResolved, 2);
+  WriteBatch batch;
+  batch.incidents.alerts = {b, a, old};
+  batch.incidents.incidents = {first, second, third};
+  batch.incidents.members = {{1, "fp-b", "web-1", 1000},
+                             {1, "fp-a", "web-2", 1001},
+                             {2, "fp-old", "web-1", 1002},
+                             {1, "fp-b", "web-1", 1003}};
+  const std::vector<incidents::TimelineEntry> timeline = {
+      {1, 1000, incidents::TimelineKind::kOpened, "reflex", "fp-b", "web-1", "opened", ""},
+      {1, 1100, incidents::TimelineKind::kAcknowledged, "alice", "", "", "acknowledged", ""}};
+  batch.incidents.timeline = timeline;
+  batch.incidents.timeline.push_back(
+      {2, 1200, incidents::TimelineKind::kResolved, "reflex", "", "", "resolved", ""});
+  const incidents::Change deploy = change("chg-1", "checkout", 900);
+  batch.changes = {deploy, change("chg-2", "payments", 950), change("chg-3", "search", 800)};
+  const SuspectRecord suspect{1, {deploy, false, 100, "after deploy 4.2.900", ""}, 1000};
+  batch.suspects = {suspect};
+  batch.workflows = {workflow(1, true)};
+  require_written(*store, batch);
+
+  auto reader = require_value(open_reader(db->config()));
+  auto with = [](auto set) {
+    IncidentQuery q;
+    set(q);
+    return q;
+  };
+  auto with_change = [](auto set) {
+    ChangeQuery q;
+    set(q);
+    return q;
+  };
+  auto ids = [&](const IncidentQuery& q) {
+    std::vector<uint64_t> out;
+    for (const auto& r : require_value(reader->incidents(q))) out.push_back(r.id);
+    return out;
+  };
+  CHECK(ids({}) == std::vector<uint64_t>{3, 2, 1});
+  CHECK(ids(with([](auto& q) { q.open_only = true; })) == std::vector<uint64_t>{3, 1});
+  CHECK(ids(with([](auto& q) { q.status = incidents::IncidentStatus::kResolved; })) ==
+        std::vector<uint64_t>{2});
+  CHECK(ids(with([](auto& q) { q.service = "checkout"; })) == std::vector<uint64_t>{3, 1});
+  CHECK(ids(with([](auto& q) { q.min_severity = Severity::kHigh; })) ==
+        std::vector<uint64_t>{3, 1});
+  CHECK(ids(with([](auto& q) { q.since_ms = 5000; })) == std::vector<uint64_t>{3, 2});
+  CHECK(ids(with([](auto& q) { q.limit = 1; })) == std::vector<uint64_t>{3});
+  CHECK(require_value(reader->incidents({}))[2] == first);
+
+  reader->set_dependencies([](const std::string& service) {
+    return service == "checkout" ? std::vector<std::string>{"payments"}
+                                 : std::vector<std::string>{};
+  });
+  auto detail = require_value(reader->incident(1));
+  REQUIRE(detail);
+  CHECK(detail->incident == first);
+  REQUIRE(detail->members.size() == 3);
+  CHECK(detail->members[1] == incidents::MemberRow{1, "fp-a", "web-2", 1001});
+  REQUIRE(detail->alerts.size() == 2);  // each member's alert once, in joining order
+  CHECK(detail->alerts[0] == b);
+  CHECK(detail->alerts[1] == a);
+  CHECK(detail->timeline == timeline);
+  REQUIRE(detail->suspect);
+  CHECK(*detail->suspect == suspect);
+  REQUIRE(detail->workflow);
+  CHECK(*detail->workflow == workflow(1, true));
+  REQUIRE(detail->changes.size() == 2);  // its service's and its dependency's, newest first
+  CHECK(detail->changes[0].id == "chg-2");
+  CHECK(detail->changes[1] == deploy);
+  CHECK_FALSE(require_value(reader->incident(99)));
+  auto plain = require_value(reader->incident(2));
+  REQUIRE(plain);
+  CHECK_FALSE(plain->suspect);
+  CHECK_FALSE(plain->workflow);
+  CHECK(plain->timeline.size() == 1);
+
+  auto open = require_value(reader->open_alerts(10));
+  REQUIRE(open.size() == 2);  // by since_ms, newest first, then fingerprint
+  CHECK(open[0] == a);
+  CHECK(open[1] == b);
+  CHECK(require_value(reader->open_alerts(1)).size() == 1);
+
+  auto changes = require_value(reader->changes({}));
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0].id == "chg-2");
+  CHECK(changes[2].id == "chg-3");
+  CHECK(require_value(reader->changes(with_change([](auto& q) { q.service = "search"; }))).size() ==
+        1);
+  CHECK(require_value(reader->changes(with_change([](auto& q) { q.since_ms = 900; }))).size() == 2);
+  CHECK(require_value(reader->changes(with_change([](auto& q) { q.limit = 1; }))).size() == 1);
+
+  // The reader sees what is committed after it opened.
+  batch = {};
+  incidents::IncidentRow fourth = incident(4);
+  fourth.opened_ms = 7000;
+  batch.incidents.incidents = {fourth};
+  require_written(*store, batch);
+  CHECK(ids(with([](auto& q) { q.limit = 1; })) == std::vector<uint64_t>{4});
+}
