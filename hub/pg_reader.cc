@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "common/pg.h"
@@ -101,43 +102,40 @@ class PgHubReader final : public HubReader {
     }
     if (q.min_severity) sql += " AND severity IN (" + severities_from(*q.min_severity) + ")";
     sql += " ORDER BY id DESC LIMIT $3";
-    auto lease = take();
-    if (!lease) return lease.status();
-    auto rows = (*lease)->conn().query(sql, q.since_ms, q.service, static_cast<int64_t>(q.limit));
-    if (!rows) return rows.status();
-    return read_all<IncidentRow>(*rows, [](const pg::Row& r) { return irows::read_incident(r); });
+    return on_connection([&](pg::Connection& conn) -> Result<std::vector<IncidentRow>> {
+      auto rows = conn.query(sql, q.since_ms, q.service, static_cast<int64_t>(q.limit));
+      if (!rows) return rows.status();
+      return read_all<IncidentRow>(*rows, [](const pg::Row& r) { return irows::read_incident(r); });
+    });
   }
 
   Result<std::optional<IncidentDetail>> incident(uint64_t id) override {
-    auto lease = take();
-    if (!lease) return lease.status();
-    pg::Connection& conn = (*lease)->conn();
-    // One snapshot, so the row, its members and its timeline agree.
-    auto tx = pg::Transaction::begin(conn, pg::Isolation::kRepeatableRead);
-    if (!tx) return tx.status();
-    auto detail = read_detail(conn, id);
-    if (!detail) return detail.status();
-    REFLEX_RETURN_IF_ERROR(tx->commit());
-    return detail;
+    return on_connection([&](pg::Connection& conn) -> Result<std::optional<IncidentDetail>> {
+      // One snapshot, so the row, its members and its timeline agree.
+      auto tx = pg::Transaction::begin(conn, pg::Isolation::kRepeatableRead);
+      if (!tx) return tx.status();
+      auto detail = read_detail(conn, id);
+      if (!detail) return detail.status();
+      REFLEX_RETURN_IF_ERROR(tx->commit());
+      return detail;
+    });
   }
 
   Result<std::vector<AlertRow>> open_alerts(size_t limit) override {
-    auto lease = take();
-    if (!lease) return lease.status();
-    auto rows =
-        (*lease)->conn().query("SELECT " + std::string(irows::kAlertColumns) + ", " +
-                                   std::string(irows::kAlertDetailColumns) +
-                                   " FROM alerts WHERE retained AND state != 'resolved' "
-                                   "ORDER BY since_ms DESC, fingerprint COLLATE \"C\" LIMIT $1",
-                               static_cast<int64_t>(limit));
-    if (!rows) return rows.status();
-    return read_all<AlertRow>(*rows, [](const pg::Row& r) { return irows::read_alert(r); });
+    return on_connection([&](pg::Connection& conn) -> Result<std::vector<AlertRow>> {
+      auto rows = conn.query("SELECT " + std::string(irows::kAlertColumns) + ", " +
+                                 std::string(irows::kAlertDetailColumns) +
+                                 " FROM alerts WHERE retained AND state != 'resolved' "
+                                 "ORDER BY since_ms DESC, fingerprint COLLATE \"C\" LIMIT $1",
+                             static_cast<int64_t>(limit));
+      if (!rows) return rows.status();
+      return read_all<AlertRow>(*rows, [](const pg::Row& r) { return irows::read_alert(r); });
+    });
   }
 
   Result<std::vector<incidents::Change>> changes(const ChangeQuery& q) override {
-    auto lease = take();
-    if (!lease) return lease.status();
-    return list_changes((*lease)->conn(), q.service, q.since_ms, q.limit);
+    return on_connection(
+        [&](pg::Connection& conn) { return list_changes(conn, q.service, q.since_ms, q.limit); });
   }
 
   void set_dependencies(DependenciesFn fn) override {
@@ -148,11 +146,18 @@ class PgHubReader final : public HubReader {
  private:
   static constexpr size_t kDetailChanges = 20;
 
-  // A connection for one call, reconnected first when the last call lost it.
-  Result<std::unique_ptr<ConnectionPool::Lease>> take() {
+  // Runs `call(conn)` on a pooled connection and, when it failed because the connection
+  // was lost (a PostgreSQL restart or failover), once more on a new one: reads only, so
+  // nothing of the failed call took effect.
+  template <class F>
+  auto on_connection(F&& call) -> decltype(call(std::declval<pg::Connection&>())) {
     auto lease = pool_.take();
-    if (lease->conn().broken()) REFLEX_RETURN_IF_ERROR(lease->conn().reset());
-    return lease;
+    pg::Connection& conn = lease->conn();
+    if (conn.broken()) REFLEX_RETURN_IF_ERROR(conn.reset());
+    auto result = call(conn);
+    if (result || !conn.broken()) return result;
+    REFLEX_RETURN_IF_ERROR(conn.reset());
+    return call(conn);
   }
 
   static Result<std::vector<incidents::Change>> list_changes(pg::Connection& conn,

@@ -106,8 +106,7 @@ class PgHubStore final : public HubStore {
   // In the order SqliteHubStore writes the parts.
   Status write_batch(const WriteBatch& batch) override {
     if (batch.empty()) return Status::ok();
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    auto tx = pg::Transaction::begin(conn_);
+    auto tx = reconnecting([&] { return pg::Transaction::begin(conn_); });
     if (!tx) return tx.status();
     for (const auto& a : batch.agents) REFLEX_RETURN_IF_ERROR(upsert_agent(a));
     REFLEX_RETURN_IF_ERROR(insert_events(batch.events));
@@ -137,65 +136,70 @@ class PgHubStore final : public HubStore {
   }
 
   Result<std::vector<AgentRecord>> load_agents() override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    auto found = conn_.query("SELECT " + std::string(rows::kAgentColumns) +
-                             " FROM agents ORDER BY id COLLATE \"C\"");
-    if (!found) return found.status();
-    std::vector<AgentRecord> out;
-    for (int i = 0; i < found->size(); ++i) out.push_back(rows::read_agent((*found)[i]));
-    return out;
+    return reconnecting([&]() -> Result<std::vector<AgentRecord>> {
+      auto found = conn_.query("SELECT " + std::string(rows::kAgentColumns) +
+                               " FROM agents ORDER BY id COLLATE \"C\"");
+      if (!found) return found.status();
+      std::vector<AgentRecord> out;
+      for (int i = 0; i < found->size(); ++i) out.push_back(rows::read_agent((*found)[i]));
+      return out;
+    });
   }
 
   Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    auto found = conn_.query(
-        "SELECT state, at_ms, reason FROM agent_state_changes WHERE agent_id = $1 "
-        "ORDER BY at_ms, seq",
-        agent_id);
-    if (!found) return found.status();
-    std::vector<AgentStateChange> out;
-    for (int i = 0; i < found->size(); ++i) {
-      const pg::Row r = (*found)[i];
-      out.push_back({agent_id, rows::parse_agent_state(r.column_text_view(0)), r.column_int64(1),
-                     r.column_text(2)});
-    }
-    return out;
+    return reconnecting([&]() -> Result<std::vector<AgentStateChange>> {
+      auto found = conn_.query(
+          "SELECT state, at_ms, reason FROM agent_state_changes WHERE agent_id = $1 "
+          "ORDER BY at_ms, seq",
+          agent_id);
+      if (!found) return found.status();
+      std::vector<AgentStateChange> out;
+      for (int i = 0; i < found->size(); ++i) {
+        const pg::Row r = (*found)[i];
+        out.push_back({agent_id, rows::parse_agent_state(r.column_text_view(0)), r.column_int64(1),
+                       r.column_text(2)});
+      }
+      return out;
+    });
   }
 
   Result<incidents::EngineSnapshot> load_incidents() override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return incidents_.load();
+    return reconnecting([&] { return incidents_.load(); });
   }
   Result<incidents::SilenceSnapshot> load_silences(int64_t ended_after_ms) override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return silences_.load(ended_after_ms);
+    return reconnecting([&] { return silences_.load(ended_after_ms); });
   }
   Result<std::vector<incidents::AlertRow>> load_firing_alerts() override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return incidents_.firing_alerts();
+    return reconnecting([&] { return incidents_.firing_alerts(); });
   }
   Result<std::vector<incidents::ExpiryRow>> load_external_expiry() override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return expiry_.load();
+    return reconnecting([&] { return expiry_.load(); });
   }
   Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return changes_.load(per_service);
+    return reconnecting([&] { return changes_.load(per_service); });
   }
   Result<std::vector<policy::IncidentWorkflow>> load_workflows() override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return workflows_.load_active();
+    return reconnecting([&] { return workflows_.load_active(); });
   }
   Result<std::optional<incidents::ExpiryRow>> load_external_expiry_row(
       const std::string& fingerprint) override {
-    REFLEX_RETURN_IF_ERROR(reconnect_if_lost());
-    return expiry_.row(fingerprint);
+    return reconnecting([&] { return expiry_.row(fingerprint); });
   }
 
  private:
-  // After PostgreSQL restarted or failed over, the next call reconnects rather than
-  // failing forever; a transaction open when the connection broke was rolled back.
-  Status reconnect_if_lost() { return conn_.broken() ? conn_.reset() : Status::ok(); }
+  // Runs `call` (reads, or a transaction's BEGIN) and, when it failed because the
+  // connection was lost, once more on a new one: after PostgreSQL restarted or failed
+  // over, the first call goes through. Safe because nothing of a failed read or BEGIN
+  // took effect. A batch that loses the connection after BEGIN fails (the server rolled
+  // it back) and the hub retries it.
+  template <class F>
+  auto reconnecting(F&& call) -> decltype(call()) {
+    if (conn_.broken()) REFLEX_RETURN_IF_ERROR(conn_.reset());
+    auto result = call();
+    if (result || !conn_.broken()) return result;
+    REFLEX_RETURN_IF_ERROR(conn_.reset());
+    return call();
+  }
 
   Status upsert_agent(const AgentRecord& a) {
     // first_seen_ms is kept from the first row, as in SQLite.

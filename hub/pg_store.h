@@ -3,8 +3,9 @@
 // Same semantics as the SQLite store: write_batch() is one transaction, applied in the
 // same order, and the loads return the same structs in the same order. The schema is
 // hub/pg_schema.cc's, migrated on open; a database written by a newer build is refused
-// ("schema_too_new"). The store uses one connection, from one thread at a time; when the
-// connection was lost (a PostgreSQL restart), the next call reconnects first.
+// ("schema_too_new"). The store uses one connection, from one thread at a time. When the
+// connection is lost (a PostgreSQL restart or failover), a load or the BEGIN of a batch
+// reconnects and runs again; a batch that loses it after BEGIN fails whole.
 #pragma once
 
 #include <memory>
