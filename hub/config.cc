@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/pg.h"
 #include "hub/api_tokens.h"
 #include "hub/integrations/slack.h"
 #include "hub/integrations/vendors.h"
@@ -90,7 +91,50 @@ void check_page_policies(const HubConfig& cfg, config::Errors& errors) {
   }
 }
 
+// store: which backend, and what it needs. Keys of the other backend are errors, so a
+// dsn left beside `backend: sqlite` is not silently ignored.
+void read_store(config::MapReader& top, StoreConfig& out) {
+  auto store = top.child("store");
+  config::Errors& errors = store.errors();
+  store.get_enum("backend", out.backend, {"sqlite", "postgres"});
+  const std::vector<std::string> sqlite_keys = {"path"};
+  const std::vector<std::string> postgres_keys = {"dsn", "pool", "password_file", "password_env"};
+  for (const std::string& key : out.postgres() ? sqlite_keys : postgres_keys) {
+    if (!store.has(key)) continue;
+    errors.add(
+        store.take(key), store.path_of(key),
+        std::string("applies to backend ") + (out.postgres() ? "sqlite" : "postgres") + " only");
+  }
+  if (!out.postgres()) {
+    store.get("path", out.path);
+    if (out.path.empty()) errors.add(store.take("path"), "store.path", "must not be empty");
+    return;
+  }
+  if (!store.has("dsn")) {
+    errors.add(store.take("backend"), "store.dsn",
+               "required with backend postgres: a libpq conninfo such as "
+               "\"host=db1 dbname=reflex user=reflex\"");
+  }
+  store.get("dsn", out.dsn);
+  if (store.has("dsn") && out.dsn.empty()) {
+    errors.add(store.take("dsn"), "store.dsn", "must not be empty");
+  }
+  int64_t pool = out.pool;
+  store.get("pool", pool, 1, 64);
+  out.pool = static_cast<int>(pool);
+  store.get("password_file", out.password_file);
+  store.get("password_env", out.password_env);
+  if (!out.password_file.empty() && !out.password_env.empty()) {
+    errors.add(store.take("password_env"), "store.password_env",
+               "give password_file or password_env, not both");
+  }
+}
+
 }  // namespace
+
+std::string StoreConfig::where() const {
+  return postgres() ? "postgres " + pg::redact_dsn(dsn) : path;
+}
 
 Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& file) {
   HubConfig cfg;
@@ -109,12 +153,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
     if (auto st = config::parse_host_port(cfg.http, host, port); !st) {
       errors.add(top.take("http"), "http", st.message());
     }
-    {
-      auto store = top.child("store");
-      store.get_enum("backend", cfg.store.backend, {"sqlite"});
-      store.get("path", cfg.store.path);
-      if (cfg.store.path.empty()) errors.add(store.take("path"), "store.path", "must not be empty");
-    }
+    read_store(top, cfg.store);
     {
       auto agents = top.child("agents");
       agents.get("lost_after_missed", cfg.agents.lost_after_missed, 1, 1000);

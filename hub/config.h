@@ -17,9 +17,20 @@
 
 namespace reflex::hub {
 
+// Where the hub keeps its record: one SQLite file (the default), or PostgreSQL 15, which
+// several hubs can share. The password is never written into hub.yaml's dsn: it is read
+// from password_file or password_env when the store is opened.
 struct StoreConfig {
-  std::string backend = "sqlite";
-  std::string path = "reflex-hub.db";
+  std::string backend = "sqlite";      // sqlite | postgres
+  std::string path = "reflex-hub.db";  // sqlite: the file
+  std::string dsn;                     // postgres: libpq conninfo (keywords or URI)
+  int pool = 4;                        // postgres: connections for the API's reads (1..64)
+  std::string password_file;           // postgres: the password, from this file...
+  std::string password_env;            // ...or from this environment variable
+  bool postgres() const { return backend == "postgres"; }
+  // The store as messages name it: the file, or the server with the dsn's password hidden.
+  std::string where() const;
+  bool operator==(const StoreConfig&) const = default;
 };
 
 struct AgentsPolicyConfig {

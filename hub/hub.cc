@@ -69,27 +69,34 @@ Hub::~Hub() {
 }
 
 Status Hub::start(const HubConfig& cfg) {
+  if (cfg.store.postgres()) {
+    // The store and the API's reader work on PostgreSQL; the silence API and the outbox
+    // still open the SQLite file themselves, so the hub would run on two records.
+    return Status::error("unsupported",
+                         "store.backend postgres: the silence API and the outbox do not read "
+                         "PostgreSQL yet; use backend sqlite");
+  }
   cfg_ = cfg;
   registry_.set_policy(policy_of(cfg));
   auto store = open_store(cfg.store);
-  if (!store) return store.status().with_context("store " + cfg.store.path);
+  if (!store) return store.status().with_context("store " + cfg.store.where());
   store_ = std::move(store).value();
   auto known = store_->load_agents();
-  if (!known) return known.status().with_context("store " + cfg.store.path);
+  if (!known) return known.status().with_context("store " + cfg.store.where());
   registry_.load(std::move(known).value());
   // While the hub was down it could not hear its agents: none is judged lost before it
   // has had a full window to reach the restarted hub (a lost agent opens an incident).
   liveness_grace_until_ms_ =
       clock_.now_ms() + longest_lost_window(registry_.snapshot(), policy_of(cfg));
   auto reader = open_reader(cfg.store);
-  if (!reader) return reader.status().with_context("store " + cfg.store.path);
+  if (!reader) return reader.status().with_context("store " + cfg.store.where());
   reader_ = std::move(reader).value();
   correlator_ =
       std::make_unique<Correlator>(*store_, registry_, clock_, timers_, [this] { commit(); });
   correlator_->set_suppression(cfg.suppression);
   correlator_->set_metrics(metrics_registry_);
-  REFLEX_RETURN_IF_ERROR(
-      correlator_->start(incident_policy(cfg.incidents)).with_context("store " + cfg.store.path));
+  REFLEX_RETURN_IF_ERROR(correlator_->start(incident_policy(cfg.incidents))
+                             .with_context("store " + cfg.store.where()));
   correlator_->set_suspect_policy({.window_ms = cfg.changes.suspect_window.count()});
   correlator_->set_dependencies([this](const std::string& service) {
     return correlator_->suppressor().topology().dependencies(service);
@@ -124,7 +131,7 @@ Status Hub::start(const HubConfig& cfg) {
                          }
                          correlator_->submit(std::move(command), std::move(answer));
                        });
-  if (!silence_api) return silence_api.status().with_context("store " + cfg.store.path);
+  if (!silence_api) return silence_api.status().with_context("store " + cfg.store.where());
   silence_api_ = std::move(silence_api).value();
   http_->add_routes([this](httplib::Server& server) { silence_api_->add_routes(server); });
   route_api_.set_policy(cfg.policy);
@@ -153,7 +160,7 @@ Status Hub::start(const HubConfig& cfg) {
                                   [this] { check_liveness(); });
   update_gauges();
   spdlog::info("hub listening for agents on {}, HTTP on port {}, store {}", ingest_->endpoint(),
-               http_->port(), cfg.store.path);
+               http_->port(), cfg.store.where());
   return Status::ok();
 }
 
@@ -183,7 +190,7 @@ Status Hub::start_outbox(const HubConfig& cfg) {
   auto outbox = Outbox::open(
       cfg.store.path, clock_, timers_, *http_client_, metrics_registry_, [this] { commit(); },
       policy, system_random());
-  if (!outbox) return outbox.status().with_context("store " + cfg.store.path);
+  if (!outbox) return outbox.status().with_context("store " + cfg.store.where());
   outbox_ = std::move(outbox).value();
   if (const SlackConfig& slack = cfg.integrations.slack; slack.enabled) {
     auto settings = slack_settings(slack);
@@ -205,7 +212,7 @@ Status Hub::start_outbox(const HubConfig& cfg) {
   runner_->configure(runner_settings(cfg));
   runner_->set_agent_link(agent_link());
   auto workflows = store_->load_workflows();
-  if (!workflows) return workflows.status().with_context("store " + cfg.store.path);
+  if (!workflows) return workflows.status().with_context("store " + cfg.store.where());
   REFLEX_RETURN_IF_ERROR(runner_->start(std::move(workflows).value(),
                                         [this](uint64_t id) { return outbox_->find(id); }));
   arm_runner_timer();  // what fell due while the hub was down goes now
@@ -221,7 +228,7 @@ Status Hub::start_outbox(const HubConfig& cfg) {
         }
         outbox_->retry(id, std::move(answer));
       });
-  if (!api) return api.status().with_context("store " + cfg.store.path);
+  if (!api) return api.status().with_context("store " + cfg.store.where());
   outbox_api_ = std::move(api).value();
   http_->add_routes([this](httplib::Server& server) { outbox_api_->add_routes(server); });
   return Status::ok();
@@ -294,8 +301,7 @@ Status Hub::reload(const HubConfig& cfg) {
       cfg.security.insecure_plaintext != cfg_.security.insecure_plaintext) {
     spdlog::warn("reload: security key and plaintext changes take effect after a restart");
   }
-  if (cfg.listen != cfg_.listen || cfg.http != cfg_.http || cfg.store.path != cfg_.store.path ||
-      cfg.store.backend != cfg_.store.backend) {
+  if (cfg.listen != cfg_.listen || cfg.http != cfg_.http || cfg.store != cfg_.store) {
     spdlog::warn("reload: listen, http and store changes take effect after a restart");
   }
   if (!(cfg.integrations == cfg_.integrations) || !(cfg.outbox == cfg_.outbox)) {

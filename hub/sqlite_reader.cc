@@ -7,6 +7,7 @@
 #include "common/sqlite.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/incident_store.h"
+#include "hub/pg_store.h"
 #include "hub/store.h"
 #include "hub/suspect_tables.h"
 
@@ -197,6 +198,7 @@ class SqliteHubReader final : public HubReader {
 }  // namespace
 
 Result<std::unique_ptr<HubReader>> open_reader(const StoreConfig& cfg) {
+  if (cfg.postgres()) return open_pg_reader(cfg);
   sqlite::OpenOptions options;
   options.read_only = true;
   auto db = sqlite::Database::open(cfg.path, options);

@@ -1,14 +1,14 @@
 // HubStore on one SQLite file (WAL, synchronous=FULL: an acknowledged write survives a
 // power cut, which is the promise the hub makes to agents).
-#include <nlohmann/json.hpp>
-
 #include "common/sqlite.h"
 #include "common/sqlite_checkpointer.h"
 #include "hub/incidents/external_tables.h"
 #include "hub/incidents/incident_store.h"
 #include "hub/incidents/silence_store.h"
 #include "hub/outbox/outbox_tables.h"
+#include "hub/pg_store.h"
 #include "hub/store.h"
+#include "hub/store_rows.h"
 #include "hub/suspect_tables.h"
 #include "protocol/messages.h"
 
@@ -16,7 +16,9 @@ namespace reflex::hub {
 namespace {
 
 // Migration 3 takes the incident tables into the hub's file, so an event and the
-// incident changes it causes commit in one transaction.
+// incident changes it causes commit in one transaction. The PostgreSQL store's list
+// (hub/pg_schema.cc) creates the same tables under the same version numbers: a new
+// migration goes into both.
 const sqlite::Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE agents (
@@ -73,9 +75,7 @@ CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained = 1;
 )sql"},
 };
 
-AgentState parse_state(std::string_view s) {
-  return s == "lost" ? AgentState::kLost : AgentState::kAlive;
-}
+using rows::bind_values;
 
 class SqliteHubStore final : public HubStore {
  public:
@@ -90,9 +90,7 @@ class SqliteHubStore final : public HubStore {
   }
 
   Status prepare_statements() {
-    auto upsert = db_.prepare(R"sql(
-INSERT INTO agents (id, hostname, version, labels, first_seen_ms, last_seen_ms, state,
-                    state_since_ms, heartbeat_ms, spool_depth, open_circuits, acked_seq)
+    auto upsert = db_.prepare("INSERT INTO agents (" + std::string(rows::kAgentColumns) + R"sql()
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_seen_ms = ?6,
   state = ?7, state_since_ms = ?8, heartbeat_ms = ?9, spool_depth = ?10, open_circuits = ?11,
@@ -137,11 +135,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     auto tx = sqlite::Transaction::begin(db_);
     if (!tx) return tx.status();
     for (const auto& a : batch.agents) {
-      REFLEX_RETURN_IF_ERROR(upsert_->bind_all(
-          a.id, a.hostname, a.version, nlohmann::json(a.labels).dump(), a.first_seen_ms,
-          a.last_seen_ms, std::string(agent_state_name(a.state)), a.state_since_ms, a.heartbeat_ms,
-          static_cast<int64_t>(a.spool_depth), static_cast<int64_t>(a.open_circuits),
-          static_cast<int64_t>(a.acked_seq)));
+      REFLEX_RETURN_IF_ERROR(bind_values(*upsert_, rows::agent_values(a)));
       REFLEX_RETURN_IF_ERROR(upsert_->run());
     }
     for (const auto& e : batch.events) {
@@ -153,8 +147,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       REFLEX_RETURN_IF_ERROR(event_->run());
     }
     for (const auto& c : batch.state_changes) {
-      REFLEX_RETURN_IF_ERROR(
-          change_->bind_all(c.agent_id, std::string(agent_state_name(c.state)), c.at_ms, c.reason));
+      REFLEX_RETURN_IF_ERROR(bind_values(*change_, rows::state_change_values(c)));
       REFLEX_RETURN_IF_ERROR(change_->run());
     }
     REFLEX_RETURN_IF_ERROR(incidents_->append(batch.incidents));
@@ -214,35 +207,15 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   }
 
   Result<std::vector<AgentRecord>> load_agents() override {
-    auto st = db_.prepare(
-        "SELECT id, hostname, version, labels, first_seen_ms, last_seen_ms, state, "
-        "state_since_ms, heartbeat_ms, spool_depth, open_circuits, acked_seq FROM agents "
-        "ORDER BY id");
+    auto st =
+        db_.prepare("SELECT " + std::string(rows::kAgentColumns) + " FROM agents ORDER BY id");
     if (!st) return st.status();
     std::vector<AgentRecord> out;
     for (;;) {
       auto row = st->step();
       if (!row) return row.status();
       if (!*row) break;
-      AgentRecord a;
-      a.id = st->column_text(0);
-      a.hostname = st->column_text(1);
-      a.version = st->column_text(2);
-      auto labels = nlohmann::json::parse(st->column_text_view(3), nullptr, false);
-      if (labels.is_object()) {
-        for (auto& [k, v] : labels.items()) {
-          if (v.is_string()) a.labels[k] = v.get<std::string>();
-        }
-      }
-      a.first_seen_ms = st->column_int64(4);
-      a.last_seen_ms = st->column_int64(5);
-      a.state = parse_state(st->column_text_view(6));
-      a.state_since_ms = st->column_int64(7);
-      a.heartbeat_ms = st->column_int64(8);
-      a.spool_depth = static_cast<uint64_t>(st->column_int64(9));
-      a.open_circuits = static_cast<uint32_t>(st->column_int64(10));
-      a.acked_seq = static_cast<uint64_t>(st->column_int64(11));
-      out.push_back(std::move(a));
+      out.push_back(rows::read_agent(*st));
     }
     return out;
   }
@@ -258,8 +231,8 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       auto row = st->step();
       if (!row) return row.status();
       if (!*row) break;
-      out.push_back({agent_id, parse_state(st->column_text_view(0)), st->column_int64(1),
-                     st->column_text(2)});
+      out.push_back({agent_id, rows::parse_agent_state(st->column_text_view(0)),
+                     st->column_int64(1), st->column_text(2)});
     }
     return out;
   }
@@ -287,6 +260,7 @@ const char* agent_state_name(AgentState s) {
 }
 
 Result<std::unique_ptr<HubStore>> open_store(const StoreConfig& cfg) {
+  if (cfg.postgres()) return open_pg_store(cfg);
   sqlite::OpenOptions options;
   options.synchronous = sqlite::Synchronous::kFull;
   auto db = sqlite::Database::open(cfg.path, options);

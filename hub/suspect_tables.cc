@@ -1,6 +1,6 @@
 #include "hub/suspect_tables.h"
 
-#include <nlohmann/json.hpp>
+#include "hub/store_rows.h"
 
 namespace reflex::hub {
 
@@ -30,52 +30,20 @@ Result<SuspectTables> SuspectTables::prepare(sqlite::Database& db) {
 }
 
 Status SuspectTables::append(const SuspectRecord& r) {
-  REFLEX_RETURN_IF_ERROR(upsert_->bind_all(static_cast<int64_t>(r.incident_id), r.suspect.change.id,
-                                           r.suspect.on_dependency ? 1 : 0, r.suspect.lead_ms,
-                                           r.suspect.summary, r.suspect.evidence, r.at_ms));
+  REFLEX_RETURN_IF_ERROR(rows::bind_values(*upsert_, rows::suspect_values(r)));
   return upsert_->run();
 }
 
 Result<std::optional<SuspectRecord>> SuspectTables::load(uint64_t incident_id) {
-  auto st = db_->prepare(
-      "SELECT s.change_id, s.on_dependency, s.lead_ms, s.summary, s.evidence, s.at_ms, "
-      "c.service, c.environment, c.version, c.hosts, c.strategy, c.active_color, c.commit_sha, "
-      "c.author, c.link, c.source, c.at_ms FROM incident_suspects s JOIN changes c "
-      "ON c.id = s.change_id WHERE s.incident_id = ?");
+  auto st = db_->prepare("SELECT " + std::string(rows::kSuspectJoinColumns) +
+                         " FROM incident_suspects s JOIN changes c ON c.id = s.change_id "
+                         "WHERE s.incident_id = ?");
   if (!st) return st.status();
   REFLEX_RETURN_IF_ERROR(st->bind_all(static_cast<int64_t>(incident_id)));
   auto row = st->step();
   if (!row) return row.status();
   if (!*row) return std::optional<SuspectRecord>();
-  SuspectRecord r;
-  r.incident_id = incident_id;
-  incidents::Change& c = r.suspect.change;
-  c.id = st->column_text(0);
-  r.suspect.on_dependency = st->column_int64(1) != 0;
-  r.suspect.lead_ms = st->column_int64(2);
-  r.suspect.summary = st->column_text(3);
-  r.suspect.evidence = st->column_text(4);
-  r.at_ms = st->column_int64(5);
-  c.service = st->column_text(6);
-  c.environment = st->column_text(7);
-  c.version = st->column_text(8);
-  const auto hosts = nlohmann::json::parse(st->column_text_view(9), nullptr, false);
-  if (hosts.is_array()) {
-    for (const auto& h : hosts) {
-      if (h.is_string()) c.hosts.push_back(h.get<std::string>());
-    }
-  }
-  if (!st->column_text_view(10).empty()) {
-    auto s = incidents::parse_deploy_strategy(st->column_text_view(10), "strategy");
-    if (s) c.strategy = *s;
-  }
-  c.active_color = st->column_text(11);
-  c.commit = st->column_text(12);
-  c.author = st->column_text(13);
-  c.link = st->column_text(14);
-  c.source = st->column_text(15);
-  c.at_ms = st->column_int64(16);
-  return std::optional<SuspectRecord>(std::move(r));
+  return std::optional<SuspectRecord>(rows::read_suspect(*st, incident_id));
 }
 
 }  // namespace reflex::hub

@@ -1,8 +1,6 @@
 #include "hub/incidents/external_tables.h"
 
-#include <nlohmann/json.hpp>
-
-#include "hub/incidents/alert_signal.h"
+#include "hub/incidents/incident_rows.h"
 
 namespace reflex::hub::incidents {
 
@@ -42,13 +40,10 @@ CREATE TABLE external_expiry (
 
 namespace {
 
-constexpr std::string_view kChangeColumns =
-    "id, service, environment, version, hosts, strategy, active_color, commit_sha, author, "
-    "link, source, at_ms";
+using rows::kChangeColumns;
+using rows::kExpiryColumns;
 
-Status corrupt(const std::string& where, const std::string& what) {
-  return Status::error("corrupt", where + ": " + what);
-}
+using rows::bind_values;
 
 Result<std::unique_ptr<sqlite::Statement>> prepared(sqlite::Database& db, std::string_view sql) {
   auto st = db.prepare(sql);
@@ -66,38 +61,10 @@ Status each_row(sqlite::Statement& st, F&& row) {
   }
 }
 
-// Columns in kChangeColumns order.
-Result<Change> read_change(sqlite::Statement& st) {
-  Change c;
-  c.id = st.column_text(0);
-  const std::string where = "changes row " + c.id;
-  c.service = st.column_text(1);
-  c.environment = st.column_text(2);
-  c.version = st.column_text(3);
-  auto hosts = nlohmann::json::parse(st.column_text_view(4), nullptr, false);
-  if (!hosts.is_array()) return corrupt(where, "hosts is not a JSON array");
-  for (const auto& h : hosts) {
-    if (!h.is_string()) return corrupt(where, "a host is not a string");
-    c.hosts.push_back(h.get<std::string>());
-  }
-  if (!st.column_text_view(5).empty()) {
-    auto s = parse_deploy_strategy(st.column_text_view(5), "strategy");
-    if (!s) return corrupt(where, s.status().message());
-    c.strategy = *s;
-  }
-  c.active_color = st.column_text(6);
-  c.commit = st.column_text(7);
-  c.author = st.column_text(8);
-  c.link = st.column_text(9);
-  c.source = st.column_text(10);
-  c.at_ms = st.column_int64(11);
-  return c;
-}
-
 Result<std::vector<Change>> read_changes(sqlite::Statement& st) {
   std::vector<Change> out;
   REFLEX_RETURN_IF_ERROR(each_row(st, [&]() -> Status {
-    auto c = read_change(st);
+    auto c = rows::read_change(st);
     if (!c) return c.status();
     out.push_back(std::move(c).value());
     return Status::ok();
@@ -119,10 +86,7 @@ Result<ChangeTables> ChangeTables::prepare(sqlite::Database& db) {
 
 Result<bool> ChangeTables::append(const Change& c) {
   if (c.id.empty()) return Status::error("invalid_argument", "a change to store needs an id");
-  REFLEX_RETURN_IF_ERROR(insert_->bind_all(c.id, c.service, c.environment, c.version,
-                                           nlohmann::json(c.hosts).dump(),
-                                           deploy_strategy_name(c.strategy), c.active_color,
-                                           c.commit, c.author, c.link, c.source, c.at_ms));
+  REFLEX_RETURN_IF_ERROR(bind_values(*insert_, rows::change_values(c)));
   REFLEX_RETURN_IF_ERROR(insert_->run());
   return db_->changes() == 1;
 }
@@ -160,17 +124,11 @@ Result<std::vector<Change>> ChangeTables::list(const std::string& service, int64
   return read_changes(*st);
 }
 
-namespace {
-constexpr std::string_view kExpiryColumns =
-    "fingerprint, source, rule, severity, host, labels, annotations, ends_at_ms, timeout";
-}  // namespace
-
 Result<ExpiryTables> ExpiryTables::prepare(sqlite::Database& db) {
   ExpiryTables t(db);
-  auto upsert = prepared(db,
-                         "INSERT OR REPLACE INTO external_expiry (fingerprint, source, rule, "
-                         "severity, host, labels, annotations, ends_at_ms, timeout) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto upsert =
+      prepared(db, "INSERT OR REPLACE INTO external_expiry (" + std::string(kExpiryColumns) +
+                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!upsert) return upsert.status();
   t.upsert_ = std::move(upsert).value();
   auto del = prepared(db, "DELETE FROM external_expiry WHERE fingerprint = ?");
@@ -185,10 +143,7 @@ Result<ExpiryTables> ExpiryTables::prepare(sqlite::Database& db) {
 
 Status ExpiryTables::apply(const ExpiryWrite& write) {
   if (!write.row) return remove(write.fingerprint);
-  const ExpiryRow& r = *write.row;
-  REFLEX_RETURN_IF_ERROR(upsert_->bind_all(
-      r.fingerprint, r.source, r.rule, std::string(protocol::severity_name(r.severity)), r.host,
-      r.labels_json, r.annotations_json, r.ends_at_ms, r.timeout));
+  REFLEX_RETURN_IF_ERROR(bind_values(*upsert_, rows::expiry_values(*write.row)));
   return upsert_->run();
 }
 
@@ -197,33 +152,13 @@ Status ExpiryTables::remove(const std::string& fingerprint) {
   return delete_->run();
 }
 
-namespace {
-
-Result<ExpiryRow> read_expiry_row(sqlite::Statement& st) {
-  ExpiryRow r;
-  r.fingerprint = st.column_text(0);
-  r.source = st.column_text(1);
-  r.rule = st.column_text(2);
-  auto sev = parse_severity(st.column_text_view(3));
-  if (!sev) return corrupt("external_expiry row " + r.fingerprint, sev.status().message());
-  r.severity = *sev;
-  r.host = st.column_text(4);
-  r.labels_json = st.column_text(5);
-  r.annotations_json = st.column_text(6);
-  r.ends_at_ms = st.column_int64(7);
-  r.timeout = st.column_int64(8) != 0;
-  return r;
-}
-
-}  // namespace
-
 Result<std::vector<ExpiryRow>> ExpiryTables::load() {
   auto st = db_->prepare("SELECT " + std::string(kExpiryColumns) +
                          " FROM external_expiry ORDER BY ends_at_ms, fingerprint");
   if (!st) return st.status();
   std::vector<ExpiryRow> out;
   REFLEX_RETURN_IF_ERROR(each_row(*st, [&]() -> Status {
-    auto r = read_expiry_row(*st);
+    auto r = rows::read_expiry(*st);
     if (!r) return r.status();
     out.push_back(std::move(r).value());
     return Status::ok();
@@ -237,7 +172,7 @@ Result<std::optional<ExpiryRow>> ExpiryTables::row(const std::string& fingerprin
   if (!found) return found.status();
   std::optional<ExpiryRow> out;
   if (*found) {
-    auto r = read_expiry_row(*select_);
+    auto r = rows::read_expiry(*select_);
     if (!r) return r.status();
     out = std::move(r).value();
   }

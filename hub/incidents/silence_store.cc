@@ -1,6 +1,6 @@
 #include "hub/incidents/silence_store.h"
 
-#include <nlohmann/json.hpp>
+#include "hub/incidents/incident_rows.h"
 
 namespace reflex::hub::incidents {
 
@@ -21,43 +21,14 @@ CREATE INDEX silences_by_end ON silences(ends_at_ms);
 
 namespace {
 
-constexpr std::string_view kColumns =
-    "id, matchers, starts_at_ms, ends_at_ms, created_by, comment, created_ms, expired_by, "
-    "reminded_ms";
-
-std::string matchers_json(const Matchers& matchers) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const auto& m : matchers) j.push_back(m.to_string());
-  return j.dump();
-}
-
-Result<Silence> read_row(sqlite::Statement& st) {
-  Silence s;
-  s.id = static_cast<uint64_t>(st.column_int64(0));
-  const std::string where = "silences row " + std::to_string(s.id) + " matchers";
-  auto j = nlohmann::json::parse(st.column_text_view(1), nullptr, false);
-  if (!j.is_array()) return Status::error("corrupt", where + ": not a JSON array");
-  for (const auto& item : j) {
-    if (!item.is_string()) return Status::error("corrupt", where + ": not a string");
-    auto m = Matcher::parse(item.get<std::string>());
-    if (!m) return Status::error("corrupt", where + ": " + m.status().message());
-    s.matchers.push_back(std::move(m).value());
-  }
-  s.starts_at_ms = st.column_int64(2);
-  s.ends_at_ms = st.column_int64(3);
-  s.created_by = st.column_text(4);
-  s.comment = st.column_text(5);
-  s.created_ms = st.column_int64(6);
-  s.expired_by = st.column_text(7);
-  s.reminded_ms = st.column_int64(8);
-  return s;
-}
+using rows::kSilenceColumns;
+using rows::read_silence;
 
 }  // namespace
 
 Result<SilenceTables> SilenceTables::prepare(sqlite::Database& db) {
   SilenceTables t(db);
-  auto st = db.prepare("INSERT OR REPLACE INTO silences (" + std::string(kColumns) +
+  auto st = db.prepare("INSERT OR REPLACE INTO silences (" + std::string(kSilenceColumns) +
                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st) return st.status();
   t.upsert_ = std::make_unique<sqlite::Statement>(std::move(st).value());
@@ -66,9 +37,7 @@ Result<SilenceTables> SilenceTables::prepare(sqlite::Database& db) {
 
 Status SilenceTables::append(const std::vector<Silence>& rows) {
   for (const auto& s : rows) {
-    REFLEX_RETURN_IF_ERROR(upsert_->bind_all(static_cast<int64_t>(s.id), matchers_json(s.matchers),
-                                             s.starts_at_ms, s.ends_at_ms, s.created_by, s.comment,
-                                             s.created_ms, s.expired_by, s.reminded_ms));
+    REFLEX_RETURN_IF_ERROR(rows::bind_values(*upsert_, rows::silence_values(s)));
     REFLEX_RETURN_IF_ERROR(upsert_->run());
   }
   return Status::ok();
@@ -83,7 +52,7 @@ Result<SilenceSnapshot> SilenceTables::load(int64_t ended_after_ms) {
     if (!row) return row.status();
     snap.next_id = static_cast<uint64_t>(st->column_int64(0));
   }
-  auto st = db_->prepare("SELECT " + std::string(kColumns) +
+  auto st = db_->prepare("SELECT " + std::string(kSilenceColumns) +
                          " FROM silences WHERE ends_at_ms > ? ORDER BY id");
   if (!st) return st.status();
   REFLEX_RETURN_IF_ERROR(st->bind_all(ended_after_ms));
@@ -91,7 +60,7 @@ Result<SilenceSnapshot> SilenceTables::load(int64_t ended_after_ms) {
     auto more = st->step();
     if (!more) return more.status();
     if (!*more) break;
-    auto s = read_row(*st);
+    auto s = read_silence(*st);
     if (!s) return s.status();
     snap.silences.push_back(std::move(s).value());
   }
@@ -99,13 +68,13 @@ Result<SilenceSnapshot> SilenceTables::load(int64_t ended_after_ms) {
 }
 
 Result<std::optional<Silence>> SilenceTables::silence(uint64_t id) {
-  auto st = db_->prepare("SELECT " + std::string(kColumns) + " FROM silences WHERE id = ?");
+  auto st = db_->prepare("SELECT " + std::string(kSilenceColumns) + " FROM silences WHERE id = ?");
   if (!st) return st.status();
   REFLEX_RETURN_IF_ERROR(st->bind_all(static_cast<int64_t>(id)));
   auto more = st->step();
   if (!more) return more.status();
   if (!*more) return std::optional<Silence>();
-  auto s = read_row(*st);
+  auto s = read_silence(*st);
   if (!s) return s.status();
   return std::optional<Silence>(std::move(s).value());
 }

@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "hub/store_rows.h"
+
 namespace reflex::hub {
 
 const std::string_view kOutboxSchemaSql = R"sql(
@@ -25,9 +27,9 @@ CREATE INDEX outbox_by_state ON outbox(state, id);
 
 namespace {
 
-constexpr const char* kColumns =
-    "id, integration, operation, idempotency_key, incident_id, payload, state, attempts, "
-    "next_attempt_ms, last_error, result, created_ms, updated_ms";
+const std::string kColumns(rows::kOutboxColumns);
+
+using rows::bind_values;
 
 nlohmann::json parse_json(std::string_view text) {
   auto v = nlohmann::json::parse(text, nullptr, false);
@@ -52,11 +54,6 @@ OutboxRow read_row(const sqlite::Statement& st) {
   return r;
 }
 
-std::optional<int64_t> incident_of(const std::optional<uint64_t>& id) {
-  if (!id) return std::nullopt;
-  return static_cast<int64_t>(*id);
-}
-
 }  // namespace
 
 Result<OutboxTables> OutboxTables::prepare(sqlite::Database& db) {
@@ -74,23 +71,14 @@ Result<OutboxTables> OutboxTables::prepare(sqlite::Database& db) {
 }
 
 Status OutboxTables::insert(const OutboxRow& r) {
-  REFLEX_RETURN_IF_ERROR(insert_->bind_all(
-      static_cast<int64_t>(r.id), r.integration, r.operation, r.idempotency_key,
-      incident_of(r.incident_id), r.payload.dump(), std::string(outbox_state_name(r.state)),
-      static_cast<int64_t>(r.attempts), r.next_attempt_ms, r.last_error, r.result.dump(),
-      r.created_ms, r.updated_ms));
+  REFLEX_RETURN_IF_ERROR(bind_values(*insert_, rows::outbox_values(r)));
   return insert_->run();
 }
 
 Status OutboxTables::update(const OutboxUpdate& u) {
-  REFLEX_RETURN_IF_ERROR(update_->bind_all(static_cast<int64_t>(u.id),
-                                           std::string(outbox_state_name(u.state)),
-                                           static_cast<int64_t>(u.attempts), u.next_attempt_ms,
-                                           u.last_error, u.result.dump(), u.updated_ms));
+  REFLEX_RETURN_IF_ERROR(bind_values(*update_, rows::outbox_update_values(u)));
   REFLEX_RETURN_IF_ERROR(update_->run());
-  if (db_->changes() != 1) {
-    return Status::error("constraint", "outbox row " + std::to_string(u.id) + " does not exist");
-  }
+  if (db_->changes() != 1) return rows::missing_outbox_row(u.id);
   return Status::ok();
 }
 

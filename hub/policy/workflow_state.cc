@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "hub/incidents/alert_signal.h"
+#include "hub/store_rows.h"
 
 namespace reflex::hub::policy {
 namespace {
@@ -185,9 +186,7 @@ Result<WorkflowTables> WorkflowTables::prepare(sqlite::Database& db) {
 }
 
 Status WorkflowTables::upsert(const IncidentWorkflow& w) {
-  REFLEX_RETURN_IF_ERROR(upsert_->bind_all(static_cast<int64_t>(w.incident_id),
-                                           static_cast<int64_t>(w.active() ? 1 : 0),
-                                           workflow_json(w).dump(), w.updated_ms));
+  REFLEX_RETURN_IF_ERROR(rows::bind_values(*upsert_, rows::workflow_values(w)));
   return upsert_->run();
 }
 
@@ -203,10 +202,8 @@ Result<std::vector<IncidentWorkflow>> select_workflows(sqlite::Database& db, std
     auto row = st->step();
     if (!row) return row.status();
     if (!*row) break;
-    const json doc = json::parse(st->column_text_view(0), nullptr, false);
-    auto w = parse_workflow(doc);
-    if (!w) return w.status().with_context("incident_workflows row " + st->column_text(1));
-    w->updated_ms = st->column_int64(2);
+    auto w = rows::read_workflow(*st);
+    if (!w) return w.status();
     out.push_back(std::move(w).value());
   }
   return out;

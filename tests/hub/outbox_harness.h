@@ -55,7 +55,9 @@ class OutboxHarness {
 
   explicit OutboxHarness(MakeIntegrations add, RetryPolicy policy = {})
       : add_(std::move(add)), policy_(policy) {
-    auto store = open_store({.backend = "sqlite", .path = path()});
+    StoreConfig store_config;
+    store_config.path = path();
+    auto store = open_store(store_config);
     REQUIRE(store);
     store_ = std::move(store).value();
     writer_ = std::make_unique<StoreWriter>(loop_, *store_);

@@ -38,7 +38,9 @@ TEST_CASE("a hub delivers the rows its store holds and requeues a dead letter th
   reflex::testing::TempDir dir;
   const std::string db = dir.file("hub.db");
   {
-    auto store = open_store({.backend = "sqlite", .path = db});
+    StoreConfig store_config;
+    store_config.path = db;
+    auto store = open_store(store_config);
     REQUIRE(store);
     WriteBatch batch;
     batch.outbox = {stored_row(1, OutboxState::kDead, "was dead"),

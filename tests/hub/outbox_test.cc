@@ -193,7 +193,9 @@ TEST_CASE("rows sending or pending when the hub died are sent by the next outbox
   {
     // What a hub that died mid-attempt left in the file: one row recorded `sending`
     // (perhaps sent), one pending.
-    auto store = open_store({.backend = "sqlite", .path = h.path()});
+    StoreConfig store_config;
+    store_config.path = h.path();
+    auto store = open_store(store_config);
     REQUIRE(store);
     WriteBatch batch;
     OutboxRow sending{.id = 1,

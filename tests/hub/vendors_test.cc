@@ -100,7 +100,9 @@ TEST_CASE("a hub delivers stored rows to Jira, Statuspage, PagerDuty, Dynatrace 
   reflex::testing::TempDir dir;
   const std::string db = dir.file("hub.db");
   {
-    auto store = open_store({.backend = "sqlite", .path = db});
+    StoreConfig store_config;
+    store_config.path = db;
+    auto store = open_store(store_config);
     REQUIRE(store);
     WriteBatch batch;
     batch.outbox = {

@@ -1,0 +1,282 @@
+#include "hub/pg_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <tuple>
+
+#include "common/pg.h"
+#include "hub/pg_schema.h"
+#include "hub/pg_tables.h"
+#include "hub/store_rows.h"
+#include "protocol/messages.h"
+
+namespace reflex::hub {
+namespace {
+
+// Events go in as multi-row INSERTs of at most this many rows: one round trip per chunk
+// instead of per event, and 6 parameters a row stay far below PostgreSQL's 65535.
+constexpr size_t kEventsPerInsert = 500;
+
+Result<std::optional<std::string>> read_password(const StoreConfig& cfg) {
+  std::string password;
+  if (!cfg.password_file.empty()) {
+    std::ifstream in(cfg.password_file, std::ios::binary);
+    if (!in) {
+      return Status::error("config", "store.password_file: cannot read " + cfg.password_file +
+                                         ": " + std::strerror(errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    password = text.str();
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+      password.pop_back();
+    }
+    if (password.empty()) {
+      return Status::error("config", "store.password_file: " + cfg.password_file + " is empty");
+    }
+  } else if (!cfg.password_env.empty()) {
+    const char* value = std::getenv(cfg.password_env.c_str());
+    if (value == nullptr || *value == '\0') {
+      return Status::error("config", "store.password_env: the environment variable " +
+                                         cfg.password_env + " is not set");
+    }
+    password = value;
+  } else {
+    return std::optional<std::string>();
+  }
+  if (password.find('\0') != std::string::npos) {
+    return Status::error("config", std::string(cfg.password_file.empty() ? "store.password_env"
+                                                                         : "store.password_file") +
+                                       ": the password holds a NUL byte");
+  }
+  return std::optional<std::string>(std::move(password));
+}
+
+bool is_uri(std::string_view dsn) {
+  return dsn.starts_with("postgresql://") || dsn.starts_with("postgres://");
+}
+
+// A conninfo keyword value in single quotes, backslash and quote escaped (libpq's rules).
+std::string conninfo_quoted(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+// Everything but RFC 3986's unreserved characters as %XX.
+std::string percent_encoded(std::string_view value) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+class PgHubStore final : public HubStore {
+ public:
+  explicit PgHubStore(pg::Connection conn)
+      : conn_(std::move(conn)),
+        incidents_(conn_),
+        silences_(conn_),
+        changes_(conn_),
+        expiry_(conn_),
+        suspects_(conn_),
+        outbox_(conn_),
+        workflows_(conn_) {}
+  PgHubStore(const PgHubStore&) = delete;
+  PgHubStore& operator=(const PgHubStore&) = delete;
+
+  // In the order SqliteHubStore writes the parts.
+  Status write_batch(const WriteBatch& batch) override {
+    if (batch.empty()) return Status::ok();
+    auto tx = reconnecting([&] { return pg::Transaction::begin(conn_); });
+    if (!tx) return tx.status();
+    for (const auto& a : batch.agents) REFLEX_RETURN_IF_ERROR(upsert_agent(a));
+    REFLEX_RETURN_IF_ERROR(insert_events(batch.events));
+    for (const auto& c : batch.state_changes) {
+      auto n = std::apply(
+          [&](const auto&... v) {
+            return conn_.run(
+                "INSERT INTO agent_state_changes (agent_id, state, at_ms, reason) "
+                "VALUES ($1, $2, $3, $4)",
+                v...);
+          },
+          rows::state_change_values(c));
+      if (!n) return n.status();
+    }
+    REFLEX_RETURN_IF_ERROR(incidents_.append(batch.incidents));
+    REFLEX_RETURN_IF_ERROR(silences_.append(batch.silences));
+    for (const auto& c : batch.changes) {
+      auto stored = changes_.append(c);
+      if (!stored) return stored.status();
+    }
+    for (const auto& w : batch.expiry) REFLEX_RETURN_IF_ERROR(expiry_.apply(w));
+    for (const auto& s : batch.suspects) REFLEX_RETURN_IF_ERROR(suspects_.append(s));
+    for (const auto& r : batch.outbox) REFLEX_RETURN_IF_ERROR(outbox_.insert(r));
+    for (const auto& u : batch.outbox_updates) REFLEX_RETURN_IF_ERROR(outbox_.update(u));
+    for (const auto& w : batch.workflows) REFLEX_RETURN_IF_ERROR(workflows_.upsert(w));
+    return tx->commit();
+  }
+
+  Result<std::vector<AgentRecord>> load_agents() override {
+    return reconnecting([&]() -> Result<std::vector<AgentRecord>> {
+      auto found = conn_.query("SELECT " + std::string(rows::kAgentColumns) +
+                               " FROM agents ORDER BY id COLLATE \"C\"");
+      if (!found) return found.status();
+      std::vector<AgentRecord> out;
+      for (int i = 0; i < found->size(); ++i) out.push_back(rows::read_agent((*found)[i]));
+      return out;
+    });
+  }
+
+  Result<std::vector<AgentStateChange>> state_history(const std::string& agent_id) override {
+    return reconnecting([&]() -> Result<std::vector<AgentStateChange>> {
+      auto found = conn_.query(
+          "SELECT state, at_ms, reason FROM agent_state_changes WHERE agent_id = $1 "
+          "ORDER BY at_ms, seq",
+          agent_id);
+      if (!found) return found.status();
+      std::vector<AgentStateChange> out;
+      for (int i = 0; i < found->size(); ++i) {
+        const pg::Row r = (*found)[i];
+        out.push_back({agent_id, rows::parse_agent_state(r.column_text_view(0)), r.column_int64(1),
+                       r.column_text(2)});
+      }
+      return out;
+    });
+  }
+
+  Result<incidents::EngineSnapshot> load_incidents() override {
+    return reconnecting([&] { return incidents_.load(); });
+  }
+  Result<incidents::SilenceSnapshot> load_silences(int64_t ended_after_ms) override {
+    return reconnecting([&] { return silences_.load(ended_after_ms); });
+  }
+  Result<std::vector<incidents::AlertRow>> load_firing_alerts() override {
+    return reconnecting([&] { return incidents_.firing_alerts(); });
+  }
+  Result<std::vector<incidents::ExpiryRow>> load_external_expiry() override {
+    return reconnecting([&] { return expiry_.load(); });
+  }
+  Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {
+    return reconnecting([&] { return changes_.load(per_service); });
+  }
+  Result<std::vector<policy::IncidentWorkflow>> load_workflows() override {
+    return reconnecting([&] { return workflows_.load_active(); });
+  }
+  Result<std::optional<incidents::ExpiryRow>> load_external_expiry_row(
+      const std::string& fingerprint) override {
+    return reconnecting([&] { return expiry_.row(fingerprint); });
+  }
+
+ private:
+  // Runs `call` (reads, or a transaction's BEGIN) and, when it failed because the
+  // connection was lost, once more on a new one: after PostgreSQL restarted or failed
+  // over, the first call goes through. Safe because nothing of a failed read or BEGIN
+  // took effect. A batch that loses the connection after BEGIN fails (the server rolled
+  // it back) and the hub retries it.
+  template <class F>
+  auto reconnecting(F&& call) -> decltype(call()) {
+    if (conn_.broken()) REFLEX_RETURN_IF_ERROR(conn_.reset());
+    auto result = call();
+    if (result || !conn_.broken()) return result;
+    REFLEX_RETURN_IF_ERROR(conn_.reset());
+    return call();
+  }
+
+  Status upsert_agent(const AgentRecord& a) {
+    // first_seen_ms is kept from the first row, as in SQLite.
+    static const std::string sql =
+        "INSERT INTO agents (" + std::string(rows::kAgentColumns) +
+        R"sql() VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, version = EXCLUDED.version,
+  labels = EXCLUDED.labels, last_seen_ms = EXCLUDED.last_seen_ms, state = EXCLUDED.state,
+  state_since_ms = EXCLUDED.state_since_ms, heartbeat_ms = EXCLUDED.heartbeat_ms,
+  spool_depth = EXCLUDED.spool_depth, open_circuits = EXCLUDED.open_circuits,
+  acked_seq = EXCLUDED.acked_seq)sql";
+    auto n =
+        std::apply([&](const auto&... v) { return conn_.run(sql, v...); }, rows::agent_values(a));
+    return n ? Status::ok() : n.status();
+  }
+
+  Status insert_events(const std::vector<StoredEvent>& events) {
+    for (size_t start = 0; start < events.size(); start += kEventsPerInsert) {
+      const size_t count = std::min(kEventsPerInsert, events.size() - start);
+      std::string sql =
+          "INSERT INTO events (agent_id, seq, type, ts_ms, received_ms, frame) VALUES ";
+      pg::Params params;
+      for (size_t i = 0; i < count; ++i) {
+        const StoredEvent& e = events[start + i];
+        const size_t p = i * 6;
+        sql += i == 0 ? "(" : ", (";
+        for (size_t k = 1; k <= 6; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(p + k);
+        sql += ")";
+        params.add(e.agent_id);
+        params.add(static_cast<int64_t>(e.seq));
+        params.add(std::string_view(protocol::type_name(e.type)));
+        params.add(e.ts_ms);
+        params.add(e.received_ms);
+        params.add_blob(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(e.frame.data()),
+                                                 e.frame.size()));
+      }
+      auto done = conn_.query_params(sql, params);
+      if (!done) return done.status();
+    }
+    return Status::ok();
+  }
+
+  pg::Connection conn_;
+  // On conn_, which must not move (the store is only ever on the heap).
+  PgIncidentTables incidents_;
+  PgSilenceTables silences_;
+  PgChangeTables changes_;
+  PgExpiryTables expiry_;
+  PgSuspectTables suspects_;
+  PgOutboxTables outbox_;
+  PgWorkflowTables workflows_;
+};
+
+}  // namespace
+
+Result<std::string> pg_conninfo(const StoreConfig& cfg) {
+  if (cfg.dsn.empty()) {
+    return Status::error("config", "store.dsn: required with backend postgres");
+  }
+  auto password = read_password(cfg);
+  if (!password) return password.status();
+  if (!*password) return cfg.dsn;
+  if (is_uri(cfg.dsn)) {
+    const char separator = cfg.dsn.find('?') == std::string::npos ? '?' : '&';
+    return cfg.dsn + separator + "password=" + percent_encoded(**password);
+  }
+  // A later keyword overrides an earlier one, so this password wins over one in the dsn.
+  return cfg.dsn + " password=" + conninfo_quoted(**password);
+}
+
+Result<std::unique_ptr<HubStore>> open_pg_store(const StoreConfig& cfg) {
+  auto conninfo = pg_conninfo(cfg);
+  if (!conninfo) return conninfo.status();
+  auto conn = pg::Connection::open(*conninfo);
+  if (!conn) return conn.status();
+  REFLEX_RETURN_IF_ERROR(pg::migrate(*conn, pg_migrations()));
+  return std::unique_ptr<HubStore>(std::make_unique<PgHubStore>(std::move(conn).value()));
+}
+
+}  // namespace reflex::hub

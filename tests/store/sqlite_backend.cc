@@ -1,0 +1,61 @@
+// The store suite on SQLite: a file in a temp directory per test case. Also the cases
+// only SQLite has (a file path).
+#include <catch2/catch.hpp>
+
+#include "common/sqlite.h"
+#include "tests/store/store_suite.h"
+#include "tests/support/process.h"
+
+namespace reflex::testing {
+namespace {
+
+class SqliteStoreFixture final : public StoreFixture {
+ public:
+  hub::StoreConfig config() const override {
+    hub::StoreConfig cfg;
+    cfg.path = dir_.file("hub.db");
+    return cfg;
+  }
+
+  std::string peek(const std::string& sql) override {
+    auto db = sqlite::Database::open(config().path);
+    INFO(db.status().to_string());
+    REQUIRE(db);
+    auto st = db->prepare(sql);
+    INFO(st.status().to_string());
+    REQUIRE(st);
+    auto row = st->step();
+    INFO(row.status().to_string());
+    REQUIRE(row);
+    return *row ? st->column_text(0) : "";
+  }
+
+  void record_schema_version(int version) override {
+    auto db = sqlite::Database::open(config().path);
+    REQUIRE(db);
+    REQUIRE(db->exec("PRAGMA user_version = " + std::to_string(version)));
+  }
+
+ private:
+  TempDir dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreFixture> make_store_fixture() {
+  return std::make_unique<SqliteStoreFixture>();
+}
+
+}  // namespace reflex::testing
+
+using namespace reflex;
+using namespace reflex::hub;
+
+TEST_CASE("a SQLite store in a directory that does not exist is an error naming the path",
+          "[store]") {
+  StoreConfig cfg;
+  cfg.path = "/nonexistent-dir/hub.db";
+  auto store = open_store(cfg);
+  REQUIRE_FALSE(store);
+  CHECK(store.status().message().find("/nonexistent-dir/hub.db") != std::string::npos);
+}

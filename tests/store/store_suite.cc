@@ -1,0 +1,635 @@
+#include "tests/store/store_suite.h"
+
+#include <catch2/catch.hpp>
+
+#include "hub/incidents/matchers.h"
+
+namespace reflex::testing {
+
+std::unique_ptr<hub::HubStore> StoreFixture::open() {
+  auto store = hub::open_store(config());
+  INFO(store.status().to_string());
+  REQUIRE(store);
+  return std::move(store).value();
+}
+
+}  // namespace reflex::testing
+
+using namespace reflex;
+using namespace reflex::hub;
+using reflex::testing::make_store_fixture;
+
+namespace {
+
+void require_written(HubStore& store, const WriteBatch& batch) {
+  const Status st = store.write_batch(batch);
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+}
+
+template <class T>
+T require_value(Result<T> r) {
+  INFO(r.status().to_string());
+  REQUIRE(r);
+  return std::move(r).value();
+}
+
+AgentRecord agent(const std::string& id) {
+  AgentRecord a;
+  a.id = id;
+  a.hostname = id + ".example";
+  a.version = "0.1.0";
+  a.labels = {{"service", "checkout"}, {"env", "prod \"eu\""}};
+  a.first_seen_ms = 100;
+  a.last_seen_ms = 200;
+  a.state_since_ms = 100;
+  a.heartbeat_ms = 5000;
+  a.spool_depth = 7;
+  return a;
+}
+
+incidents::AlertRow alert(const std::string& fp, protocol::AlertState state, uint64_t incident,
+                          bool retained = true) {
+  incidents::AlertRow row;
+  row.fingerprint = fp;
+  row.record.host = "web-1";
+  row.record.state = state;
+  row.record.severity = protocol::Severity::kHigh;
+  row.record.since_ms = 1000;
+  row.record.last_ms = 1500;
+  row.record.incident_id = incident;
+  row.retained = retained;
+  row.detail = incidents::AlertRow::Detail{"agent:web-1",
+                                           "HighErrorRate",
+                                           {{"alertname", "HighErrorRate"}, {"fp", fp}},
+                                           {{"summary", "errors 'high' on \"web-1\""}}};
+  return row;
+}
+
+incidents::IncidentRow incident(uint64_t id, bool retained = true) {
+  incidents::IncidentRow r;
+  r.id = id;
+  r.group_key = "service=checkout";
+  r.group_labels = {{"service", "checkout"}};
+  r.service = "checkout";
+  r.title = "HighErrorRate on checkout #" + std::to_string(id);
+  r.status = incidents::IncidentStatus::kAcknowledged;
+  r.severity = protocol::Severity::kCritical;
+  r.opened_ms = 1000 + static_cast<int64_t>(id);
+  r.first_alert_ms = 990;
+  r.last_alert_ms = 1200;
+  r.acknowledged_ms = 1100;
+  r.acknowledged_by = "alice";
+  r.owner = "alice";
+  r.reopen_count = 2;
+  r.flapping = true;
+  r.recent_reopens = {1050, 1080};
+  r.members = 2;
+  r.firing = 1;
+  r.affected_hosts = 1;
+  r.peak_hosts = 3;
+  r.resolve_due_ms = 5000;
+  r.reopen_until_ms = 6000;
+  r.settle_due_ms = 7000;
+  r.retained = retained;
+  return r;
+}
+
+incidents::Change change(const std::string& id, const std::string& service, int64_t at_ms) {
+  incidents::Change c;
+  c.id = id;
+  c.service = service;
+  c.environment = "prod";
+  c.version = "4.2." + std::to_string(at_ms);
+  c.hosts = {"web-1", "web-2"};
+  c.strategy = incidents::DeployStrategy::kCanary;
+  c.commit = "abc123";
+  c.author = "alice";
+  c.link = "https://ci.example/" + id;
+  c.source = "api";
+  c.at_ms = at_ms;
+  return c;
+}
+
+incidents::ExpiryRow expiry(const std::string& fp, int64_t ends_at_ms) {
+  incidents::ExpiryRow r;
+  r.fingerprint = fp;
+  r.source = "alertmanager";
+  r.rule = "DiskFull";
+  r.severity = protocol::Severity::kInfo;
+  r.host = "db-1";
+  r.labels_json = R"({"alertname":"DiskFull","fp":")" + fp + R"("})";
+  r.annotations_json = R"({"summary":"disk"})";
+  r.ends_at_ms = ends_at_ms;
+  r.timeout = true;
+  return r;
+}
+
+OutboxRow outbox_row(uint64_t id, const std::string& key) {
+  OutboxRow r;
+  r.id = id;
+  r.integration = "slack";
+  r.operation = "slack.chat.postMessage";
+  r.idempotency_key = key;
+  if (id % 2 == 1) r.incident_id = 7;
+  r.payload = {{"channel", "#ops"}, {"text", "it's \"down\""}};
+  r.next_attempt_ms = 1000;
+  r.result = nullptr;
+  r.created_ms = 900;
+  r.updated_ms = 900;
+  return r;
+}
+
+policy::IncidentWorkflow workflow(uint64_t incident_id, bool held) {
+  policy::IncidentWorkflow w;
+  w.incident_id = incident_id;
+  w.facts.id = incident_id;
+  w.facts.title = "HighErrorRate on checkout";
+  w.facts.severity = protocol::Severity::kHigh;
+  w.facts.labels = {{"service", "checkout"}};
+  w.facts.alert_labels = {{"alertname", "HighErrorRate"}};
+  w.facts.affected_hosts = 2;
+  w.held = held;
+  w.next_seq = 2;
+  policy::WorkflowCall call;
+  call.seq = 1;
+  call.event = "opened";
+  call.route = "default";
+  call.step = "post";
+  call.kind = "chat.post";
+  call.with = {{"channel", "#ops"}};
+  call.integration = "slack";
+  call.state = policy::CallState::kDone;
+  call.outbox_id = 3;
+  call.note = "posted";
+  call.at_ms = 1000;
+  w.calls.push_back(call);
+  w.objects["message:post"] = {policy::ObjectState::kReady, 1, {{"channel", "C1"}, {"ts", "1.2"}}};
+  w.updated_ms = 2000 + static_cast<int64_t>(incident_id);
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("agents and their state history survive reopening the store", "[store]") {
+  auto db = make_store_fixture();
+  AgentRecord a = agent("web-1");
+  {
+    auto store = db->open();
+    WriteBatch batch;
+    batch.agents.push_back(a);
+    batch.state_changes.push_back({"web-1", AgentState::kAlive, 100, "registered"});
+    require_written(*store, batch);
+
+    AgentRecord later = a;
+    later.state = AgentState::kLost;
+    later.state_since_ms = 300;
+    later.first_seen_ms = 250;  // an upsert keeps the first row's first_seen_ms
+    later.open_circuits = 2;
+    batch = {};
+    batch.agents.push_back(later);
+    batch.agents.push_back(agent("db-1"));
+    batch.state_changes.push_back({"web-1", AgentState::kLost, 300, "missed 3 heartbeats"});
+    batch.state_changes.push_back({"web-1", AgentState::kAlive, 300, "heartbeat"});
+    require_written(*store, batch);
+  }
+  auto store = db->open();
+  auto agents = require_value((*store).load_agents());
+  REQUIRE(agents.size() == 2);
+  CHECK(agents[0].id == "db-1");  // by id
+  const AgentRecord& got = agents[1];
+  CHECK(got.hostname == "web-1.example");
+  CHECK(got.labels == a.labels);
+  CHECK(got.state == AgentState::kLost);
+  CHECK(got.state_since_ms == 300);
+  CHECK(got.first_seen_ms == 100);
+  CHECK(got.last_seen_ms == 200);
+  CHECK(got.heartbeat_ms == 5000);
+  CHECK(got.spool_depth == 7);
+  CHECK(got.open_circuits == 2);
+  auto history = require_value(store->state_history("web-1"));
+  REQUIRE(history.size() == 3);
+  CHECK(history[0].reason == "registered");
+  CHECK(history[1].state == AgentState::kLost);
+  CHECK(history[1].at_ms == 300);
+  CHECK(history[2].reason == "heartbeat");  // same time: in the order written
+  CHECK(require_value(store->state_history("nobody")).empty());
+}
+
+TEST_CASE("events are stored once each, verbatim, with the agent's acked sequence", "[store]") {
+  auto db = make_store_fixture();
+  {
+    auto store = db->open();
+    WriteBatch batch;
+    AgentRecord a = agent("web-1");
+    // More than one multi-row INSERT's worth.
+    const uint64_t n = 1203;
+    a.acked_seq = n;
+    batch.agents.push_back(a);
+    for (uint64_t seq = 1; seq <= n; ++seq) {
+      StoredEvent e;
+      e.agent_id = "web-1";
+      e.seq = seq;
+      e.type = seq % 2 ? protocol::MessageType::kMetrics : protocol::MessageType::kAlert;
+      e.ts_ms = 1000 + static_cast<int64_t>(seq);
+      e.received_ms = 2000 + static_cast<int64_t>(seq);
+      e.frame = std::string("\x00\x01frame", 7) + std::to_string(seq);
+      batch.events.push_back(std::move(e));
+    }
+    require_written(*store, batch);
+  }
+  auto store = db->open();
+  auto agents = require_value(store->load_agents());
+  REQUIRE(agents.size() == 1);
+  CHECK(agents[0].acked_seq == 1203);
+  CHECK(db->peek("SELECT COUNT(*) FROM events") == "1203");
+  CHECK(db->peek("SELECT COUNT(DISTINCT seq) FROM events") == "1203");
+  CHECK(db->peek("SELECT SUM(seq) FROM events") == std::to_string(1203 * 1204 / 2));
+  CHECK(db->peek("SELECT length(frame) FROM events WHERE seq = 1000") == "11");
+  CHECK(db->peek("SELECT type FROM events WHERE seq = 2") == "alert");
+  CHECK(db->peek("SELECT ts_ms + received_ms FROM events WHERE seq = 3") == "3006");
+}
+
+TEST_CASE("incidents, alerts and their timeline load back as the engine left them", "[store]") {
+  using protocol::AlertState;
+  auto db = make_store_fixture();
+  incidents::Changes ch;
+  ch.alerts.push_back(alert("fp-b", AlertState::kFiring, 1));
+  ch.alerts.push_back(alert("fp-a", AlertState::kPending, 1));
+  ch.alerts.push_back(alert("fp-c", AlertState::kFiring, 2, false));  // let go
+  ch.alerts.push_back(alert("fp-Z", AlertState::kFiring, 1));         // uppercase sorts first
+  // A row without detail updates the record and keeps the detail.
+  incidents::AlertRow update = alert("fp-a", AlertState::kFiring, 1);
+  update.detail.reset();
+  update.record.last_ms = 1700;
+  ch.alerts.push_back(update);
+  // A row without detail for an alert never stored writes nothing.
+  incidents::AlertRow ghost = alert("fp-ghost", AlertState::kFiring, 1);
+  ghost.detail.reset();
+  ch.alerts.push_back(ghost);
+  ch.history.push_back({"fp-a", "agent:web-1", std::nullopt, AlertState::kPending,
+                        protocol::Severity::kHigh, 1000, 1001});
+  ch.history.push_back({"fp-a", "agent:web-1", AlertState::kPending, AlertState::kFiring,
+                        protocol::Severity::kHigh, 1100, 1101});
+  ch.incidents.push_back(incident(2, false));
+  ch.incidents.push_back(incident(1));
+  incidents::IncidentRow replaced = incident(3);
+  ch.incidents.push_back(replaced);
+  replaced.title = "replaced";
+  replaced.flapping = false;
+  replaced.recent_reopens = {};
+  ch.incidents.push_back(replaced);  // the last row of an incident wins
+  ch.members.push_back({1, "fp-b", "web-1", 1000});
+  ch.members.push_back({2, "fp-c", "web-2", 1001});
+  ch.members.push_back({1, "fp-a", "web-1", 1002});
+  ch.members.push_back({1, "fp-Z", "web-3", 1003});
+  ch.timeline.push_back({1, 1000, incidents::TimelineKind::kOpened, "reflex", "fp-b", "web-1",
+                         "opened by HighErrorRate", ""});
+  ch.timeline.push_back({1, 1100, incidents::TimelineKind::kAcknowledged, "alice", "", "",
+                         "acknowledged", "silenced by 4"});
+  {
+    auto store = db->open();
+    WriteBatch batch;
+    batch.incidents = ch;
+    require_written(*store, batch);
+  }
+  auto store = db->open();
+  auto snap = require_value(store->load_incidents());
+  CHECK(snap.next_incident_id == 4);
+  REQUIRE(snap.incidents.size() == 2);
+  CHECK(snap.incidents[0] == incident(1));
+  CHECK(snap.incidents[1] == replaced);
+  const std::vector<incidents::MemberRef> members = {{1, "fp-b"}, {1, "fp-a"}, {1, "fp-Z"}};
+  CHECK(snap.members == members);
+  REQUIRE(snap.alerts.size() == 3);
+  CHECK(snap.alerts[0].fingerprint == "fp-Z");
+  CHECK(snap.alerts[1].fingerprint == "fp-a");
+  CHECK(snap.alerts[1].record == update.record);
+  CHECK_FALSE(snap.alerts[1].detail);  // the engine restores records only
+  CHECK(snap.alerts[2].fingerprint == "fp-b");
+
+  auto firing = require_value(store->load_firing_alerts());
+  REQUIRE(firing.size() == 3);
+  CHECK(firing[0] == alert("fp-Z", AlertState::kFiring, 1));
+  incidents::AlertRow a = alert("fp-a", AlertState::kFiring, 1);
+  a.record.last_ms = 1700;
+  CHECK(firing[1] == a);
+  CHECK(firing[2] == alert("fp-b", AlertState::kFiring, 1));
+
+  CHECK(db->peek("SELECT COUNT(*) FROM alerts") == "4");
+  CHECK(db->peek("SELECT COUNT(*) FROM alert_history WHERE from_state IS NULL") == "1");
+  CHECK(db->peek("SELECT COUNT(*) FROM incident_timeline WHERE incident_id = 1") == "2");
+  CHECK(db->peek("SELECT suppressed FROM incident_timeline WHERE kind = 'acknowledged'") ==
+        "silenced by 4");
+}
+
+TEST_CASE("silences load back with the next id above every id stored", "[store]") {
+  auto db = make_store_fixture();
+  incidents::Silence s;
+  s.id = 3;
+  s.matchers = {incidents::Matcher::parse("service=\"checkout\"").value(),
+                incidents::Matcher::parse("env=~\"prod|staging\"").value()};
+  s.starts_at_ms = 1000;
+  s.ends_at_ms = 5000;
+  s.created_by = "alice";
+  s.comment = "deploy 'window'";
+  s.created_ms = 900;
+  incidents::Silence old = s;
+  old.id = 7;
+  old.ends_at_ms = 1500;
+  old.expired_by = "bob";
+  {
+    auto store = db->open();
+    WriteBatch batch;
+    batch.silences = {s, old};
+    require_written(*store, batch);
+    s.reminded_ms = 4000;  // an upsert of the same silence
+    batch.silences = {s};
+    require_written(*store, batch);
+  }
+  auto store = db->open();
+  auto snap = require_value(store->load_silences(2000));
+  CHECK(snap.next_id == 8);
+  REQUIRE(snap.silences.size() == 1);
+  CHECK(snap.silences[0] == s);
+  auto all = require_value(store->load_silences(0));
+  REQUIRE(all.silences.size() == 2);
+  CHECK(all.silences[1] == old);
+}
+
+TEST_CASE("changes and the end times of open external alerts load back", "[store]") {
+  auto db = make_store_fixture();
+  {
+    auto store = db->open();
+    WriteBatch batch;
+    batch.changes = {change("chg-9", "checkout", 100), change("jenkins:build/1", "checkout", 300),
+                     change("chg-12", "checkout", 200), change("chg-3", "search", 50)};
+    batch.changes.back().strategy = incidents::DeployStrategy::kUnspecified;
+    batch.changes.back().hosts = {};
+    batch.expiry.push_back({"fp-1", expiry("fp-1", 9000)});
+    batch.expiry.push_back({"fp-2", expiry("fp-2", 8000)});
+    batch.expiry.push_back({"fp-3", expiry("fp-3", 8000)});
+    require_written(*store, batch);
+
+    batch = {};
+    // A redelivered change is stored once: the first row stays.
+    incidents::Change again = change("chg-9", "other", 999);
+    batch.changes.push_back(again);
+    incidents::ExpiryRow renewed = expiry("fp-1", 9500);
+    renewed.timeout = false;
+    batch.expiry.push_back({"fp-1", renewed});
+    batch.expiry.push_back({"fp-2", std::nullopt});  // resolved
+    require_written(*store, batch);
+  }
+  auto store = db->open();
+  auto snap = require_value(store->load_changes(2));
+  CHECK(snap.next_seq == 13);
+  REQUIRE(snap.recent.size() == 3);  // checkout's latest two and search's one, oldest first
+  incidents::Change search = change("chg-3", "search", 50);
+  search.strategy = incidents::DeployStrategy::kUnspecified;
+  search.hosts = {};
+  CHECK(snap.recent[0] == search);
+  CHECK(snap.recent[1] == change("chg-12", "checkout", 200));
+  CHECK(snap.recent[2] == change("jenkins:build/1", "checkout", 300));
+  CHECK(db->peek("SELECT service FROM changes WHERE id = 'chg-9'") == "checkout");
+
+  auto rows = require_value(store->load_external_expiry());
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0] == expiry("fp-3", 8000));  // by end time
+  incidents::ExpiryRow renewed = expiry("fp-1", 9500);
+  renewed.timeout = false;
+  CHECK(rows[1] == renewed);
+  auto one = require_value(store->load_external_expiry_row("fp-1"));
+  REQUIRE(one);
+  CHECK(*one == renewed);
+  CHECK_FALSE(require_value(store->load_external_expiry_row("fp-2")));
+}
+
+TEST_CASE("a second suspect for an incident replaces the first", "[store]") {
+  auto db = make_store_fixture();
+  auto store = db->open();
+  WriteBatch batch;
+  batch.changes = {change("chg-1", "checkout", 100), change("chg-2", "checkout", 200)};
+  SuspectRecord first{7, {change("chg-1", "checkout", 100), true, 60'000, "after deploy", ""}, 500};
+  batch.suspects.push_back(first);
+  require_written(*store, batch);
+  batch = {};
+  SuspectRecord second{7, {change("chg-2", "checkout", 200), false, 30'000, "sooner", "x"}, 600};
+  batch.suspects.push_back(second);
+  batch.suspects.push_back({8, first.suspect, 700});
+  require_written(*store, batch);
+  CHECK(db->peek("SELECT COUNT(*) FROM incident_suspects") == "2");
+  CHECK(db->peek("SELECT change_id || ' ' || lead_ms || ' ' || summary || ' ' || at_ms "
+                 "FROM incident_suspects WHERE incident_id = 7") == "chg-2 30000 sooner 600");
+}
+
+TEST_CASE("outbox rows are inserted, then updated in order", "[store]") {
+  auto db = make_store_fixture();
+  auto store = db->open();
+  WriteBatch batch;
+  batch.outbox = {outbox_row(1, "wf:7:1"), outbox_row(2, "wf:7:2")};
+  OutboxUpdate sending{1, OutboxState::kSending, 1, 1000, "", nullptr, 1000};
+  batch.outbox_updates = {sending};
+  require_written(*store, batch);
+  batch = {};
+  batch.outbox_updates = {{1, OutboxState::kDone, 1, 1000, "", {{"ts", "1.2"}}, 1200},
+                          {2, OutboxState::kDead, 3, 0, "HTTP 400: bad", nullptr, 1300}};
+  require_written(*store, batch);
+  CHECK(db->peek("SELECT state || ' ' || attempts || ' ' || result || ' ' || updated_ms "
+                 "FROM outbox WHERE id = 1") == R"(done 1 {"ts":"1.2"} 1200)");
+  CHECK(db->peek("SELECT state || ' ' || last_error FROM outbox WHERE id = 2") ==
+        "dead HTTP 400: bad");
+  CHECK(db->peek("SELECT COUNT(*) FROM outbox WHERE incident_id IS NULL") == "1");
+  CHECK(db->peek("SELECT payload FROM outbox WHERE id = 2") == outbox_row(2, "").payload.dump());
+
+  SECTION("an update of a row that does not exist fails the batch") {
+    batch = {};
+    batch.outbox_updates = {{99, OutboxState::kDone, 1, 0, "", nullptr, 1400}};
+    const Status st = store->write_batch(batch);
+    CHECK(st.code() == "constraint");
+    CHECK(st.message().find("outbox row 99") != std::string::npos);
+  }
+}
+
+TEST_CASE("the active workflows load back whole, by incident", "[store]") {
+  auto db = make_store_fixture();
+  {
+    auto store = db->open();
+    WriteBatch batch;
+    batch.workflows = {workflow(9, true), workflow(4, true), workflow(5, false)};
+    require_written(*store, batch);
+    batch.workflows = {workflow(9, false)};  // released and every call finished: inactive
+    require_written(*store, batch);
+  }
+  auto store = db->open();
+  auto active = require_value(store->load_workflows());
+  REQUIRE(active.size() == 1);
+  CHECK(active[0] == workflow(4, true));
+  CHECK(db->peek("SELECT COUNT(*) FROM incident_workflows") == "3");
+}
+
+TEST_CASE("a batch that fails part-way writes nothing at all", "[store]") {
+  auto db = make_store_fixture();
+  auto store = db->open();
+  WriteBatch batch;
+  batch.outbox = {outbox_row(1, "wf:1:1")};
+  require_written(*store, batch);
+
+  batch = {};
+  AgentRecord a = agent("web-1");
+  a.acked_seq = 1;
+  batch.agents.push_back(a);
+  batch.events.push_back({"web-1", 1, protocol::MessageType::kMetrics, 1, 2, "frame"});
+  batch.state_changes.push_back({"web-1", AgentState::kAlive, 100, "registered"});
+  batch.incidents.incidents.push_back(incident(1));
+  batch.silences.push_back({});
+  batch.changes.push_back(change("chg-1", "checkout", 100));
+  batch.expiry.push_back({"fp-1", expiry("fp-1", 9000)});
+  batch.workflows.push_back(workflow(1, true));
+  batch.outbox = {outbox_row(2, "wf:1:1")};  // the idempotency key is taken: the batch fails
+  const Status st = store->write_batch(batch);
+  CHECK(st.code() == "constraint");
+
+  CHECK(require_value(store->load_agents()).empty());
+  CHECK(require_value(store->state_history("web-1")).empty());
+  CHECK(require_value(store->load_incidents()).incidents.empty());
+  CHECK(require_value(store->load_silences(0)).silences.empty());
+  CHECK(require_value(store->load_changes(10)).recent.empty());
+  CHECK(require_value(store->load_external_expiry()).empty());
+  CHECK(require_value(store->load_workflows()).empty());
+  CHECK(db->peek("SELECT COUNT(*) FROM events") == "0");
+  CHECK(db->peek("SELECT COUNT(*) FROM outbox") == "1");
+
+  // The store is usable afterwards.
+  batch.outbox = {outbox_row(2, "wf:1:2")};
+  require_written(*store, batch);
+  CHECK(require_value(store->load_agents()).size() == 1);
+}
+
+TEST_CASE("a database written by a newer build is refused", "[store]") {
+  auto db = make_store_fixture();
+  db->open();  // migrated to what this build knows
+  db->record_schema_version(1000);
+  auto store = open_store(db->config());
+  REQUIRE_FALSE(store);
+  CHECK(store.status().code() == "schema_too_new");
+}
+
+TEST_CASE("the API reader lists incidents and shows one with what the record holds", "[store]") {
+  using protocol::AlertState;
+  using protocol::Severity;
+  auto db = make_store_fixture();
+  auto store = db->open();
+
+  incidents::IncidentRow first = incident(1);  // checkout, acknowledged, critical
+  incidents::IncidentRow second = incident(2);
+  second.service = "search";
+  second.status = incidents::IncidentStatus::kResolved;
+  second.severity = Severity::kWarning;
+  second.opened_ms = 5000;
+  incidents::IncidentRow third = incident(3);
+  third.status = incidents::IncidentStatus::kTriggered;
+  third.severity = Severity::kHigh;
+  third.opened_ms = 6000;
+  incidents::AlertRow b = alert("fp-b", AlertState::kFiring, 1);
+  b.record.since_ms = 3000;
+  incidents::AlertRow a = alert("fp-a", AlertState::kPending, 1);
+  a.record.since_ms = 3000;
+  incidents::AlertRow old = alert("fp-old", AlertState::kResolved, 2);
+  WriteBatch batch;
+  batch.incidents.alerts = {b, a, old};
+  batch.incidents.incidents = {first, second, third};
+  batch.incidents.members = {{1, "fp-b", "web-1", 1000},
+                             {1, "fp-a", "web-2", 1001},
+                             {2, "fp-old", "web-1", 1002},
+                             {1, "fp-b", "web-1", 1003}};
+  const std::vector<incidents::TimelineEntry> timeline = {
+      {1, 1000, incidents::TimelineKind::kOpened, "reflex", "fp-b", "web-1", "opened", ""},
+      {1, 1100, incidents::TimelineKind::kAcknowledged, "alice", "", "", "acknowledged", ""}};
+  batch.incidents.timeline = timeline;
+  batch.incidents.timeline.push_back(
+      {2, 1200, incidents::TimelineKind::kResolved, "reflex", "", "", "resolved", ""});
+  const incidents::Change deploy = change("chg-1", "checkout", 900);
+  batch.changes = {deploy, change("chg-2", "payments", 950), change("chg-3", "search", 800)};
+  const SuspectRecord suspect{1, {deploy, false, 100, "after deploy 4.2.900", ""}, 1000};
+  batch.suspects = {suspect};
+  batch.workflows = {workflow(1, true)};
+  require_written(*store, batch);
+
+  auto reader = require_value(open_reader(db->config()));
+  auto with = [](auto set) {
+    IncidentQuery q;
+    set(q);
+    return q;
+  };
+  auto with_change = [](auto set) {
+    ChangeQuery q;
+    set(q);
+    return q;
+  };
+  auto ids = [&](const IncidentQuery& q) {
+    std::vector<uint64_t> out;
+    for (const auto& r : require_value(reader->incidents(q))) out.push_back(r.id);
+    return out;
+  };
+  CHECK(ids({}) == std::vector<uint64_t>{3, 2, 1});
+  CHECK(ids(with([](auto& q) { q.open_only = true; })) == std::vector<uint64_t>{3, 1});
+  CHECK(ids(with([](auto& q) { q.status = incidents::IncidentStatus::kResolved; })) ==
+        std::vector<uint64_t>{2});
+  CHECK(ids(with([](auto& q) { q.service = "checkout"; })) == std::vector<uint64_t>{3, 1});
+  CHECK(ids(with([](auto& q) { q.min_severity = Severity::kHigh; })) ==
+        std::vector<uint64_t>{3, 1});
+  CHECK(ids(with([](auto& q) { q.since_ms = 5000; })) == std::vector<uint64_t>{3, 2});
+  CHECK(ids(with([](auto& q) { q.limit = 1; })) == std::vector<uint64_t>{3});
+  CHECK(require_value(reader->incidents({}))[2] == first);
+
+  reader->set_dependencies([](const std::string& service) {
+    return service == "checkout" ? std::vector<std::string>{"payments"}
+                                 : std::vector<std::string>{};
+  });
+  auto detail = require_value(reader->incident(1));
+  REQUIRE(detail);
+  CHECK(detail->incident == first);
+  REQUIRE(detail->members.size() == 3);
+  CHECK(detail->members[1] == incidents::MemberRow{1, "fp-a", "web-2", 1001});
+  REQUIRE(detail->alerts.size() == 2);  // each member's alert once, in joining order
+  CHECK(detail->alerts[0] == b);
+  CHECK(detail->alerts[1] == a);
+  CHECK(detail->timeline == timeline);
+  REQUIRE(detail->suspect);
+  CHECK(*detail->suspect == suspect);
+  REQUIRE(detail->workflow);
+  CHECK(*detail->workflow == workflow(1, true));
+  REQUIRE(detail->changes.size() == 2);  // its service's and its dependency's, newest first
+  CHECK(detail->changes[0].id == "chg-2");
+  CHECK(detail->changes[1] == deploy);
+  CHECK_FALSE(require_value(reader->incident(99)));
+  auto plain = require_value(reader->incident(2));
+  REQUIRE(plain);
+  CHECK_FALSE(plain->suspect);
+  CHECK_FALSE(plain->workflow);
+  CHECK(plain->timeline.size() == 1);
+
+  auto open = require_value(reader->open_alerts(10));
+  REQUIRE(open.size() == 2);  // by since_ms, newest first, then fingerprint
+  CHECK(open[0] == a);
+  CHECK(open[1] == b);
+  CHECK(require_value(reader->open_alerts(1)).size() == 1);
+
+  auto changes = require_value(reader->changes({}));
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0].id == "chg-2");
+  CHECK(changes[2].id == "chg-3");
+  CHECK(require_value(reader->changes(with_change([](auto& q) { q.service = "search"; }))).size() ==
+        1);
+  CHECK(require_value(reader->changes(with_change([](auto& q) { q.since_ms = 900; }))).size() == 2);
+  CHECK(require_value(reader->changes(with_change([](auto& q) { q.limit = 1; }))).size() == 1);
+
+  // The reader sees what is committed after it opened.
+  batch = {};
+  incidents::IncidentRow fourth = incident(4);
+  fourth.opened_ms = 7000;
+  batch.incidents.incidents = {fourth};
+  require_written(*store, batch);
+  CHECK(ids(with([](auto& q) { q.limit = 1; })) == std::vector<uint64_t>{4});
+}
