@@ -100,7 +100,10 @@ void read_store(config::MapReader& top, StoreConfig& out) {
   const std::vector<std::string> sqlite_keys = {"path"};
   const std::vector<std::string> postgres_keys = {"dsn", "pool", "password_file", "password_env"};
   for (const std::string& key : out.postgres() ? sqlite_keys : postgres_keys) {
-    if (!store.has(key)) continue;
+    if (!store.has(key)) {
+      store.take(key);  // still a key of the section: an unknown key's error lists it
+      continue;
+    }
     errors.add(
         store.take(key), store.path_of(key),
         std::string("applies to backend ") + (out.postgres() ? "sqlite" : "postgres") + " only");
