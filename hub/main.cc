@@ -9,6 +9,7 @@
 
 #include "common/signals.h"
 #include "hub/hub.h"
+#include "hub/store_migrate.h"
 
 using namespace reflex;
 
@@ -22,6 +23,32 @@ int check_config(const std::string& path) {
   }
   std::cout << path << ": ok (agents on " << cfg->listen << ", HTTP on " << cfg->http << ")\n";
   return 0;
+}
+
+// Exit status of `migrate --check` when migrations are pending.
+constexpr int kMigrationsPending = 3;
+
+int migrate(const std::string& config_path, bool check_only) {
+  auto cfg = hub::load_hub_config(config_path);
+  if (!cfg) {
+    std::cerr << cfg.status().message() << "\n";
+    return 1;
+  }
+  auto report = hub::migrate_store(cfg->store, !check_only);
+  if (!report) {
+    std::cerr << report.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "store " << cfg->store.where() << ": schema version " << report->before;
+  if (report->after != report->before) std::cout << " -> " << report->after;
+  std::cout << " (this build knows " << report->known << ")";
+  if (report->pending() == 0) {
+    std::cout << (report->after != report->before ? ": migrated\n" : ": up to date\n");
+    return 0;
+  }
+  std::cout << ": " << report->pending() << " migration" << (report->pending() == 1 ? "" : "s")
+            << " pending\n";
+  return kMigrationsPending;
 }
 
 // Written once the hub serves, so scripts and tests wait for a file instead of sleeping.
@@ -54,9 +81,16 @@ int main(int argc, char** argv) {
   std::string check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub config and exit");
   check->add_option("file", check_path, "the file to check")->required();
+  bool check_only = false;
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate", "apply the store's schema migrations (the store of --config) and exit");
+  migrate_cmd->add_flag("--check", check_only,
+                        "only report; exit 3 when migrations are pending, 0 when none are");
+  migrate_cmd->fallthrough();  // `reflex-hub migrate -c hub.yaml` reads as it is meant
   CLI11_PARSE(app, argc, argv);
 
   if (*check) return check_config(check_path);
+  if (*migrate_cmd) return migrate(config_path, check_only);
 
   auto cfg = hub::load_hub_config(config_path);
   if (!cfg) {

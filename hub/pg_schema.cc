@@ -207,6 +207,12 @@ CREATE TABLE incident_workflows (
 );
 CREATE INDEX incident_workflows_active ON incident_workflows(active);
 )sql"},
+    // Retained alerts indexed by the flag rather than by fingerprint, so a new alert
+    // appends to the index instead of writing at a random place in it.
+    {10, R"sql(
+DROP INDEX IF EXISTS alerts_retained;
+CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained;
+)sql"},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "hub/incidents/silence_store.h"
 #include "hub/outbox/outbox_tables.h"
 #include "hub/pg_store.h"
+#include "hub/sqlite_schema.h"
 #include "hub/store.h"
 #include "hub/store_rows.h"
 #include "hub/suspect_tables.h"
@@ -254,6 +255,10 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
 };
 
 }  // namespace
+
+std::span<const sqlite::Migration> sqlite_migrations() {
+  return kMigrations;
+}
 
 const char* agent_state_name(AgentState s) {
   return s == AgentState::kLost ? "lost" : "alive";

@@ -2,6 +2,8 @@
 // daemons' signals (SIGHUP reload, SIGTERM stop).
 #include <signal.h>
 
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "tests/e2e/hub_fixture.h"
@@ -67,12 +69,39 @@ TEST_CASE("check-config accepts a valid file and lists every error of a bad one"
   CHECK(run({hub_binary(), "check-config", dir.file("missing.yaml")}).exit_code == 1);
 }
 
+TEST_CASE("migrate reports the store's schema, applies it, and --check says what is pending",
+          "[e2e][cli]") {
+  TempDir dir;
+  const std::string db = dir.file("hub.db");
+  auto cfg = dir.write("hub.yaml", "store: {path: " + db + "}\n");
+
+  auto asked = run({hub_binary(), "migrate", "--check", "-c", cfg});
+  CHECK(asked.exit_code == 3);
+  CHECK(contains(asked.out, "store " + db + ": schema version 0 (this build knows "));
+  CHECK(contains(asked.out, "migrations pending"));
+  CHECK_FALSE(std::filesystem::exists(db));  // asking creates nothing
+
+  auto applied = run({hub_binary(), "migrate", "-c", cfg});
+  CHECK(applied.exit_code == 0);
+  CHECK(contains(applied.out, "schema version 0 -> "));
+  CHECK(contains(applied.out, ": migrated"));
+
+  auto again = run({hub_binary(), "migrate", "--check", "-c", cfg});
+  CHECK(again.exit_code == 0);
+  CHECK(contains(again.out, ": up to date"));
+
+  auto bad = dir.write("bad.yaml", "store: {backend: postgres}\n");
+  auto refused = run({hub_binary(), "migrate", "-c", bad});
+  CHECK(refused.exit_code == 1);
+  CHECK(contains(refused.err, "store.dsn"));
+}
+
 TEST_CASE("a daemon with an invalid config does not start", "[e2e][cli]") {
   TempDir dir;
   auto bad = dir.write("hub.yaml", "store: {backend: oracle}\n");
   auto out = run({hub_binary(), "--config", bad});
   CHECK(out.exit_code == 1);
-  CHECK(contains(out.err, "store.backend: must be one of sqlite"));
+  CHECK(contains(out.err, "store.backend: must be one of postgres, sqlite, got \"oracle\""));
 }
 
 TEST_CASE("SIGHUP applies a valid config and refuses an invalid one without stopping",

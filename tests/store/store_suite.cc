@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "hub/incidents/matchers.h"
+#include "hub/store_migrate.h"
 
 namespace reflex::testing {
 
@@ -513,6 +514,36 @@ TEST_CASE("a database written by a newer build is refused", "[store]") {
   auto store = open_store(db->config());
   REQUIRE_FALSE(store);
   CHECK(store.status().code() == "schema_too_new");
+}
+
+TEST_CASE("migrate_store reports the version, applies what is missing, refuses a newer one",
+          "[store]") {
+  auto db = make_store_fixture();
+  const StoreConfig cfg = db->config();
+
+  SchemaReport asked = require_value(migrate_store(cfg, false));
+  CHECK(asked.before == 0);
+  CHECK(asked.after == 0);
+  CHECK(asked.known >= 10);
+  CHECK(asked.pending() == asked.known);
+  CHECK(require_value(migrate_store(cfg, false)).before == 0);  // asking wrote nothing
+
+  SchemaReport applied = require_value(migrate_store(cfg, true));
+  CHECK(applied.before == 0);
+  CHECK(applied.after == applied.known);
+  CHECK(applied.pending() == 0);
+  SchemaReport again = require_value(migrate_store(cfg, true));
+  CHECK(again.before == again.known);
+  CHECK(again.after == again.known);
+  db->open();  // the store opens on what migrate left
+
+  db->record_schema_version(1000);
+  for (bool apply : {false, true}) {
+    auto newer = migrate_store(cfg, apply);
+    REQUIRE_FALSE(newer);
+    CHECK(newer.status().code() == "schema_too_new");
+    CHECK_THAT(newer.status().message(), Catch::Contains("schema version 1000"));
+  }
 }
 
 TEST_CASE("the API reader lists incidents and shows one with what the record holds", "[store]") {
