@@ -20,18 +20,6 @@ namespace irows = incidents::rows;
 using incidents::AlertRow;
 using incidents::IncidentRow;
 
-// The severity names at or above `min`, as SQL string literals for an IN list.
-std::string severities_from(protocol::Severity min) {
-  std::string out;
-  for (auto s : {protocol::Severity::kInfo, protocol::Severity::kWarning, protocol::Severity::kHigh,
-                 protocol::Severity::kCritical}) {
-    if (s < min) continue;
-    if (!out.empty()) out += ", ";
-    out += std::string("'") + protocol::severity_name(s) + "'";
-  }
-  return out;
-}
-
 template <class T, class F>
 Result<std::vector<T>> read_all(const pg::Rows& rows, F&& read) {
   std::vector<T> out;
@@ -100,7 +88,7 @@ class PgHubReader final : public HubReader {
     } else if (q.status) {
       sql += std::string(" AND status = '") + incidents::incident_status_name(*q.status) + "'";
     }
-    if (q.min_severity) sql += " AND severity IN (" + severities_from(*q.min_severity) + ")";
+    if (q.min_severity) sql += " AND severity IN (" + rows::severities_from(*q.min_severity) + ")";
     sql += " ORDER BY id DESC LIMIT $3";
     return on_connection([&](pg::Connection& conn) -> Result<std::vector<IncidentRow>> {
       auto rows = conn.query(sql, q.since_ms, q.service, static_cast<int64_t>(q.limit));

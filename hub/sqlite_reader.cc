@@ -9,6 +9,7 @@
 #include "hub/incidents/incident_store.h"
 #include "hub/pg_store.h"
 #include "hub/store.h"
+#include "hub/store_rows.h"
 #include "hub/suspect_tables.h"
 
 namespace reflex::hub {
@@ -16,18 +17,6 @@ namespace {
 
 using incidents::AlertRow;
 using incidents::IncidentRow;
-
-// The severity names at or above `min`, as SQL string literals for an IN list.
-std::string severities_from(protocol::Severity min) {
-  std::string out;
-  for (auto s : {protocol::Severity::kInfo, protocol::Severity::kWarning, protocol::Severity::kHigh,
-                 protocol::Severity::kCritical}) {
-    if (s < min) continue;
-    if (!out.empty()) out += ", ";
-    out += std::string("'") + protocol::severity_name(s) + "'";
-  }
-  return out;
-}
 
 class SqliteHubReader final : public HubReader {
  public:
@@ -58,7 +47,7 @@ class SqliteHubReader final : public HubReader {
     } else if (q.status) {
       sql += std::string(" AND status = '") + incidents::incident_status_name(*q.status) + "'";
     }
-    if (q.min_severity) sql += " AND severity IN (" + severities_from(*q.min_severity) + ")";
+    if (q.min_severity) sql += " AND severity IN (" + rows::severities_from(*q.min_severity) + ")";
     sql += " ORDER BY id DESC LIMIT ?3";
     std::lock_guard lock(mu_);
     std::vector<uint64_t> ids;

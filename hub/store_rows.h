@@ -22,6 +22,19 @@ namespace reflex::hub::rows {
 using incidents::rows::bind_values;
 using incidents::rows::flag;
 
+// The severity names at or above `min`, as SQL string literals for an IN list (the
+// incidents list's filter, the same text in both dialects).
+inline std::string severities_from(protocol::Severity min) {
+  std::string out;
+  for (auto s : {protocol::Severity::kInfo, protocol::Severity::kWarning, protocol::Severity::kHigh,
+                 protocol::Severity::kCritical}) {
+    if (s < min) continue;
+    if (!out.empty()) out += ", ";
+    out += std::string("'") + protocol::severity_name(s) + "'";
+  }
+  return out;
+}
+
 // ---- agents ----
 
 inline constexpr std::string_view kAgentColumns =
