@@ -163,29 +163,14 @@ class PgHubReader final : public HubReader {
   // The newest changes of `service` and of its dependencies.
   Result<std::vector<incidents::Change>> recent_changes(pg::Connection& conn,
                                                         const std::string& service) {
-    std::vector<std::string> services{service};
     DependenciesFn dependencies;
     {
       std::lock_guard lock(mu_);
       dependencies = dependencies_;
     }
-    if (dependencies) {
-      for (auto& dep : dependencies(service)) {
-        if (std::find(services.begin(), services.end(), dep) == services.end()) {
-          services.push_back(std::move(dep));
-        }
-      }
-    }
-    std::vector<incidents::Change> out;
-    for (const auto& s : services) {
-      auto some = list_changes(conn, s, 0, kDetailChanges);
-      if (!some) return some.status();
-      out.insert(out.end(), some->begin(), some->end());
-    }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const auto& a, const auto& b) { return a.at_ms > b.at_ms; });
-    if (out.size() > kDetailChanges) out.resize(kDetailChanges);
-    return out;
+    return rows::recent_changes(
+        service, dependencies, kDetailChanges,
+        [&](const std::string& s, size_t limit) { return list_changes(conn, s, 0, limit); });
   }
 
   Result<std::optional<AlertRow>> alert(pg::Connection& conn, const std::string& fingerprint) {

@@ -122,24 +122,9 @@ class SqliteHubReader final : public HubReader {
 
   // The newest changes of `service` and of its dependencies.
   Result<std::vector<incidents::Change>> recent_changes(const std::string& service) {
-    std::vector<std::string> services{service};
-    if (dependencies_) {
-      for (auto& dep : dependencies_(service)) {
-        if (std::find(services.begin(), services.end(), dep) == services.end()) {
-          services.push_back(std::move(dep));
-        }
-      }
-    }
-    std::vector<incidents::Change> out;
-    for (const auto& s : services) {
-      auto some = changes_->list(s, 0, kDetailChanges);
-      if (!some) return some.status();
-      out.insert(out.end(), some->begin(), some->end());
-    }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const auto& a, const auto& b) { return a.at_ms > b.at_ms; });
-    if (out.size() > kDetailChanges) out.resize(kDetailChanges);
-    return out;
+    return rows::recent_changes(
+        service, dependencies_, kDetailChanges,
+        [&](const std::string& s, size_t limit) { return changes_->list(s, 0, limit); });
   }
 
   Result<std::optional<IncidentDetail>> read_detail(uint64_t id) {

@@ -5,6 +5,7 @@
 // backend's row type.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,33 @@ inline std::string severities_from(protocol::Severity min) {
     if (!out.empty()) out += ", ";
     out += std::string("'") + protocol::severity_name(s) + "'";
   }
+  return out;
+}
+
+// What an incident's detail lists as changes: the newest `limit` changes of `service` and
+// of the services `dependencies` names, newest first. `list(service, limit)` reads one
+// service's newest; both readers pass their own.
+template <class List>
+Result<std::vector<incidents::Change>> recent_changes(const std::string& service,
+                                                      const DependenciesFn& dependencies,
+                                                      size_t limit, List&& list) {
+  std::vector<std::string> services{service};
+  if (dependencies) {
+    for (auto& dep : dependencies(service)) {
+      if (std::find(services.begin(), services.end(), dep) == services.end()) {
+        services.push_back(std::move(dep));
+      }
+    }
+  }
+  std::vector<incidents::Change> out;
+  for (const auto& s : services) {
+    Result<std::vector<incidents::Change>> some = list(s, limit);
+    if (!some) return some.status();
+    out.insert(out.end(), some->begin(), some->end());
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.at_ms > b.at_ms; });
+  if (out.size() > limit) out.resize(limit);
   return out;
 }
 
