@@ -10,6 +10,8 @@
 #include <memory>
 #include <utility>
 
+#include "common/schema_version.h"
+
 namespace reflex::pg {
 namespace {
 
@@ -604,13 +606,6 @@ Result<int> schema_version(Connection& conn) {
 
 namespace {
 
-Status refuse_too_new(const Connection& conn, int found, int newest) {
-  return Status::error("schema_too_new",
-                       conn.server() + ": schema version " + std::to_string(found) +
-                           " is newer than the newest this build knows (" + std::to_string(newest) +
-                           "); it was written by a newer release");
-}
-
 Status apply(Connection& conn, const Migration& m, int newest) {
   std::string context = conn.server() + ": migration " + std::to_string(m.version);
   auto tx = Transaction::begin(conn);
@@ -624,7 +619,7 @@ Status apply(Connection& conn, const Migration& m, int newest) {
                 " applied_at timestamptz NOT NULL DEFAULT now())"));
   auto current = schema_version(conn);
   if (!current) return current.status();
-  if (*current > newest) return refuse_too_new(conn, *current, newest);
+  if (*current > newest) return schema_too_new(conn.server(), *current, newest);
   if (*current >= m.version) return Status::ok();  // another process applied it
   REFLEX_RETURN_IF_ERROR(conn.exec(m.sql).with_context(context));
   auto recorded = conn.run("INSERT INTO schema_migrations (version) VALUES ($1)", m.version);
@@ -648,7 +643,7 @@ Status migrate(Connection& conn, std::span<const Migration> migrations) {
   }
   auto current = schema_version(conn);
   if (!current) return current.status();
-  if (*current > newest) return refuse_too_new(conn, *current, newest);
+  if (*current > newest) return schema_too_new(conn.server(), *current, newest);
   // Up to date takes no lock and writes nothing, so a read-only role can call migrate too.
   for (const Migration& m : migrations) {
     if (m.version > *current) REFLEX_RETURN_IF_ERROR(apply(conn, m, newest));

@@ -7,6 +7,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/schema_version.h"
+
 namespace reflex::sqlite {
 namespace {
 
@@ -344,13 +346,6 @@ Result<int> schema_version(Database& db) {
 
 namespace {
 
-Status refuse_too_new(const Database& db, int found, int newest) {
-  return Status::error("schema_too_new", db.path() + ": schema version " + std::to_string(found) +
-                                             " is newer than the newest this build knows (" +
-                                             std::to_string(newest) +
-                                             "); it was written by a newer release");
-}
-
 // user_version lives in the file header and is written inside the transaction, so the
 // migration and its version bump commit or roll back together.
 Status apply(Database& db, const Migration& m, int newest) {
@@ -360,7 +355,7 @@ Status apply(Database& db, const Migration& m, int newest) {
   // Read again under the write lock: another process may have migrated meanwhile.
   auto current = schema_version(db);
   if (!current) return current.status();
-  if (*current > newest) return refuse_too_new(db, *current, newest);
+  if (*current > newest) return schema_too_new(db.path(), *current, newest);
   if (*current >= m.version) return Status::ok();
   REFLEX_RETURN_IF_ERROR(db.exec(m.sql).with_context(context));
   REFLEX_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(m.version)));
@@ -383,7 +378,7 @@ Status migrate(Database& db, std::span<const Migration> migrations) {
   }
   auto current = schema_version(db);
   if (!current) return current.status();
-  if (*current > newest) return refuse_too_new(db, *current, newest);
+  if (*current > newest) return schema_too_new(db.path(), *current, newest);
   // Up to date needs no write lock, so read-only connections can call migrate too.
   for (const Migration& m : migrations) {
     if (m.version > *current) REFLEX_RETURN_IF_ERROR(apply(db, m, newest));

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "common/pg.h"
+#include "common/schema_version.h"
 #include "common/sqlite.h"
 #include "hub/pg_schema.h"
 #include "hub/pg_store.h"
@@ -10,13 +11,6 @@
 
 namespace reflex::hub {
 namespace {
-
-Status too_new(const StoreConfig& cfg, int found, int known) {
-  return Status::error("schema_too_new", cfg.where() + ": schema version " + std::to_string(found) +
-                                             " is newer than the newest this build knows (" +
-                                             std::to_string(known) +
-                                             "); it was written by a newer release");
-}
 
 // Runs the shared steps on either backend: read the version, refuse a newer one, apply.
 template <class Db, class Migrations, class ReadVersion, class Migrate>
@@ -27,7 +21,7 @@ Result<SchemaReport> report_and_apply(const StoreConfig& cfg, Db& db, Migrations
   auto before = read_version(db);
   if (!before) return before.status();
   report.before = report.after = *before;
-  if (report.before > report.known) return too_new(cfg, report.before, report.known);
+  if (report.before > report.known) return schema_too_new(cfg.where(), report.before, report.known);
   if (!apply || report.before == report.known) return report;
   REFLEX_RETURN_IF_ERROR(migrate(db, migrations));
   auto after = read_version(db);
