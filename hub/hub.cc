@@ -69,13 +69,6 @@ Hub::~Hub() {
 }
 
 Status Hub::start(const HubConfig& cfg) {
-  if (cfg.store.postgres()) {
-    // The store and the API's reader work on PostgreSQL; the silence API and the outbox
-    // still open the SQLite file themselves, so the hub would run on two records.
-    return Status::error("unsupported",
-                         "store.backend postgres: the silence API and the outbox do not read "
-                         "PostgreSQL yet; use backend sqlite");
-  }
   cfg_ = cfg;
   registry_.set_policy(policy_of(cfg));
   auto store = open_store(cfg.store);
@@ -188,8 +181,8 @@ Status Hub::start_outbox(const HubConfig& cfg) {
                            .backoff_base = cfg.outbox.backoff_base,
                            .backoff_cap = cfg.outbox.backoff_cap};
   auto outbox = Outbox::open(
-      cfg.store.path, clock_, timers_, *http_client_, metrics_registry_, [this] { commit(); },
-      policy, system_random());
+      cfg.store, clock_, timers_, *http_client_, metrics_registry_, [this] { commit(); }, policy,
+      system_random());
   if (!outbox) return outbox.status().with_context("store " + cfg.store.where());
   outbox_ = std::move(outbox).value();
   if (const SlackConfig& slack = cfg.integrations.slack; slack.enabled) {
@@ -221,7 +214,7 @@ Status Hub::start_outbox(const HubConfig& cfg) {
   });
   REFLEX_RETURN_IF_ERROR(outbox_->start());
   auto api = OutboxApi::open(
-      cfg.store.path, door_, [this](uint64_t id, std::shared_ptr<OutboxRetryAnswer> answer) {
+      cfg.store, door_, [this](uint64_t id, std::shared_ptr<OutboxRetryAnswer> answer) {
         if (stopped_ || !outbox_) {
           answer->set_value(Status::error("unavailable", "the hub is stopping"));
           return;

@@ -52,6 +52,32 @@ class ConnectionPool {
     pg::Connection* conn_;
   };
 
+  // Opens `n` connections (at least one) on `conninfo`.
+  static Result<std::unique_ptr<ConnectionPool>> open(const std::string& conninfo, int n) {
+    std::vector<pg::Connection> conns;
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      auto conn = pg::Connection::open(conninfo);
+      if (!conn) return conn.status();
+      conns.push_back(std::move(conn).value());
+    }
+    return std::make_unique<ConnectionPool>(std::move(conns));
+  }
+
+  // Runs `call(conn)` on a free connection and, when it failed because the connection
+  // was lost (a PostgreSQL restart or failover), once more on a new one: reads only, so
+  // nothing of the failed call took effect.
+  template <class F>
+  auto run(F&& call) -> decltype(call(std::declval<pg::Connection&>())) {
+    auto lease = take();
+    pg::Connection& conn = lease->conn();
+    if (conn.broken()) REFLEX_RETURN_IF_ERROR(conn.reset());
+    auto result = call(conn);
+    if (result || !conn.broken()) return result;
+    REFLEX_RETURN_IF_ERROR(conn.reset());
+    return call(conn);
+  }
+
+ private:
   std::unique_ptr<Lease> take() {
     std::unique_lock lock(mu_);
     available_.wait(lock, [this] { return !free_.empty(); });
@@ -60,7 +86,6 @@ class ConnectionPool {
     return std::make_unique<Lease>(*this, conn);
   }
 
- private:
   void give_back(pg::Connection* conn) {
     {
       std::lock_guard lock(mu_);
@@ -77,7 +102,7 @@ class ConnectionPool {
 
 class PgHubReader final : public HubReader {
  public:
-  explicit PgHubReader(std::vector<pg::Connection> conns) : pool_(std::move(conns)) {}
+  explicit PgHubReader(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
 
   Result<std::vector<IncidentRow>> incidents(const IncidentQuery& q) override {
     // Only fixed text and names from enums go into the SQL; values are bound.
@@ -90,7 +115,7 @@ class PgHubReader final : public HubReader {
     }
     if (q.min_severity) sql += " AND severity IN (" + rows::severities_from(*q.min_severity) + ")";
     sql += " ORDER BY id DESC LIMIT $3";
-    return on_connection([&](pg::Connection& conn) -> Result<std::vector<IncidentRow>> {
+    return pool_->run([&](pg::Connection& conn) -> Result<std::vector<IncidentRow>> {
       auto rows = conn.query(sql, q.since_ms, q.service, static_cast<int64_t>(q.limit));
       if (!rows) return rows.status();
       return read_all<IncidentRow>(*rows, [](const pg::Row& r) { return irows::read_incident(r); });
@@ -98,7 +123,7 @@ class PgHubReader final : public HubReader {
   }
 
   Result<std::optional<IncidentDetail>> incident(uint64_t id) override {
-    return on_connection([&](pg::Connection& conn) -> Result<std::optional<IncidentDetail>> {
+    return pool_->run([&](pg::Connection& conn) -> Result<std::optional<IncidentDetail>> {
       // One snapshot, so the row, its members and its timeline agree.
       auto tx = pg::Transaction::begin(conn, pg::Isolation::kRepeatableRead);
       if (!tx) return tx.status();
@@ -110,7 +135,7 @@ class PgHubReader final : public HubReader {
   }
 
   Result<std::vector<AlertRow>> open_alerts(size_t limit) override {
-    return on_connection([&](pg::Connection& conn) -> Result<std::vector<AlertRow>> {
+    return pool_->run([&](pg::Connection& conn) -> Result<std::vector<AlertRow>> {
       auto rows = conn.query("SELECT " + std::string(irows::kAlertColumns) + ", " +
                                  std::string(irows::kAlertDetailColumns) +
                                  " FROM alerts WHERE retained AND state != 'resolved' "
@@ -122,7 +147,7 @@ class PgHubReader final : public HubReader {
   }
 
   Result<std::vector<incidents::Change>> changes(const ChangeQuery& q) override {
-    return on_connection(
+    return pool_->run(
         [&](pg::Connection& conn) { return list_changes(conn, q.service, q.since_ms, q.limit); });
   }
 
@@ -133,20 +158,6 @@ class PgHubReader final : public HubReader {
 
  private:
   static constexpr size_t kDetailChanges = 20;
-
-  // Runs `call(conn)` on a pooled connection and, when it failed because the connection
-  // was lost (a PostgreSQL restart or failover), once more on a new one: reads only, so
-  // nothing of the failed call took effect.
-  template <class F>
-  auto on_connection(F&& call) -> decltype(call(std::declval<pg::Connection&>())) {
-    auto lease = pool_.take();
-    pg::Connection& conn = lease->conn();
-    if (conn.broken()) REFLEX_RETURN_IF_ERROR(conn.reset());
-    auto result = call(conn);
-    if (result || !conn.broken()) return result;
-    REFLEX_RETURN_IF_ERROR(conn.reset());
-    return call(conn);
-  }
 
   static Result<std::vector<incidents::Change>> list_changes(pg::Connection& conn,
                                                              const std::string& service,
@@ -245,9 +256,90 @@ class PgHubReader final : public HubReader {
     return std::optional<IncidentDetail>(std::move(d));
   }
 
-  ConnectionPool pool_;
+  std::unique_ptr<ConnectionPool> pool_;
   std::mutex mu_;
   DependenciesFn dependencies_;  // guarded by mu_
+};
+
+// The outbox's rows for the delivery stage and GET /api/v1/outbox.
+class PgOutboxReader final : public OutboxReader {
+ public:
+  explicit PgOutboxReader(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+
+  Result<std::vector<OutboxRow>> load_open() override {
+    return select("state IN ('pending', 'sending') ORDER BY id");
+  }
+  Result<std::optional<OutboxRow>> find(uint64_t id) override {
+    return first(select("id = $1", static_cast<int64_t>(id)));
+  }
+  Result<std::optional<OutboxRow>> find_by_key(const std::string& key) override {
+    return first(select("idempotency_key = $1", key));
+  }
+  Result<std::vector<OutboxRow>> list(const OutboxQuery& q) override {
+    const std::string state = q.state ? outbox_state_name(*q.state) : "";
+    return select(
+        "($1::text = '' OR state = $1) AND ($2::bigint < 0 OR incident_id = $2) "
+        "ORDER BY id DESC LIMIT $3",
+        state, q.incident_id ? static_cast<int64_t>(*q.incident_id) : int64_t{-1},
+        static_cast<int64_t>(q.limit));
+  }
+  Result<uint64_t> max_id() override {
+    return pool_->run([](pg::Connection& conn) -> Result<uint64_t> {
+      auto rows = conn.query("SELECT COALESCE(MAX(id), 0) FROM outbox");
+      if (!rows) return rows.status();
+      return static_cast<uint64_t>((*rows)[0].column_int64(0));
+    });
+  }
+
+ private:
+  template <class... Args>
+  Result<std::vector<OutboxRow>> select(const std::string& where_and_tail, const Args&... args) {
+    const std::string sql =
+        "SELECT " + std::string(rows::kOutboxColumns) + " FROM outbox WHERE " + where_and_tail;
+    return pool_->run([&](pg::Connection& conn) -> Result<std::vector<OutboxRow>> {
+      auto rows = conn.query(sql, args...);
+      if (!rows) return rows.status();
+      return read_all<OutboxRow>(
+          *rows, [](const pg::Row& r) -> Result<OutboxRow> { return rows::read_outbox(r); });
+    });
+  }
+  static Result<std::optional<OutboxRow>> first(Result<std::vector<OutboxRow>> found) {
+    if (!found) return found.status();
+    if (found->empty()) return std::optional<OutboxRow>();
+    return std::optional<OutboxRow>(std::move(found->front()));
+  }
+
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+// The silences for GET /api/v1/silences.
+class PgSilenceReader final : public SilenceReader {
+ public:
+  explicit PgSilenceReader(std::unique_ptr<ConnectionPool> pool) : pool_(std::move(pool)) {}
+
+  Result<std::vector<incidents::Silence>> all() override { return select("TRUE ORDER BY id"); }
+  Result<std::optional<incidents::Silence>> silence(uint64_t id) override {
+    auto found = select("id = $1", static_cast<int64_t>(id));
+    if (!found) return found.status();
+    if (found->empty()) return std::optional<incidents::Silence>();
+    return std::optional<incidents::Silence>(std::move(found->front()));
+  }
+
+ private:
+  template <class... Args>
+  Result<std::vector<incidents::Silence>> select(const std::string& where_and_tail,
+                                                 const Args&... args) {
+    const std::string sql =
+        "SELECT " + std::string(irows::kSilenceColumns) + " FROM silences WHERE " + where_and_tail;
+    return pool_->run([&](pg::Connection& conn) -> Result<std::vector<incidents::Silence>> {
+      auto rows = conn.query(sql, args...);
+      if (!rows) return rows.status();
+      return read_all<incidents::Silence>(*rows,
+                                          [](const pg::Row& r) { return irows::read_silence(r); });
+    });
+  }
+
+  std::unique_ptr<ConnectionPool> pool_;
 };
 
 }  // namespace
@@ -255,13 +347,25 @@ class PgHubReader final : public HubReader {
 Result<std::unique_ptr<HubReader>> open_pg_reader(const StoreConfig& cfg) {
   auto conninfo = pg_conninfo(cfg);
   if (!conninfo) return conninfo.status();
-  std::vector<pg::Connection> conns;
-  for (int i = 0; i < std::max(cfg.pool, 1); ++i) {
-    auto conn = pg::Connection::open(*conninfo);
-    if (!conn) return conn.status();
-    conns.push_back(std::move(conn).value());
-  }
-  return std::unique_ptr<HubReader>(std::make_unique<PgHubReader>(std::move(conns)));
+  auto pool = ConnectionPool::open(*conninfo, cfg.pool);
+  if (!pool) return pool.status();
+  return std::unique_ptr<HubReader>(std::make_unique<PgHubReader>(std::move(pool).value()));
+}
+
+Result<std::unique_ptr<OutboxReader>> open_pg_outbox_reader(const StoreConfig& cfg) {
+  auto conninfo = pg_conninfo(cfg);
+  if (!conninfo) return conninfo.status();
+  auto pool = ConnectionPool::open(*conninfo, 1);
+  if (!pool) return pool.status();
+  return std::unique_ptr<OutboxReader>(std::make_unique<PgOutboxReader>(std::move(pool).value()));
+}
+
+Result<std::unique_ptr<SilenceReader>> open_pg_silence_reader(const StoreConfig& cfg) {
+  auto conninfo = pg_conninfo(cfg);
+  if (!conninfo) return conninfo.status();
+  auto pool = ConnectionPool::open(*conninfo, 1);
+  if (!pool) return pool.status();
+  return std::unique_ptr<SilenceReader>(std::make_unique<PgSilenceReader>(std::move(pool).value()));
 }
 
 }  // namespace reflex::hub

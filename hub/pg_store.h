@@ -13,6 +13,8 @@
 
 #include "common/status.h"
 #include "hub/config.h"
+#include "hub/outbox/outbox_reader.h"
+#include "hub/silence_reader.h"
 #include "hub/store.h"
 
 namespace reflex::hub {
@@ -31,5 +33,8 @@ Result<std::unique_ptr<HubStore>> open_pg_store(const StoreConfig& cfg);
 // now, shared by the API's threads (a call waits while all are busy). The store must
 // have been opened (and migrated) first.
 Result<std::unique_ptr<HubReader>> open_pg_reader(const StoreConfig& cfg);
+// The outbox's and the silence API's readers: one connection each, opened now.
+Result<std::unique_ptr<OutboxReader>> open_pg_outbox_reader(const StoreConfig& cfg);
+Result<std::unique_ptr<SilenceReader>> open_pg_silence_reader(const StoreConfig& cfg);
 
 }  // namespace reflex::hub

@@ -4,7 +4,6 @@
 
 #include <charconv>
 #include <chrono>
-#include <climits>
 #include <future>
 #include <set>
 
@@ -336,21 +335,15 @@ json silence_json(const Silence& s, int64_t now_ms) {
 
 Result<std::unique_ptr<SilenceApi>> SilenceApi::open(const StoreConfig& cfg, LoopDoor& door,
                                                      const Clock& clock, SubmitSilence submit) {
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  auto db = sqlite::Database::open(cfg.path, options);
-  if (!db) return db.status();
-  std::unique_ptr<SilenceApi> api(
-      new SilenceApi(door, clock, std::move(submit), std::move(db).value()));
-  auto tables = incidents::SilenceTables::prepare(api->db_);
-  if (!tables) return tables.status();
-  api->tables_.emplace(std::move(tables).value());
-  return api;
+  auto reader = open_silence_reader(cfg);
+  if (!reader) return reader.status();
+  return std::unique_ptr<SilenceApi>(
+      new SilenceApi(door, clock, std::move(submit), std::move(reader).value()));
 }
 
 SilenceApi::SilenceApi(LoopDoor& door, const Clock& clock, SubmitSilence submit,
-                       sqlite::Database db)
-    : door_(door), clock_(clock), submit_(std::move(submit)), db_(std::move(db)) {}
+                       std::unique_ptr<SilenceReader> reader)
+    : door_(door), clock_(clock), submit_(std::move(submit)), reader_(std::move(reader)) {}
 
 void SilenceApi::add_routes(httplib::Server& server) {
   server.Post("/api/v1/silences",
@@ -383,11 +376,6 @@ Result<Silence> SilenceApi::run(SilenceCommand command) {
   }
 }
 
-Result<std::optional<Silence>> SilenceApi::stored(uint64_t id) {
-  std::lock_guard lock(mu_);
-  return tables_->silence(id);
-}
-
 void SilenceApi::create(const httplib::Request& req, httplib::Response& res) {
   auto command = parse_silence_create(req.body, clock_.now_ms(), request_actor(req));
   if (!command) return send_status(res, command.status());
@@ -401,14 +389,11 @@ void SilenceApi::create(const httplib::Request& req, httplib::Response& res) {
 void SilenceApi::list(const httplib::Request& req, httplib::Response& res) {
   auto state = parse_silence_query(req.params);
   if (!state) return send_status(res, state.status());
-  auto all = [&] {
-    std::lock_guard lock(mu_);
-    return tables_->load(INT64_MIN);
-  }();
+  auto all = reader_->all();
   if (!all) return send_status(res, all.status());
   const int64_t now = clock_.now_ms();
   json list = json::array();
-  for (const auto& s : all->silences) {
+  for (const auto& s : *all) {
     if (*state && s.state(now) != **state) continue;
     list.push_back(silence_json(s, now));
   }
@@ -418,7 +403,7 @@ void SilenceApi::list(const httplib::Request& req, httplib::Response& res) {
 void SilenceApi::show(const httplib::Request& req, httplib::Response& res) {
   auto id = parse_u64(req.matches[1].str());
   if (!id) return send_status(res, no_silence(req.matches[1].str()));
-  auto row = stored(*id);
+  auto row = reader_->silence(*id);
   if (!row) return send_status(res, row.status());
   if (!*row) return send_status(res, no_silence(std::to_string(*id)));
   res.set_content(json{{"silence", silence_json(**row, clock_.now_ms())}}.dump(),
@@ -437,7 +422,7 @@ void SilenceApi::expire(const httplib::Request& req, httplib::Response& res) {
   auto row = run(std::move(c));
   if (!row && row.status().code() == "not_found") {
     // The hub holds silences until they end; the store has every one ever made.
-    auto held = stored(*id);
+    auto held = reader_->silence(*id);
     if (!held) return send_status(res, held.status());
     if (*held) {
       return send_status(res, Status::error("conflict", "silence " + std::to_string(*id) +

@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -30,10 +29,10 @@
 
 #include "common/clock.h"
 #include "common/loop.h"
-#include "common/sqlite.h"
 #include "common/status.h"
 #include "hub/config.h"
-#include "hub/incidents/silence_store.h"
+#include "hub/incidents/silences.h"
+#include "hub/silence_reader.h"
 #include "hub/suppress.h"
 
 namespace httplib {
@@ -49,8 +48,8 @@ using SubmitSilence = std::function<void(SilenceCommand, std::shared_ptr<Silence
 
 class SilenceApi {
  public:
-  // Opens a read-only connection on the store `cfg` names (open_store() must have
-  // migrated it). `door`, `clock` (read on the HTTP threads, so thread-safe) must
+  // Opens a reader on the store `cfg` names (open_store() must have migrated it).
+  // `door`, `clock` (read on the HTTP threads, so thread-safe) must
   // outlive the SilenceApi.
   static Result<std::unique_ptr<SilenceApi>> open(const StoreConfig& cfg, LoopDoor& door,
                                                   const Clock& clock, SubmitSilence submit);
@@ -58,21 +57,19 @@ class SilenceApi {
   void add_routes(httplib::Server& server);
 
  private:
-  SilenceApi(LoopDoor& door, const Clock& clock, SubmitSilence submit, sqlite::Database db);
+  SilenceApi(LoopDoor& door, const Clock& clock, SubmitSilence submit,
+             std::unique_ptr<SilenceReader> reader);
   void create(const httplib::Request& req, httplib::Response& res);
   void list(const httplib::Request& req, httplib::Response& res);
   void show(const httplib::Request& req, httplib::Response& res);
   void expire(const httplib::Request& req, httplib::Response& res);
   // Sends `command` to the loop and waits for its commit.
   Result<incidents::Silence> run(SilenceCommand command);
-  Result<std::optional<incidents::Silence>> stored(uint64_t id);
 
   LoopDoor& door_;
   const Clock& clock_;
   SubmitSilence submit_;
-  std::mutex mu_;
-  sqlite::Database db_;                             // guarded by mu_
-  std::optional<incidents::SilenceTables> tables_;  // on db_; guarded by mu_
+  std::unique_ptr<SilenceReader> reader_;
 };
 
 // ---- the parts that decide, tested without a server ----

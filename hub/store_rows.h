@@ -196,6 +196,32 @@ inline auto outbox_update_values(const OutboxUpdate& u) {
                          u.result.dump(), u.updated_ms);
 }
 
+// Lenient: text that no longer parses as JSON reads as null.
+inline nlohmann::json outbox_json(std::string_view text) {
+  auto v = nlohmann::json::parse(text, nullptr, false);
+  return v.is_discarded() ? nlohmann::json() : v;
+}
+
+// Columns: kOutboxColumns.
+template <class Row>
+OutboxRow read_outbox(const Row& st) {
+  OutboxRow r;
+  r.id = static_cast<uint64_t>(st.column_int64(0));
+  r.integration = st.column_text(1);
+  r.operation = st.column_text(2);
+  r.idempotency_key = st.column_text(3);
+  if (!st.column_is_null(4)) r.incident_id = static_cast<uint64_t>(st.column_int64(4));
+  r.payload = outbox_json(st.column_text_view(5));
+  r.state = parse_outbox_state(st.column_text_view(6)).value_or(OutboxState::kPending);
+  r.attempts = static_cast<uint32_t>(st.column_int64(7));
+  r.next_attempt_ms = st.column_int64(8);
+  r.last_error = st.column_text(9);
+  r.result = outbox_json(st.column_text_view(10));
+  r.created_ms = st.column_int64(11);
+  r.updated_ms = st.column_int64(12);
+  return r;
+}
+
 inline Status missing_outbox_row(uint64_t id) {
   return Status::error("constraint", "outbox row " + std::to_string(id) + " does not exist");
 }

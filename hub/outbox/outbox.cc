@@ -13,27 +13,21 @@ UniformRandom system_random() {
   return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
 }
 
-Result<std::unique_ptr<Outbox>> Outbox::open(const std::string& store_path, const Clock& clock,
+Result<std::unique_ptr<Outbox>> Outbox::open(const StoreConfig& cfg, const Clock& clock,
                                              Timers& timers, HttpClient& http,
                                              metrics::Registry& metrics,
                                              std::function<void()> request_commit,
                                              RetryPolicy policy, UniformRandom random) {
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  auto db = sqlite::Database::open(store_path, options);
-  if (!db) return db.status();
-  std::unique_ptr<Outbox> outbox(new Outbox(std::move(db).value(), clock, timers, http, metrics,
+  auto reader = open_outbox_reader(cfg);
+  if (!reader) return reader.status();
+  return std::unique_ptr<Outbox>(new Outbox(std::move(reader).value(), clock, timers, http, metrics,
                                             std::move(request_commit), policy, std::move(random)));
-  auto tables = OutboxTables::prepare(outbox->db_);
-  if (!tables) return tables.status();
-  outbox->tables_.emplace(std::move(tables).value());
-  return outbox;
 }
 
-Outbox::Outbox(sqlite::Database db, const Clock& clock, Timers& timers, HttpClient& http,
-               metrics::Registry& metrics, std::function<void()> request_commit, RetryPolicy policy,
-               UniformRandom random)
-    : db_(std::move(db)),
+Outbox::Outbox(std::unique_ptr<OutboxReader> reader, const Clock& clock, Timers& timers,
+               HttpClient& http, metrics::Registry& metrics, std::function<void()> request_commit,
+               RetryPolicy policy, UniformRandom random)
+    : reader_(std::move(reader)),
       clock_(clock),
       timers_(timers),
       http_(http),
@@ -78,10 +72,10 @@ std::vector<std::string> Outbox::secrets_of(const std::string& integration) {
 }
 
 Status Outbox::start() {
-  auto max = tables_->max_id();
+  auto max = reader_->max_id();
   if (!max) return max.status().with_context("outbox");
   next_id_ = *max + 1;
-  auto open = tables_->load_open();
+  auto open = reader_->load_open();
   if (!open) return open.status().with_context("outbox");
   const int64_t now = clock_.now_ms();
   for (auto& row : *open) {
@@ -136,7 +130,7 @@ Result<OutboxRow> Outbox::enqueue(WriteBatch& batch, OutboxRequest request) {
   if (auto it = keys_.find(request.idempotency_key); it != keys_.end()) {
     return entries_.at(it->second).row;
   }
-  auto stored = tables_->find_by_key(request.idempotency_key);
+  auto stored = reader_->find_by_key(request.idempotency_key);
   if (!stored) return stored.status().with_context("outbox");
   if (*stored) return std::move(**stored);
 
@@ -173,7 +167,7 @@ void Outbox::retry(uint64_t id, std::shared_ptr<OutboxRetryAnswer> answer) {
                                                     "; only dead rows are retried"));
     return;
   }
-  auto stored = tables_->find(id);
+  auto stored = reader_->find(id);
   if (!stored) {
     answer->set_value(stored.status().with_context("outbox"));
     return;

@@ -42,10 +42,9 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/metrics.h"
-#include "common/sqlite.h"
 #include "common/status.h"
 #include "hub/outbox/integration.h"
-#include "hub/outbox/outbox_tables.h"
+#include "hub/outbox/outbox_reader.h"
 #include "hub/outbox/rate_limit.h"
 #include "hub/outbox/retry_policy.h"
 #include "hub/store.h"
@@ -62,11 +61,10 @@ using OutboxRetryAnswer = std::promise<Result<OutboxRow>>;
 
 class Outbox {
  public:
-  // Opens a read connection on the store at `store_path` (open_store() must have migrated
-  // it). `clock`, `timers`, `http` and `metrics` must outlive the Outbox; `http` must run
-  // on the same loop. `request_commit` asks the hub for a group commit soon (it calls
-  // stage() while building it).
-  static Result<std::unique_ptr<Outbox>> open(const std::string& store_path, const Clock& clock,
+  // Opens a reader on the store `cfg` names (open_store() must have migrated it). `clock`,
+  // `timers`, `http` and `metrics` must outlive the Outbox; `http` must run on the same loop.
+  // `request_commit` asks the hub for a group commit soon (it calls stage() while building it).
+  static Result<std::unique_ptr<Outbox>> open(const StoreConfig& cfg, const Clock& clock,
                                               Timers& timers, HttpClient& http,
                                               metrics::Registry& metrics,
                                               std::function<void()> request_commit,
@@ -105,8 +103,8 @@ class Outbox {
 
   // Rows pending or being sent.
   size_t depth() const { return entries_.size(); }
-  // A row as last committed (its read connection); nullopt when there is none.
-  Result<std::optional<OutboxRow>> find(uint64_t id) { return tables_->find(id); }
+  // A row as last committed (its reader); nullopt when there is none.
+  Result<std::optional<OutboxRow>> find(uint64_t id) { return reader_->find(id); }
 
  private:
   enum class Then { kQueue, kSend, kForget };
@@ -130,7 +128,7 @@ class Outbox {
     size_t in_flight = 0;  // claimed and not yet answered
   };
 
-  Outbox(sqlite::Database db, const Clock& clock, Timers& timers, HttpClient& http,
+  Outbox(std::unique_ptr<OutboxReader> reader, const Clock& clock, Timers& timers, HttpClient& http,
          metrics::Registry& metrics, std::function<void()> request_commit, RetryPolicy policy,
          UniformRandom random);
   // Claims every due row the limits allow; arms the timer for the next.
@@ -153,8 +151,7 @@ class Outbox {
   // since the hub may build the batch (and call stage()) from inside the request.
   void flush();
 
-  sqlite::Database db_;
-  std::optional<OutboxTables> tables_;  // on db_: reads only (the writer owns writes)
+  std::unique_ptr<OutboxReader> reader_;  // reads only (the writer owns writes)
   const Clock& clock_;
   Timers& timers_;
   HttpClient& http_;

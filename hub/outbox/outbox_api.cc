@@ -99,21 +99,16 @@ json outbox_row_json(const OutboxRow& r) {
           {"updated_ms", r.updated_ms}};
 }
 
-Result<std::unique_ptr<OutboxApi>> OutboxApi::open(const std::string& store_path, LoopDoor& door,
+Result<std::unique_ptr<OutboxApi>> OutboxApi::open(const StoreConfig& cfg, LoopDoor& door,
                                                    SubmitOutboxRetry submit) {
-  sqlite::OpenOptions options;
-  options.read_only = true;
-  auto db = sqlite::Database::open(store_path, options);
-  if (!db) return db.status();
-  std::unique_ptr<OutboxApi> api(new OutboxApi(door, std::move(submit), std::move(db).value()));
-  auto tables = OutboxTables::prepare(api->db_);
-  if (!tables) return tables.status();
-  api->tables_.emplace(std::move(tables).value());
-  return api;
+  auto reader = open_outbox_reader(cfg);
+  if (!reader) return reader.status();
+  return std::unique_ptr<OutboxApi>(
+      new OutboxApi(door, std::move(submit), std::move(reader).value()));
 }
 
-OutboxApi::OutboxApi(LoopDoor& door, SubmitOutboxRetry submit, sqlite::Database db)
-    : door_(door), submit_(std::move(submit)), db_(std::move(db)) {}
+OutboxApi::OutboxApi(LoopDoor& door, SubmitOutboxRetry submit, std::unique_ptr<OutboxReader> reader)
+    : door_(door), submit_(std::move(submit)), reader_(std::move(reader)) {}
 
 void OutboxApi::add_routes(httplib::Server& server) {
   server.Get("/api/v1/outbox",
@@ -127,10 +122,7 @@ void OutboxApi::add_routes(httplib::Server& server) {
 void OutboxApi::list(const httplib::Request& req, httplib::Response& res) {
   auto q = parse_outbox_query(req.params);
   if (!q) return send_status(res, q.status());
-  auto rows = [&] {
-    std::lock_guard lock(mu_);
-    return tables_->list(*q);
-  }();
+  auto rows = reader_->list(*q);
   if (!rows) return send_status(res, rows.status());
   json list = json::array();
   for (const auto& r : *rows) list.push_back(outbox_row_json(r));
@@ -140,10 +132,7 @@ void OutboxApi::list(const httplib::Request& req, httplib::Response& res) {
 void OutboxApi::show(const httplib::Request& req, httplib::Response& res) {
   auto id = parse_u64(req.matches[1].str());
   if (!id) return send_status(res, no_row(req.matches[1].str()));
-  auto row = [&] {
-    std::lock_guard lock(mu_);
-    return tables_->find(*id);
-  }();
+  auto row = reader_->find(*id);
   if (!row) return send_status(res, row.status());
   if (!*row) return send_status(res, no_row(std::to_string(*id)));
   res.set_content(json{{"row", outbox_row_json(**row)}}.dump(), "application/json");

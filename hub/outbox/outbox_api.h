@@ -1,5 +1,5 @@
 // The outbox routes of the hub's HTTP API (JSON). Reads go to the store through a
-// connection of this API's own (the last committed state); a retry goes to the loop
+// reader of this API's own (the last committed state); a retry goes to the loop
 // (Outbox::retry) and is answered once the requeue is committed.
 //
 //   GET  /api/v1/outbox?state=&incident=&limit=   rows, newest first (viewer)
@@ -20,17 +20,15 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/loop.h"
-#include "common/sqlite.h"
 #include "common/status.h"
 #include "hub/outbox/outbox.h"
-#include "hub/outbox/outbox_tables.h"
+#include "hub/outbox/outbox_reader.h"
 
 namespace httplib {
 class Server;
@@ -45,24 +43,22 @@ using SubmitOutboxRetry = std::function<void(uint64_t id, std::shared_ptr<Outbox
 
 class OutboxApi {
  public:
-  // Opens a read-only connection on the store at `store_path` (already migrated). `door`
-  // must outlive the OutboxApi.
-  static Result<std::unique_ptr<OutboxApi>> open(const std::string& store_path, LoopDoor& door,
+  // Opens a reader on the store `cfg` names (already migrated). `door` must outlive the
+  // OutboxApi.
+  static Result<std::unique_ptr<OutboxApi>> open(const StoreConfig& cfg, LoopDoor& door,
                                                  SubmitOutboxRetry submit);
   // Before the server listens.
   void add_routes(httplib::Server& server);
 
  private:
-  OutboxApi(LoopDoor& door, SubmitOutboxRetry submit, sqlite::Database db);
+  OutboxApi(LoopDoor& door, SubmitOutboxRetry submit, std::unique_ptr<OutboxReader> reader);
   void list(const httplib::Request& req, httplib::Response& res);
   void show(const httplib::Request& req, httplib::Response& res);
   void retry(const httplib::Request& req, httplib::Response& res);
 
   LoopDoor& door_;
   SubmitOutboxRetry submit_;
-  std::mutex mu_;
-  sqlite::Database db_;                 // guarded by mu_
-  std::optional<OutboxTables> tables_;  // on db_; guarded by mu_
+  std::unique_ptr<OutboxReader> reader_;
 };
 
 // ---- the parts that decide, tested without a server ----

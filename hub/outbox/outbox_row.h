@@ -10,6 +10,7 @@
 // requeue it).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -61,5 +62,12 @@ struct OutboxUpdate {
 };
 
 OutboxUpdate update_of(const OutboxRow& row);
+
+// Which rows GET /api/v1/outbox lists: newest first.
+struct OutboxQuery {
+  std::optional<OutboxState> state;  // unset: any
+  std::optional<uint64_t> incident_id;
+  size_t limit = 100;
+};
 
 }  // namespace reflex::hub

@@ -31,29 +31,6 @@ const std::string kColumns(rows::kOutboxColumns);
 
 using rows::bind_values;
 
-nlohmann::json parse_json(std::string_view text) {
-  auto v = nlohmann::json::parse(text, nullptr, false);
-  return v.is_discarded() ? nlohmann::json() : v;
-}
-
-OutboxRow read_row(const sqlite::Statement& st) {
-  OutboxRow r;
-  r.id = static_cast<uint64_t>(st.column_int64(0));
-  r.integration = st.column_text(1);
-  r.operation = st.column_text(2);
-  r.idempotency_key = st.column_text(3);
-  if (!st.column_is_null(4)) r.incident_id = static_cast<uint64_t>(st.column_int64(4));
-  r.payload = parse_json(st.column_text_view(5));
-  r.state = parse_outbox_state(st.column_text_view(6)).value_or(OutboxState::kPending);
-  r.attempts = static_cast<uint32_t>(st.column_int64(7));
-  r.next_attempt_ms = st.column_int64(8);
-  r.last_error = st.column_text(9);
-  r.result = parse_json(st.column_text_view(10));
-  r.created_ms = st.column_int64(11);
-  r.updated_ms = st.column_int64(12);
-  return r;
-}
-
 }  // namespace
 
 Result<OutboxTables> OutboxTables::prepare(sqlite::Database& db) {
@@ -94,7 +71,7 @@ Result<std::vector<OutboxRow>> OutboxTables::select(
     auto row = st->step();
     if (!row) return row.status();
     if (!*row) break;
-    out.push_back(read_row(*st));
+    out.push_back(rows::read_outbox(*st));
   }
   return out;
 }

@@ -26,13 +26,6 @@ namespace reflex::hub {
 
 extern const std::string_view kOutboxSchemaSql;
 
-// Which rows GET /api/v1/outbox lists: newest first.
-struct OutboxQuery {
-  std::optional<OutboxState> state;  // unset: any
-  std::optional<uint64_t> incident_id;
-  size_t limit = 100;
-};
-
 class OutboxTables {
  public:
   // `db` must hold the outbox table and outlive this object.

@@ -55,9 +55,8 @@ class OutboxHarness {
 
   explicit OutboxHarness(MakeIntegrations add, RetryPolicy policy = {})
       : add_(std::move(add)), policy_(policy) {
-    StoreConfig store_config;
-    store_config.path = path();
-    auto store = open_store(store_config);
+    store_config_.path = path();
+    auto store = open_store(store_config_);
     REQUIRE(store);
     store_ = std::move(store).value();
     writer_ = std::make_unique<StoreWriter>(loop_, *store_);
@@ -160,6 +159,7 @@ class OutboxHarness {
   Outbox& outbox() { return *outbox_; }
   metrics::Registry& metrics() { return metrics_; }
   std::string path() const { return dir_.file("hub.db"); }
+  const StoreConfig& store_config() const { return store_config_; }
   EventLoop& loop() { return loop_; }
   // The random numbers the backoff draws, in order (0.5 once they run out).
   std::vector<double> randoms;
@@ -167,7 +167,7 @@ class OutboxHarness {
  private:
   void open_outbox() {
     auto outbox = Outbox::open(
-        path(), time_, time_, http_, metrics_, [this] { commit(); }, policy_,
+        store_config_, time_, time_, http_, metrics_, [this] { commit(); }, policy_,
         [this] {
           if (drawn_ < randoms.size()) return randoms[drawn_++];
           return 0.5;
@@ -197,6 +197,7 @@ class OutboxHarness {
   }
 
   reflex::testing::TempDir dir_;
+  StoreConfig store_config_;
   EventLoop loop_;
   UvTimers uv_timers_{loop_};
   SimulatedTime time_;

@@ -55,10 +55,10 @@ double sample(metrics::Registry& r, const std::string& line) {
 class RoutesOn {
  public:
   explicit RoutesOn(OutboxHarness& h) : h_(h), door_(h.loop()) {
-    auto api =
-        OutboxApi::open(h.path(), door_, [&h](uint64_t id, std::shared_ptr<OutboxRetryAnswer> a) {
-          h.outbox().retry(id, std::move(a));
-        });
+    auto api = OutboxApi::open(h.store_config(), door_,
+                               [&h](uint64_t id, std::shared_ptr<OutboxRetryAnswer> a) {
+                                 h.outbox().retry(id, std::move(a));
+                               });
     REQUIRE(api);
     api_ = std::move(api).value();
     api_->add_routes(server_);

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "hub/incidents/matchers.h"
+#include "hub/outbox/outbox_reader.h"
+#include "hub/silence_reader.h"
 #include "hub/store_migrate.h"
 
 namespace reflex::testing {
@@ -450,6 +452,84 @@ TEST_CASE("outbox rows are inserted, then updated in order", "[store]") {
     CHECK(st.code() == "constraint");
     CHECK(st.message().find("outbox row 99") != std::string::npos);
   }
+}
+
+TEST_CASE("the outbox reader finds rows by id and key, resumes open ones, lists newest first",
+          "[store]") {
+  auto db = make_store_fixture();
+  auto store = db->open();
+  auto reader = require_value(open_outbox_reader(db->config()));
+  CHECK(require_value(reader->max_id()) == 0);
+  CHECK(require_value(reader->load_open()).empty());
+  WriteBatch batch;
+  batch.outbox = {outbox_row(1, "wf:7:1"), outbox_row(2, "wf:7:2"), outbox_row(3, "wf:8:1")};
+  batch.outbox[2].incident_id = 8;
+  batch.outbox_updates = {{1, OutboxState::kDone, 1, 1000, "", {{"ts", "1.2"}}, 1200},
+                          {2, OutboxState::kSending, 1, 1000, "", nullptr, 1300}};
+  require_written(*store, batch);
+
+  CHECK(require_value(reader->max_id()) == 3);
+  auto open = require_value(reader->load_open());
+  REQUIRE(open.size() == 2);
+  CHECK(open[0].id == 2);
+  CHECK(open[0].state == OutboxState::kSending);
+  CHECK(open[1].id == 3);
+  CHECK(open[1].payload == outbox_row(3, "").payload);
+
+  auto done = require_value(reader->find(1));
+  REQUIRE(done);
+  CHECK(done->state == OutboxState::kDone);
+  CHECK(done->result == nlohmann::json{{"ts", "1.2"}});
+  CHECK(done->updated_ms == 1200);
+  CHECK_FALSE(require_value(reader->find(99)));
+  auto by_key = require_value(reader->find_by_key("wf:8:1"));
+  REQUIRE(by_key);
+  CHECK(by_key->id == 3);
+  CHECK(by_key->incident_id == std::optional<uint64_t>(8));
+  CHECK_FALSE(require_value(reader->find_by_key("wf:9:1")));
+
+  auto all = require_value(reader->list({}));
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].id == 3);
+  CHECK(all[2].id == 1);
+  auto of_8 = require_value(reader->list({.state = std::nullopt, .incident_id = 8, .limit = 10}));
+  REQUIRE(of_8.size() == 1);
+  CHECK(of_8[0].id == 3);
+  auto sending =
+      require_value(reader->list({.state = OutboxState::kSending, .incident_id = {}, .limit = 10}));
+  REQUIRE(sending.size() == 1);
+  CHECK(sending[0].id == 2);
+  CHECK(require_value(reader->list({.state = {}, .incident_id = {}, .limit = 2})).size() == 2);
+}
+
+TEST_CASE("the silence reader lists every silence by id and finds one however old", "[store]") {
+  auto db = make_store_fixture();
+  auto store = db->open();
+  auto reader = require_value(open_silence_reader(db->config()));
+  CHECK(require_value(reader->all()).empty());
+  incidents::Silence s;
+  s.id = 4;
+  s.matchers = {incidents::Matcher::parse("service=\"checkout\"").value()};
+  s.starts_at_ms = 1000;
+  s.ends_at_ms = 5000;
+  s.created_by = "alice";
+  s.created_ms = 900;
+  incidents::Silence old = s;
+  old.id = 2;
+  old.ends_at_ms = 1;  // long over
+  old.expired_by = "bob";
+  WriteBatch batch;
+  batch.silences = {s, old};
+  require_written(*store, batch);
+
+  auto all = require_value(reader->all());
+  REQUIRE(all.size() == 2);
+  CHECK(all[0] == old);
+  CHECK(all[1] == s);
+  auto found = require_value(reader->silence(2));
+  REQUIRE(found);
+  CHECK(*found == old);
+  CHECK_FALSE(require_value(reader->silence(3)));
 }
 
 TEST_CASE("the active workflows load back whole, by incident", "[store]") {
