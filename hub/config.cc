@@ -133,6 +133,25 @@ void read_store(config::MapReader& top, StoreConfig& out) {
   }
 }
 
+// cluster: only where there is something to share, a PostgreSQL store.
+void read_cluster(config::MapReader& top, const StoreConfig& store, ClusterConfig& out) {
+  if (!store.postgres() && top.has("cluster")) {
+    top.errors().add(top.take("cluster"), "cluster",
+                     "applies to store backend postgres only: hubs share a PostgreSQL store");
+    return;
+  }
+  auto cluster = top.child("cluster");
+  cluster.get("hub_id", out.hub_id);
+  cluster.get("lease", out.lease);
+  cluster.get("url", out.url);
+  if (out.lease < Millis(1000) || out.lease > Millis(600'000)) {
+    cluster.errors().add(cluster.take("lease"), "cluster.lease", "must be from 1s to 10m");
+  }
+  if (cluster.has("hub_id") && out.hub_id.empty()) {
+    cluster.errors().add(cluster.take("hub_id"), "cluster.hub_id", "must not be empty");
+  }
+}
+
 }  // namespace
 
 std::string StoreConfig::where() const {
@@ -157,6 +176,7 @@ Result<HubConfig> read_hub_config(const YAML::Node& root, const std::string& fil
       errors.add(top.take("http"), "http", st.message());
     }
     read_store(top, cfg.store);
+    read_cluster(top, cfg.store, cfg.cluster);
     {
       auto agents = top.child("agents");
       agents.get("lost_after_missed", cfg.agents.lost_after_missed, 1, 1000);

@@ -33,6 +33,15 @@ struct StoreConfig {
   bool operator==(const StoreConfig&) const = default;
 };
 
+// Hubs sharing one PostgreSQL store (store.backend postgres): one leads, the others stand
+// by (hub/clustered_hub.h).
+struct ClusterConfig {
+  std::string hub_id;             // this hub's name among them; "": <hostname>-<http port>
+  Millis lease = Millis(10'000);  // how long a silent leader keeps leading (1s..10m)
+  std::string url;                // how to reach this hub's API; "": http://<http>
+  bool operator==(const ClusterConfig&) const = default;
+};
+
 struct AgentsPolicyConfig {
   int64_t lost_after_missed = 3;            // heartbeats missed before an agent is lost
   Millis default_heartbeat = Millis(5000);  // when an agent's hello does not say
@@ -97,6 +106,7 @@ struct HubConfig {
   std::string listen = "tcp://127.0.0.1:7171";  // ZeroMQ ROUTER for agents
   std::string http = "127.0.0.1:7180";          // HTTP API, dashboard, /metrics
   StoreConfig store;
+  ClusterConfig cluster;
   AgentsPolicyConfig agents;
   SecurityConfig security;
   IncidentsConfig incidents;

@@ -74,6 +74,7 @@ Status Hub::start(const HubConfig& cfg) {
   auto store = open_store(cfg.store);
   if (!store) return store.status().with_context("store " + cfg.store.where());
   store_ = std::move(store).value();
+  if (term_) REFLEX_RETURN_IF_ERROR(store_->set_fence(term_->fence));
   auto known = store_->load_agents();
   if (!known) return known.status().with_context("store " + cfg.store.where());
   registry_.load(std::move(known).value());
@@ -115,6 +116,7 @@ Status Hub::start(const HubConfig& cfg) {
                                     submit_action);
   slack_actions_ = std::make_unique<SlackActions>(door_, clock_, submit_action);
   http_->add_routes([this](httplib::Server& server) { slack_actions_->add_routes(server); });
+  if (term_ && term_->routes) http_->add_routes(term_->routes);
   auto silence_api =
       SilenceApi::open(cfg.store, door_, clock_,
                        [this](SilenceCommand command, std::shared_ptr<SilenceAnswer> answer) {
@@ -185,6 +187,7 @@ Status Hub::start_outbox(const HubConfig& cfg) {
       system_random());
   if (!outbox) return outbox.status().with_context("store " + cfg.store.where());
   outbox_ = std::move(outbox).value();
+  if (term_) outbox_->set_gate(term_->leading);
   if (const SlackConfig& slack = cfg.integrations.slack; slack.enabled) {
     auto settings = slack_settings(slack);
     if (!settings) return settings.status();
@@ -294,8 +297,9 @@ Status Hub::reload(const HubConfig& cfg) {
       cfg.security.insecure_plaintext != cfg_.security.insecure_plaintext) {
     spdlog::warn("reload: security key and plaintext changes take effect after a restart");
   }
-  if (cfg.listen != cfg_.listen || cfg.http != cfg_.http || cfg.store != cfg_.store) {
-    spdlog::warn("reload: listen, http and store changes take effect after a restart");
+  if (cfg.listen != cfg_.listen || cfg.http != cfg_.http || cfg.store != cfg_.store ||
+      cfg.cluster != cfg_.cluster) {
+    spdlog::warn("reload: listen, http, store and cluster changes take effect after a restart");
   }
   if (!(cfg.integrations == cfg_.integrations) || !(cfg.outbox == cfg_.outbox)) {
     spdlog::warn("reload: integrations and outbox changes take effect after a restart");
@@ -439,8 +443,13 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     return;
   }
   metrics_.commit_failures->inc();
-  spdlog::error("store commit failed, will retry: {}", st.to_string());
   give_back(std::move(batch), st);
+  if (st.code() == "fenced" && term_ && term_->on_fenced) {
+    spdlog::error("store commit refused, this hub no longer leads: {}", st.to_string());
+    term_->on_fenced(st);  // may stop this hub
+    return;
+  }
+  spdlog::error("store commit failed, will retry: {}", st.to_string());
 }
 
 void Hub::give_back(WriteBatch batch, const Status& why) {

@@ -23,7 +23,9 @@
 // resend.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <zmq.hpp>
 
 #include "common/clock.h"
@@ -53,6 +55,18 @@
 
 namespace reflex::hub {
 
+// What a hub that leads the others sharing its PostgreSQL store (hub/clustered_hub.h) is
+// given for its term, before start().
+struct LeaderTerm {
+  cluster::Fence fence;  // carried by every store write of the term
+  // Thread-safe and cheap: whether the term still holds. Asked before every outbound call.
+  std::function<bool()> leading;
+  // On the loop thread, when the store refused a write because the term is over.
+  std::function<void(const Status&)> on_fenced;
+  // More routes on the hub's HTTP API (GET /api/v1/cluster).
+  std::function<void(httplib::Server&)> routes;
+};
+
 class Hub {
  public:
   Hub(EventLoop& loop, const Clock& clock, Timers& timers);
@@ -68,6 +82,8 @@ class Hub {
   void reload_from_file(const std::string& path);
   // Stops serving, commits what is pending, closes everything.
   void stop();
+  // Makes this hub the leader of a cluster for `term`; before start().
+  void lead(LeaderTerm term) { term_ = std::move(term); }
 
   const std::string& ingest_endpoint() const { return ingest_->endpoint(); }
   int http_port() const { return http_->port(); }
@@ -102,6 +118,7 @@ class Hub {
   const Clock& clock_;
   Timers& timers_;
   HubConfig cfg_;
+  std::optional<LeaderTerm> term_;  // set when the hub leads a cluster
   metrics::Registry metrics_registry_;
   HubMetrics metrics_;
   AgentRegistry registry_;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/signals.h"
+#include "hub/clustered_hub.h"
 #include "hub/hub.h"
 #include "hub/store_migrate.h"
 
@@ -52,21 +53,43 @@ int migrate(const std::string& config_path, bool check_only) {
 }
 
 // Written once the hub serves, so scripts and tests wait for a file instead of sleeping.
-Status write_ready_file(const std::string& path, const hub::Hub& hub) {
+Status write_ready_file(const std::string& path, const nlohmann::json& state) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << nlohmann::json{{"ingest", hub.ingest_endpoint()},
-                          {"http_port", hub.http_port()},
-                          {"pid", ::getpid()}}
-               .dump()
-        << "\n";
+    out << state.dump() << "\n";
     if (!out) return Status::error("io", "cannot write " + tmp);
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Status::error("io", "cannot write " + path + ": " + ec.message());
   return Status::ok();
+}
+
+// One of several hubs sharing a PostgreSQL store: leads or stands by (clustered_hub.h).
+int run_clustered(EventLoop& loop, const Clock& clock, Timers& timers, const hub::HubConfig& cfg,
+                  const std::string& config_path, const std::string& ready_file) {
+  hub::ClusteredHub hub(loop, clock, timers);
+  ProcessSignals signals(
+      loop,
+      [&] {
+        spdlog::info("stopping");
+        hub.stop();
+        loop.stop();
+      },
+      [&] { hub.reload_from_file(config_path); });
+  auto on_serving = [&](const nlohmann::json& state) {
+    if (ready_file.empty()) return;
+    if (auto st = write_ready_file(ready_file, state); !st) spdlog::error("{}", st.to_string());
+  };
+  if (auto st = hub.start(cfg, on_serving); !st) {
+    spdlog::critical("cannot start: {}", st.to_string());
+    return 1;
+  }
+  loop.run();
+  if (!hub.failure()) return 1;
+  spdlog::info("stopped");
+  return 0;
 }
 
 }  // namespace
@@ -105,6 +128,8 @@ int main(int argc, char** argv) {
   EventLoop loop;
   SystemClock clock;
   UvTimers timers(loop);
+  if (cfg->store.postgres())
+    return run_clustered(loop, clock, timers, *cfg, config_path, ready_file);
   hub::Hub hub(loop, clock, timers);
   // Installed before start-up, so a signal during it is handled once the loop runs
   // instead of killing the process.
@@ -121,7 +146,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!ready_file.empty()) {
-    if (auto st = write_ready_file(ready_file, hub); !st) {
+    const nlohmann::json state = {
+        {"ingest", hub.ingest_endpoint()}, {"http_port", hub.http_port()}, {"pid", ::getpid()}};
+    if (auto st = write_ready_file(ready_file, state); !st) {
       spdlog::critical("{}", st.to_string());
       return 1;
     }

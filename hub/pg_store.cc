@@ -108,6 +108,9 @@ class PgHubStore final : public HubStore {
     if (batch.empty()) return Status::ok();
     auto tx = reconnecting([&] { return pg::Transaction::begin(conn_); });
     if (!tx) return tx.status();
+    // First, so the lease row is share-locked while the rest is written: a takeover
+    // waits for this transaction to end.
+    if (fence_) REFLEX_RETURN_IF_ERROR(cluster::fenced_check(conn_, *fence_));
     for (const auto& a : batch.agents) REFLEX_RETURN_IF_ERROR(upsert_agent(a));
     REFLEX_RETURN_IF_ERROR(insert_events(batch.events));
     for (const auto& c : batch.state_changes) {
@@ -242,7 +245,13 @@ ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, version = EXCLUDED.
     return Status::ok();
   }
 
+  Status set_fence(const cluster::Fence& fence) override {
+    fence_ = fence;
+    return Status::ok();
+  }
+
   pg::Connection conn_;
+  std::optional<cluster::Fence> fence_;  // every batch's, once set
   // On conn_, which must not move (the store is only ever on the heap).
   PgIncidentTables incidents_;
   PgSilenceTables silences_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "hub/cluster/lease.h"
 #include "hub/config.h"
 #include "hub/incidents/change_suspect.h"
 #include "hub/incidents/changes.h"
@@ -129,6 +130,14 @@ class HubStore {
   // keeping them in memory; none when no row has this fingerprint.
   virtual Result<std::optional<incidents::ExpiryRow>> load_external_expiry_row(
       const std::string& fingerprint) = 0;
+  // For a store several hubs share (hub/cluster/lease.h): from now on every write_batch()
+  // carries `fence`, and is refused whole ("fenced") once its term is over, so a leader
+  // paused past its lease cannot write when it wakes. Only PostgreSQL is shared; the
+  // others refuse ("unsupported").
+  virtual Status set_fence(const cluster::Fence& fence) {
+    return Status::error("unsupported", "only a PostgreSQL store is shared by hubs (fence " +
+                                            fence.lease_name + ")");
+  }
 };
 
 // Which incidents GET /api/v1/incidents lists.

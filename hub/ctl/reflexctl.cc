@@ -13,6 +13,7 @@
 #include "hub/config.h"
 #include "hub/ctl/agents_table.h"
 #include "hub/ctl/changes_view.h"
+#include "hub/ctl/cluster_view.h"
 #include "hub/ctl/hub_client.h"
 #include "hub/ctl/incidents_view.h"
 #include "hub/ctl/oncall_view.h"
@@ -133,6 +134,12 @@ int cmd_oncall(const ctl::HubClient& client, const std::string& schedule, const 
       client, ctl::oncall_path(schedule, at, next), "an on-call document",
       [](const nlohmann::json& doc) { return doc.contains("schedules") || doc.contains("now"); },
       ctl::oncall_table, json);
+}
+
+int cmd_cluster(const ctl::HubClient& client, bool json) {
+  return show_document(
+      client, "/api/v1/cluster", "a cluster document",
+      [](const nlohmann::json& doc) { return doc.contains("self"); }, ctl::cluster_text, json);
 }
 
 struct IncidentFilter {
@@ -458,6 +465,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   oncall->add_flag("--json", oncall_json, "print the API's JSON instead of a table");
 
+  bool cluster_json = false;
+  auto* cluster = app.add_subcommand(
+      "cluster", "the hubs sharing a PostgreSQL store: who leads, since when, the lease, lag");
+  cluster->add_flag("--json", cluster_json, "print the API's JSON instead of text");
+
   std::string check_kind = "auto", check_path;
   auto* check = app.add_subcommand("check-config", "validate a hub or agent config file");
   check->add_option("--kind", check_kind, "hub, agent, or auto (guess from the keys)")
@@ -534,6 +546,7 @@ int main(int argc, char** argv) {
     return cmd_route_test(client, route_labels, route_severity, route_suspect, route_event,
                           route_json);
   }
+  if (*cluster) return cmd_cluster(client, cluster_json);
   if (*oncall) return cmd_oncall(client, oncall_schedule, oncall_at, oncall_next, oncall_json);
   if (*change_add) return cmd_change_add(client, change_args);
   if (*changes) return cmd_changes(client, changes_service, changes_since, changes_json);

@@ -312,8 +312,12 @@ void Outbox::claim(Entry& e, int64_t now) {
   write(e, Then::kSend);
 }
 
+bool Outbox::may_send() const {
+  return !leading_ || leading_();
+}
+
 void Outbox::pump() {
-  if (!started_ || stopped_) return;
+  if (!started_ || stopped_ || !may_send()) return;
   const int64_t now = clock_.now_ms();
   std::set<std::string> blocked;
   int64_t wake = INT64_MAX;
@@ -358,7 +362,7 @@ void Outbox::arm(int64_t wake_ms) {
 void Outbox::send(uint64_t id) {
   Entry& e = entries_.at(id);
   Lane* lane = lane_of(e.row.integration);
-  if (stopped_ || !lane) {
+  if (stopped_ || !lane || !may_send()) {
     e.phase = Phase::kInFlight;  // stays `sending` in the store: resent after a restart
     return;
   }

@@ -101,6 +101,12 @@ class Outbox {
   // workflow that keeps Slack's ts. Set before start().
   void on_finished(std::function<void(const OutboxRow&)> fn) { on_finished_ = std::move(fn); }
 
+  // A hub that shares its store with others sends only while it leads: `leading` is
+  // asked (cheaply, on the loop thread) before each claim and each send; while it says
+  // no, nothing starts. A row already claimed stays `sending` for the next leader, which
+  // looks before it resends. Set before start().
+  void set_gate(std::function<bool()> leading) { leading_ = std::move(leading); }
+
   // Rows pending or being sent.
   size_t depth() const { return entries_.size(); }
   // A row as last committed (its reader); nullopt when there is none.
@@ -131,6 +137,8 @@ class Outbox {
   Outbox(std::unique_ptr<OutboxReader> reader, const Clock& clock, Timers& timers, HttpClient& http,
          metrics::Registry& metrics, std::function<void()> request_commit, RetryPolicy policy,
          UniformRandom random);
+  // Whether this hub may start an outbound call now (set_gate).
+  bool may_send() const;
   // Claims every due row the limits allow; arms the timer for the next.
   void pump();
   // Whether `row` may start an attempt now (takes a token and a slot when it may).
@@ -159,6 +167,7 @@ class Outbox {
   RetryPolicy policy_;
   UniformRandom random_;
   std::function<void(const OutboxRow&)> on_finished_;
+  std::function<bool()> leading_;  // unset: always
 
   std::map<std::string, Lane> lanes_;
   std::map<uint64_t, Entry> entries_;               // every row not yet done or dead
