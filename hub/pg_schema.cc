@@ -1,5 +1,7 @@
 #include "hub/pg_schema.h"
 
+#include "hub/cluster/cluster_schema.h"
+
 namespace reflex::hub {
 namespace {
 
@@ -213,6 +215,10 @@ CREATE INDEX incident_workflows_active ON incident_workflows(active);
 DROP INDEX IF EXISTS alerts_retained;
 CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained;
 )sql"},
+    // Hubs sharing this database: the leadership lease and the running hubs
+    // (hub/cluster/cluster_schema.h). Its text is built when this array is initialised,
+    // before main; SQLite's migration 11 only keeps the two lists' numbers aligned.
+    {11, cluster::cluster_migration()},
 };
 
 }  // namespace

@@ -59,3 +59,26 @@ TEST_CASE("a SQLite store in a directory that does not exist is an error naming 
   REQUIRE_FALSE(store);
   CHECK(store.status().message().find("/nonexistent-dir/hub.db") != std::string::npos);
 }
+
+TEST_CASE("migration 11 creates nothing on SQLite, whose hubs do not form a cluster", "[store]") {
+  testing::TempDir dir;
+  StoreConfig cfg;
+  cfg.path = dir.file("hub.db");
+  {
+    auto store = open_store(cfg);
+    INFO(store.status().to_string());
+    REQUIRE(store);
+  }
+  auto db = sqlite::Database::open(cfg.path);
+  REQUIRE(db);
+  auto version = sqlite::schema_version(*db);
+  REQUIRE(version);
+  CHECK(*version >= 11);
+  auto st = db->prepare(
+      "SELECT count(*) FROM sqlite_master WHERE name IN ('leader_lease', 'cluster_members')");
+  REQUIRE(st);
+  auto row = st->step();
+  REQUIRE(row);
+  REQUIRE(*row);
+  CHECK(st->column_int64(0) == 0);
+}
