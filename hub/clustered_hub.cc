@@ -40,6 +40,7 @@ ClusteredHub::~ClusteredHub() {
 
 Status ClusteredHub::start(const HubConfig& cfg, OnServing on_serving) {
   cfg_ = cfg;
+  hub_id_ = cluster_hub_id(cfg);
   on_serving_ = std::move(on_serving);
   // The lease's tables come with the store's migrations; the Hub would apply them too,
   // but only once elected.
@@ -55,7 +56,7 @@ Status ClusteredHub::start(const HubConfig& cfg, OnServing on_serving) {
   cluster::LeadershipOptions options;
   options.conninfo = std::move(conninfo).value();
   options.lease_name = kLeaseName;
-  options.hub_id = cluster_hub_id(cfg);
+  options.hub_id = hub_id_;
   options.lease = cfg.cluster.lease;
   options.http_url = cfg.cluster.url.empty() ? "http://" + cfg.http : cfg.cluster.url;
   options.agent_endpoint = cfg.listen;
@@ -140,10 +141,15 @@ void ClusteredHub::stop() {
 }
 
 void ClusteredHub::reload_from_file(const std::string& path) {
-  if (hub_) hub_->reload_from_file(path);
+  if (hub_) hub_->reload_from_file(path);  // applies and reports it
   auto next = load_hub_config(path);
-  if (!next) return;  // the Hub (or nobody, on a standby) reported it
-  cfg_ = std::move(next).value();
+  if (!next) {
+    if (!hub_)
+      spdlog::error("reload refused, the standby keeps its configuration:\n{}",
+                    next.status().message());
+    return;
+  }
+  cfg_ = std::move(next).value();  // what this hub leads with when it is elected
 }
 
 Status ClusteredHub::serve_standby() {
@@ -161,9 +167,12 @@ Status ClusteredHub::serve_standby() {
   auto refuse = [this](const httplib::Request&, httplib::Response& res) {
     const json view = cluster_json();
     std::string leader = "no hub leads right now";
-    for (const auto& m : view.value("members", json::array())) {
-      if (m.value("role", "") == "leader") {
-        leader = "the leader is " + m.value("hub_id", "") + " at " + m.value("http_url", "");
+    if (const json holder = view.value("leader", json()); holder.is_string()) {
+      leader = "the leader is " + holder.get<std::string>();
+      for (const auto& m : view.value("members", json::array())) {
+        if (m.value("hub_id", "") == holder && !m.value("http_url", "").empty()) {
+          leader += " at " + m.value("http_url", "");
+        }
       }
     }
     json_error(res, 503, "standby", "this hub stands by; " + leader);
@@ -191,7 +200,7 @@ void ClusteredHub::stop_standby() {
 
 json ClusteredHub::cluster_json() {
   const bool leading = leadership_ && leadership_->leading_now();
-  json self = {{"hub_id", cluster_hub_id(cfg_)}, {"role", leading ? "leader" : "standby"}};
+  json self = {{"hub_id", hub_id_}, {"role", leading ? "leader" : "standby"}};
   if (!leadership_) return {{"self", self}};
   auto view = leadership_->view();
   if (!view) {
@@ -206,7 +215,7 @@ json ClusteredHub::cluster_json() {
 void ClusteredHub::announce(const std::string& role) {
   if (!on_serving_) return;
   on_serving_({{"role", role},
-               {"hub_id", cluster_hub_id(cfg_)},
+               {"hub_id", hub_id_},
                {"http_port", hub_ ? hub_->http_port() : http_port_},
                {"ingest", hub_ ? json(hub_->ingest_endpoint()) : json(nullptr)},
                {"pid", ::getpid()}});

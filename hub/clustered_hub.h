@@ -74,7 +74,8 @@ class ClusteredHub {
   EventLoop& loop_;
   const Clock& clock_;
   Timers& timers_;
-  HubConfig cfg_;
+  HubConfig cfg_;       // the loop thread's
+  std::string hub_id_;  // set by start(), then read by the HTTP threads too
   OnServing on_serving_;
   LoopDoor door_;
   std::unique_ptr<cluster::Leadership> leadership_;
