@@ -99,6 +99,7 @@ json FakeJira::issue_json(const Issue& i) const {
             {"description", i.description},
             {"priority", {{"name", i.priority}}},
             {"status", {{"name", i.status}}},
+            {"labels", i.labels},
             {"comment", {{"total", i.comments.size()}}}}}};
 }
 
