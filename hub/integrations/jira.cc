@@ -2,6 +2,9 @@
 
 #include "hub/integrations/vendor_http.h"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace reflex::hub {
 namespace {
 
@@ -33,7 +36,17 @@ Status check_payload(std::string_view op, const json& p) {
       return Status::error("invalid_payload",
                            where + ": payload.fields.issuetype.name is required");
     }
-    return optional_string(where, f, "description", "fields.description");
+    REFLEX_RETURN_IF_ERROR(optional_string(where, f, "description", "fields.description"));
+    if (auto labels = f.find("labels"); labels != f.end()) {
+      const bool strings =
+          labels->is_array() &&
+          std::all_of(labels->begin(), labels->end(), [](const json& l) { return l.is_string(); });
+      if (!strings) {
+        return Status::error("invalid_payload",
+                             where + ": payload.fields.labels must be an array of strings");
+      }
+    }
+    return Status::ok();
   }
   REFLEX_RETURN_IF_ERROR(need_string(where, p, "issue", "issue"));
   if (op == kComment) return need_string(where, p, "body", "body");
@@ -41,8 +54,16 @@ Status check_payload(std::string_view op, const json& p) {
   return optional_string(where, p, "comment", "comment");
 }
 
-json body_of(std::string_view op, const json& p) {
-  if (op == kCreate) return p;
+json body_of(std::string_view op, const json& p, const std::string& key) {
+  if (op == kCreate) {
+    // The label a lookup finds the issue by (jira.h), added to the caller's own labels.
+    json body = p;
+    json& labels = body["fields"]["labels"];
+    if (!labels.is_array()) labels = json::array();
+    const std::string label = jira_label(key);
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) labels.push_back(label);
+    return body;
+  }
   if (op == kComment) return {{"body", p["body"]}};
   json body{{"transition", {{"id", p["transition"]}}}};
   if (const std::string comment = string_at(p, "comment"); !comment.empty()) {
@@ -65,6 +86,49 @@ std::string hint(int status) {
 }
 
 }  // namespace
+
+std::string jira_label(std::string_view idempotency_key) {
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64
+  for (char c : idempotency_key) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return std::string("reflex-") + hex;
+}
+
+LookupOutcome classify_jira_lookup(const HttpResponse& r) {
+  const std::string where = "jira search: ";
+  const std::string detail = r.status >= 400 ? jira_error_message(r.body) : "";
+  if (auto t = classify_transient(where, r, detail)) {
+    return LookupOutcome::retry(t->error, t->retry_after);
+  }
+  if (r.status != 200) {
+    // A refusal (401, 403, a 400 on the JQL, a 404 or 410 for a search this Jira lacks)
+    // proves nothing about the issue: no verdict, and the error says why.
+    std::string why = r.status == 404 || r.status == 410
+                          ? " (this Jira lacks the search endpoint: Jira Cloud is searched at "
+                            "search/jql when integrations.jira.user is set, Data Center at "
+                            "search when it is not)"
+                          : hint(r.status);
+    return LookupOutcome::retry(http_error(where, r.status, detail) + why);
+  }
+  const json doc = json::parse(r.body, nullptr, false);
+  auto issues = doc.is_object() ? doc.find("issues") : doc.end();
+  if (!doc.is_object() || issues == doc.end() || !issues->is_array()) {
+    return LookupOutcome::retry(where + "HTTP 200 without a list of issues");
+  }
+  if (issues->empty()) return LookupOutcome::not_found();
+  // More than one would be a duplicate made before this lookup existed: the first is
+  // kept, as the first create's answer would have been.
+  const json& issue = issues->front();
+  const std::string key = issue.is_object() ? string_at(issue, "key") : "";
+  if (key.empty()) return LookupOutcome::retry(where + "an issue without its key");
+  json id = issue.contains("id") ? issue["id"] : json("");
+  if (!id.is_string()) id = id.dump();
+  return LookupOutcome::found({{"key", key}, {"id", id}});
+}
 
 std::string jira_error_message(const std::string& body) {
   const json doc = json::parse(body, nullptr, false);
@@ -137,13 +201,34 @@ Result<HttpRequest> JiraIntegration::prepare(const OutboxRow& row) const {
   req.headers = {{"Authorization", authorization()},
                  {"Content-Type", "application/json"},
                  {"Accept", "application/json"}};
-  req.body = body_of(op, row.payload).dump();
+  req.body = body_of(op, row.payload, row.idempotency_key).dump();
   req.timeout = settings_.timeout;
   return req;
 }
 
 Outcome JiraIntegration::classify(const OutboxRow& row, const HttpResponse& response) const {
   return classify_jira(row.operation, row.attempts, response);
+}
+
+std::optional<HttpRequest> JiraIntegration::lookup(const OutboxRow& row) const {
+  if (row.operation != kCreate) return std::nullopt;
+  const std::string jql = "labels = \"" + jira_label(row.idempotency_key) + "\"";
+  // Jira Cloud (Basic auth with a user) removed rest/api/2/search for search/jql; Data
+  // Center has only the former.
+  const std::string path = settings_.user.empty() ? "rest/api/2/search" : "rest/api/2/search/jql";
+  HttpRequest req;
+  req.method = "GET";
+  req.url = settings_.base_url + path + "?jql=" + encode_path_segment(jql) +
+            "&fields=summary&maxResults=2";
+  req.headers = {{"Authorization", authorization()}, {"Accept", "application/json"}};
+  req.timeout = settings_.timeout;
+  return req;
+}
+
+LookupOutcome JiraIntegration::classify_lookup(const OutboxRow& row,
+                                               const HttpResponse& response) const {
+  (void)row;
+  return classify_jira_lookup(response);
 }
 
 std::vector<std::string> JiraIntegration::secrets() const {

@@ -20,6 +20,17 @@
 // every other status is permanent, with Jira's errorMessages and errors in the error.
 // A create answered 2xx without the issue's key is permanent, not retried: the issue
 // may exist, and Jira has no idempotency key.
+//
+// Reconciling (outbox.h): every create adds the label jira_label(row key) to
+// fields.labels ("reflex-" and 16 hex digits of the FNV-1a 64 hash of the row's
+// idempotency key: deterministic, short, no spaces). A create row found `sending` is
+// looked up with a JQL search, labels = "<label>", asking for fields=summary and
+// maxResults=2: on Jira Cloud (a user configured) GET rest/api/2/search/jql, since Cloud
+// removed rest/api/2/search; on Data Center (no user) GET rest/api/2/search, which is all
+// it has. One issue found: done with {"key", "id"}, as the create keeps them. Comments
+// and transitions are not looked up (a transition repeats harmlessly; a comment may
+// repeat). Cloud's search is eventually consistent: an issue created moments before may
+// not be found yet.
 #pragma once
 
 #include <string>
@@ -42,6 +53,13 @@ struct JiraSettings {
 // `attempts` (1 for the first). Pure.
 Outcome classify_jira(std::string_view operation, uint32_t attempts, const HttpResponse& response);
 
+// The label a create of the row with `idempotency_key` carries: "reflex-" followed by the
+// 16 lowercase hex digits of FNV-1a 64 over the key.
+std::string jira_label(std::string_view idempotency_key);
+
+// The verdict on Jira's answer to the JQL search for a create's label. Pure.
+LookupOutcome classify_jira_lookup(const HttpResponse& response);
+
 // Jira's ErrorCollection ({"errorMessages": [...], "errors": {"field": "..."}}) as one
 // line; "" when `body` is not one.
 std::string jira_error_message(const std::string& body);
@@ -55,6 +73,9 @@ class JiraIntegration final : public Integration {
   // Errors ("invalid_operation", "invalid_payload") name the operation or the field.
   Result<HttpRequest> prepare(const OutboxRow& row) const override;
   Outcome classify(const OutboxRow& row, const HttpResponse& response) const override;
+  // jira.create_issue: the JQL search for its label (see above).
+  std::optional<HttpRequest> lookup(const OutboxRow& row) const override;
+  LookupOutcome classify_lookup(const OutboxRow& row, const HttpResponse& response) const override;
   // The token, and the Basic credentials it is sent in.
   std::vector<std::string> secrets() const override;
 

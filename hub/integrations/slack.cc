@@ -3,6 +3,8 @@
 #include "hub/integrations/vendor_http.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 
 namespace reflex::hub {
 namespace {
@@ -25,11 +27,6 @@ std::string code_of(const json& doc) {
   std::string code = it->get<std::string>();
   if (code.size() > 64) code = code.substr(0, 64) + "...";
   return code;
-}
-
-std::string string_at(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 json done_result(std::string_view method, const json& doc) {
@@ -57,6 +54,32 @@ std::string hint(std::string_view code) {
   if (code == "missing_scope") return " (the Slack app lacks a scope this method needs)";
   return "";
 }
+
+// Slack's timestamps: Unix seconds with six decimals ("1700000000.000100").
+std::string slack_time(int64_t epoch_ms) {
+  epoch_ms = std::max<int64_t>(0, epoch_ms);
+  char out[32];
+  std::snprintf(out, sizeof out, "%lld.%06lld", static_cast<long long>(epoch_ms / 1000),
+                static_cast<long long>(epoch_ms % 1000 * 1000));
+  return out;
+}
+
+// A conversation id (C..., G..., D...), which conversations.history reads; a name or a
+// user id would have to be resolved first.
+bool is_conversation_id(const std::string& channel) {
+  if (channel.size() < 2 || (channel[0] != 'C' && channel[0] != 'G' && channel[0] != 'D')) {
+    return false;
+  }
+  return std::all_of(channel.begin(), channel.end(), [](char c) {
+    return std::isupper(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c));
+  });
+}
+
+// How far the lookup window reaches past the row's times, for the skew between the
+// hub's clock and Slack's.
+constexpr int64_t kLookupMarginMs = 5 * 60'000;
+constexpr int kLookupLimit = 200;
 
 Status bad_payload(std::string_view method, const std::string& what) {
   return Status::error("invalid_payload", "slack " + std::string(method) + ": payload." + what);
@@ -141,9 +164,81 @@ Result<HttpRequest> SlackIntegration::prepare(const OutboxRow& row) const {
   req.url = settings_.base_url + std::string(method);
   req.headers = {{"Authorization", "Bearer " + settings_.token},
                  {"Content-Type", "application/json; charset=utf-8"}};
-  req.body = row.payload.dump();
+  if (method == "chat.postMessage") {
+    json payload = row.payload;
+    payload["metadata"] = {{"event_type", std::string(kSlackMetadataEventType)},
+                           {"event_payload", {{"idempotency_key", row.idempotency_key}}}};
+    req.body = payload.dump();
+  } else {
+    req.body = row.payload.dump();
+  }
   req.timeout = settings_.timeout;
   return req;
+}
+
+std::optional<HttpRequest> SlackIntegration::lookup(const OutboxRow& row) const {
+  if (row.operation != "slack.chat.postMessage") return std::nullopt;
+  const std::string channel = string_at(row.payload, "channel");
+  if (!is_conversation_id(channel)) return std::nullopt;
+  const int64_t latest = std::max(row.created_ms, row.updated_ms) + settings_.timeout.count();
+  HttpRequest req;
+  req.method = "GET";
+  req.url = settings_.base_url + "conversations.history?channel=" + encode_path_segment(channel) +
+            "&include_all_metadata=true&oldest=" + slack_time(row.created_ms - kLookupMarginMs) +
+            "&latest=" + slack_time(latest + kLookupMarginMs) +
+            "&limit=" + std::to_string(kLookupLimit);
+  req.headers = {{"Authorization", "Bearer " + settings_.token}};
+  req.timeout = settings_.timeout;
+  return req;
+}
+
+LookupOutcome SlackIntegration::classify_lookup(const OutboxRow& row,
+                                                const HttpResponse& response) const {
+  return classify_slack_lookup(string_at(row.payload, "channel"), row.idempotency_key, response);
+}
+
+LookupOutcome classify_slack_lookup(const std::string& channel, const std::string& key,
+                                    const HttpResponse& r) {
+  // Slack's answer is classified as any call's; only ok true is read further.
+  const Outcome verdict = classify_slack("conversations.history", r);
+  if (verdict.kind != Outcome::Kind::kDone) {
+    const json doc = json::parse(r.body, nullptr, false);
+    // The channel is gone: nothing was posted there, and the send will say so.
+    if (doc.is_object() && code_of(doc) == "channel_not_found" && r.status == 200) {
+      return LookupOutcome::not_found();
+    }
+    std::string error = verdict.error;
+    if (doc.is_object() && code_of(doc) == "missing_scope") {
+      error +=
+          " (looking a message up needs channels:history, or groups:history for a private "
+          "channel)";
+    }
+    return LookupOutcome::retry(std::move(error), verdict.retry_after);
+  }
+  const json doc = json::parse(r.body, nullptr, false);
+  auto messages = doc.find("messages");
+  if (messages == doc.end() || !messages->is_array()) {
+    return LookupOutcome::retry("slack conversations.history: ok without messages");
+  }
+  for (const auto& m : *messages) {
+    if (!m.is_object()) continue;
+    auto meta = m.find("metadata");
+    if (meta == m.end() || !meta->is_object()) continue;
+    if (string_at(*meta, "event_type") != kSlackMetadataEventType) continue;
+    auto payload = meta->find("event_payload");
+    if (payload == meta->end() || !payload->is_object()) continue;
+    if (string_at(*payload, "idempotency_key") != key) continue;
+    const std::string ts = string_at(m, "ts");
+    if (ts.empty()) continue;
+    return LookupOutcome::found({{"channel", channel}, {"ts", ts}});
+  }
+  if (doc.value("has_more", false)) {
+    // The window holds more than one page: absence on this page proves nothing.
+    return LookupOutcome::retry("slack conversations.history: more than " +
+                                std::to_string(kLookupLimit) +
+                                " messages around the attempt; cannot tell whether it was posted");
+  }
+  return LookupOutcome::not_found();
 }
 
 Outcome SlackIntegration::classify(const OutboxRow& row, const HttpResponse& response) const {

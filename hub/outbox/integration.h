@@ -3,8 +3,15 @@
 // retry / permanent"; the delivery stage (outbox.h) owns retries, backoff, rate limits
 // and the record, so no integration has a retry loop of its own.
 //
-// An integration holds its secrets (tokens) and adds them in prepare(); rows never carry
-// them. Implementations are used on the loop thread only.
+// An integration holds its secrets (tokens) and adds them in prepare() and lookup(); rows
+// never carry them. Implementations are used on the loop thread only.
+//
+// Reconciling: a row found `sending` after a crash or a failover was perhaps applied by
+// the vendor with its answer lost. An integration whose vendor has no idempotency key can
+// offer a lookup (lookup() and classify_lookup()): a read that finds what the attempt
+// created, by a mark the integration put on it when sending (Slack: message metadata
+// holding the row's key; Jira: a label derived from it). The outbox looks before it
+// resends; see outbox.h.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -39,6 +46,30 @@ struct Outcome {
   }
 };
 
+// The verdict on a lookup made before resending a row that was perhaps applied.
+struct LookupOutcome {
+  enum class Kind { kFound, kNotFound, kRetry };
+  Kind kind = Kind::kNotFound;
+  // kFound: exactly what classify() keeps when the send succeeds (the row's result), so
+  // whoever reads it (a workflow keeping Slack's ts, Jira's key) cannot tell the two apart.
+  nlohmann::json result;
+  std::optional<Millis> retry_after;  // kRetry: the vendor said when (429 Retry-After)
+  std::string error;                  // kRetry: for the record; never a secret
+
+  // The vendor holds what the row's send creates: the row is done with `result`.
+  static LookupOutcome found(nlohmann::json result) {
+    return {.kind = Kind::kFound, .result = std::move(result), .retry_after = {}, .error = {}};
+  }
+  // The send never took effect: send it now.
+  static LookupOutcome not_found() {
+    return {.kind = Kind::kNotFound, .result = {}, .retry_after = {}, .error = {}};
+  }
+  // No verdict (transient failure, or nothing certain): look again after backoff.
+  static LookupOutcome retry(std::string error, std::optional<Millis> after = std::nullopt) {
+    return {.kind = Kind::kRetry, .result = {}, .retry_after = after, .error = std::move(error)};
+  }
+};
+
 // How the delivery stage paces one integration.
 struct IntegrationLimits {
   size_t max_in_flight = 4;  // attempts started and not yet answered
@@ -66,6 +97,20 @@ class Integration {
   virtual bool idempotent(const OutboxRow& row) const {
     (void)row;
     return false;
+  }
+  // The read that tells whether `row`'s send already took effect at the vendor,
+  // credentials included; nullopt when this integration (or this row: an operation
+  // without a mark, a target it cannot read) cannot look. Called only for rows that are
+  // not idempotent() and were found `sending`.
+  virtual std::optional<HttpRequest> lookup(const OutboxRow& row) const {
+    (void)row;
+    return std::nullopt;
+  }
+  // The verdict on the answer to lookup(row)'s request. Pure.
+  virtual LookupOutcome classify_lookup(const OutboxRow& row, const HttpResponse& response) const {
+    (void)row;
+    (void)response;
+    return LookupOutcome::retry(std::string(name()) + ": no lookup");
   }
   // Every secret it holds, so the delivery stage can scrub them from any text it records
   // or logs (an echoed header in an error body, a URL in a curl message).

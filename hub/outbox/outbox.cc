@@ -80,20 +80,30 @@ Status Outbox::start() {
   const int64_t now = clock_.now_ms();
   for (auto& row : *open) {
     int64_t due = row.next_attempt_ms;
+    bool look_first = false;
     if (row.state == OutboxState::kSending) {
       // The hub stopped during an attempt: it may or may not have reached the vendor.
       Lane* lane = lane_of(row.integration);
       if (lane && !lane->integration->idempotent(row)) {
-        spdlog::warn(
-            "outbox: {} #{} was being sent when the hub stopped; sending it again (the vendor "
-            "has no idempotency key, so it may arrive twice)",
-            row.operation, row.id);
+        look_first = lane->integration->lookup(row).has_value();
+        if (look_first) {
+          spdlog::info(
+              "outbox: {} #{} was being sent when the hub stopped; looking it up at the vendor "
+              "before sending it again",
+              row.operation, row.id);
+        } else {
+          spdlog::warn(
+              "outbox: {} #{} was being sent when the hub stopped; sending it again (the vendor "
+              "has no idempotency key, so it may arrive twice)",
+              row.operation, row.id);
+        }
       }
       due = now;
     }
     const uint64_t id = row.id;
     keys_[row.idempotency_key] = id;
-    entries_[id] = Entry{.row = std::move(row), .phase = Phase::kQueued, .request = 0};
+    entries_[id] = Entry{
+        .row = std::move(row), .phase = Phase::kQueued, .request = 0, .look_first = look_first};
     queue_.insert({due, id});
   }
   started_ = true;
@@ -149,7 +159,7 @@ Result<OutboxRow> Outbox::enqueue(WriteBatch& batch, OutboxRequest request) {
                 .created_ms = now,
                 .updated_ms = now};
   keys_[row.idempotency_key] = row.id;
-  entries_[row.id] = Entry{.row = row, .phase = Phase::kWriting, .request = 0};
+  entries_[row.id] = Entry{.row = row, .phase = Phase::kWriting, .request = 0, .look_first = false};
   batch.outbox.push_back(row);
   in_batch_.push_back({.id = row.id, .inserted = true, .then = Then::kQueue, .answer = nullptr});
   update_gauge();
@@ -189,7 +199,8 @@ void Outbox::retry(uint64_t id, std::shared_ptr<OutboxRetryAnswer> answer) {
   row.next_attempt_ms = now;
   row.updated_ms = now;
   keys_[row.idempotency_key] = id;
-  Entry& e = entries_[id] = Entry{.row = std::move(row), .phase = Phase::kQueued, .request = 0};
+  Entry& e = entries_[id] =
+      Entry{.row = std::move(row), .phase = Phase::kQueued, .request = 0, .look_first = false};
   write(e, Then::kQueue, std::move(answer));
   update_gauge();
   flush();
@@ -366,6 +377,18 @@ void Outbox::send(uint64_t id) {
     e.phase = Phase::kInFlight;  // stays `sending` in the store: resent after a restart
     return;
   }
+  if (e.look_first) {
+    if (auto lookup = lane->integration->lookup(e.row)) {
+      e.phase = Phase::kInFlight;
+      e.request =
+          http_.request(std::move(*lookup), [this, id, alive = alive_](HttpResponse response) {
+            if (!*alive) return;
+            on_lookup_answer(id, response);
+          });
+      return;
+    }
+    e.look_first = false;  // cannot look (any more): sent, at least once
+  }
   auto request = lane->integration->prepare(e.row);
   if (!request) {
     --lane->in_flight;
@@ -388,6 +411,37 @@ void Outbox::on_answer(uint64_t id, const HttpResponse& response) {
   if (!lane) return;
   --lane->in_flight;
   finish_attempt(e, lane->integration->classify(e.row, response));
+  pump();
+  flush();
+}
+
+void Outbox::on_lookup_answer(uint64_t id, const HttpResponse& response) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  Lane* lane = lane_of(e.row.integration);
+  if (!lane) return;
+  --lane->in_flight;
+  const LookupOutcome verdict = lane->integration->classify_lookup(e.row, response);
+  switch (verdict.kind) {
+    case LookupOutcome::Kind::kFound:
+      spdlog::info("outbox: {} #{} had reached the vendor before the hub stopped; not sent again",
+                   e.row.operation, e.row.id);
+      e.look_first = false;
+      finish_attempt(e, Outcome::done(verdict.result));
+      break;
+    case LookupOutcome::Kind::kNotFound:
+      // Claimed again like any due row (a slot, a token, `sending` recorded), then sent.
+      e.look_first = false;
+      e.phase = Phase::kQueued;
+      queue_.insert({clock_.now_ms(), id});
+      break;
+    case LookupOutcome::Kind::kRetry:
+      finish_attempt(e, Outcome::retry("lookup: " + verdict.error, verdict.retry_after));
+      // Still perhaps applied: the store keeps saying so, for whichever hub looks next.
+      if (e.row.state == OutboxState::kPending) e.row.state = OutboxState::kSending;
+      break;
+  }
   pump();
   flush();
 }

@@ -12,11 +12,20 @@
 //                        inserts it, so the first attempt costs no extra commit.
 //   answer               classified by the integration; the row becomes done, pending
 //                        (with its next attempt time) or dead, in the next batch
-// After a crash, rows found `sending` were perhaps sent: they are sent again. For an
-// integration whose vendor deduplicates (Integration::idempotent) that is exact; for the
-// others (Slack's chat.postMessage has no idempotency key) it is at-least-once: a call
-// whose answer was lost in the crash may be made twice. The window is one HTTP exchange
-// plus one commit.
+// After a crash (or when another hub takes over the store), rows found `sending` were
+// perhaps applied by the vendor with the answer lost:
+//  - an integration whose vendor deduplicates (Integration::idempotent) is sent again;
+//  - one that offers a lookup (Integration::lookup) is looked up first, paced like an
+//    attempt (a slot of max_in_flight, a token of the row's rate key) and counted as one.
+//    Found: the row is done with the result the lookup read, as if the send had answered
+//    (on_finished fires). Not found: the row is sent. No verdict: the lookup is tried
+//    again after backoff; meanwhile the row stays `sending` in the store, so a hub that
+//    starts in between looks before sending too;
+//  - any other is sent again, at least once: a call whose answer was lost may be made
+//    twice (a warning says so). The window is one HTTP exchange plus one commit.
+// Only rows found `sending` are looked up. A row `pending` after a failed attempt is
+// retried as it is, although an attempt that timed out or was answered 5xx may have been
+// applied too: that window remains.
 //
 // Pacing: at most IntegrationLimits::max_in_flight attempts per integration, and a token
 // bucket per rate key (Slack: the channel). Due rows are claimed in (due time, id)
@@ -119,6 +128,7 @@ class Outbox {
     OutboxRow row;
     Phase phase = Phase::kQueued;
     HttpRequestId request = 0;
+    bool look_first = false;  // perhaps applied: its next attempt is a lookup
   };
   // One write about a row, and what to do with the row once it is durable.
   struct Staged {
@@ -147,6 +157,7 @@ class Outbox {
   void claim(Entry& e, int64_t now);
   void send(uint64_t id);
   void on_answer(uint64_t id, const HttpResponse& response);
+  void on_lookup_answer(uint64_t id, const HttpResponse& response);
   // Records the verdict of an attempt on row `id` (staged for the next batch).
   void finish_attempt(Entry& e, const Outcome& outcome);
   void write(Entry& e, Then then, std::shared_ptr<OutboxRetryAnswer> answer = nullptr);

@@ -6,8 +6,10 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <future>
 
 #include "hub/integrations/vendor_http.h"
+#include "tests/support/process.h"
 
 using nlohmann::json;
 using reflex::testing::FakeJira;
@@ -131,4 +133,62 @@ TEST_CASE("the fake Jira can be told to rate limit, fail, and go down and come b
   CHECK(call(fake, "POST", "/rest/api/2/issue", kIssue, a).status == 201);
   CHECK(fake.received().size() == 3);
   CHECK(fake.issues().size() == 1);
+}
+
+TEST_CASE("the fake Jira searches labels where each deployment has its search endpoint",
+          "[fake-jira]") {
+  const std::string jql = "?jql=labels%20%3D%20%22reflex-1%22&fields=summary&maxResults=2";
+  json labelled = kIssue;
+  labelled["fields"]["labels"] = {"reflex-1", "sev1"};
+  {
+    FakeJira cloud;
+    CHECK(call(cloud, "POST", "/rest/api/2/issue", labelled, basic(cloud)).status == 201);
+    CHECK(call(cloud, "POST", "/rest/api/2/issue", kIssue, basic(cloud)).status == 201);
+    auto found = call(cloud, "GET", "/rest/api/2/search/jql" + jql, nullptr, basic(cloud));
+    CHECK(found.status == 200);
+    REQUIRE(found.body["issues"].size() == 1);
+    CHECK(found.body["issues"][0]["key"] == "OPS-1");
+    CHECK(found.body["issues"][0]["id"] == "10001");
+    CHECK(found.body["isLast"] == true);
+    CHECK(cloud.issue("OPS-1")->labels == std::vector<std::string>{"reflex-1", "sev1"});
+    // Cloud removed the old search.
+    auto gone = call(cloud, "GET", "/rest/api/2/search" + jql, nullptr, basic(cloud));
+    CHECK(gone.status == 410);
+    CHECK(gone.body["errorMessages"].size() == 1);
+    CHECK(call(cloud, "GET", "/rest/api/2/search/jql" + jql, nullptr, "Bearer x").status == 401);
+    CHECK(
+        call(cloud, "GET", "/rest/api/2/search/jql?fields=summary", nullptr, basic(cloud)).status ==
+        400);
+    CHECK(
+        call(cloud, "GET", "/rest/api/2/search/jql?jql=project%20%3D%20OPS", nullptr, basic(cloud))
+            .status == 400);
+  }
+  {
+    FakeJira dc("dc-token", "");
+    CHECK(call(dc, "POST", "/rest/api/2/issue", labelled, "Bearer dc-token").status == 201);
+    auto found = call(dc, "GET", "/rest/api/2/search" + jql, nullptr, "Bearer dc-token");
+    CHECK(found.status == 200);
+    CHECK(found.body["total"] == 1);
+    CHECK(found.body["issues"][0]["key"] == "OPS-1");
+    CHECK(call(dc, "GET", "/rest/api/2/search/jql" + jql, nullptr, "Bearer dc-token").status ==
+          404);
+    auto none = call(dc, "GET", "/rest/api/2/search?jql=labels%20%3D%20reflex-2", nullptr,
+                     "Bearer dc-token");
+    CHECK(none.status == 200);
+    CHECK(none.body["issues"].empty());
+  }
+}
+
+TEST_CASE("the fake Jira can create an issue and lose the answer until it goes down",
+          "[fake-jira]") {
+  FakeJira fake;
+  fake.lose_next_create();
+  auto lost = std::async(std::launch::async, [&] {
+    return call(fake, "POST", "/rest/api/2/issue", kIssue, basic(fake));
+  });
+  REQUIRE(reflex::testing::wait_until([&] { return fake.held_answers() == 1; }));
+  CHECK(fake.issues().size() == 1);  // created
+  fake.down();
+  CHECK(lost.get().status == 0);
+  CHECK(fake.received().at(0).status == 0);
 }

@@ -5,6 +5,9 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <future>
+
+#include "tests/support/process.h"
 
 using nlohmann::json;
 using reflex::testing::FakeSlack;
@@ -108,4 +111,67 @@ TEST_CASE("the fake Slack can be told to rate limit, fail, and go down and come 
   CHECK(call(fake, "chat.postMessage", msg, t).body["ok"] == true);
   CHECK(fake.received().size() == 5);
   CHECK(fake.delivered().size() == 2);
+}
+
+TEST_CASE("the fake Slack reads a channel's history with metadata, by scope, window and limit",
+          "[fake-slack]") {
+  FakeSlack fake;
+  const auto t = fake.token();
+  auto history = [&](const std::string& query, const std::string& token) {
+    httplib::Client c("127.0.0.1", fake.port());
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    auto res = c.Get("/api/conversations.history?" + query, headers);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    return json::parse(res->body, nullptr, false);
+  };
+  const json meta{{"event_type", "reflex_outbox"}, {"event_payload", {{"idempotency_key", "a"}}}};
+  CHECK(
+      call(fake, "chat.postMessage", {{"channel", "C123"}, {"text", "one"}, {"metadata", meta}}, t)
+          .body["ok"] == true);
+  CHECK(call(fake, "chat.postMessage", {{"channel", "C123"}, {"text", "two"}}, t).body["ok"] ==
+        true);
+  CHECK(call(fake, "chat.postMessage",
+             {{"channel", "C123"}, {"text", "x"}, {"metadata", {{"event_type", "e"}}}}, t)
+            .body["error"] == "invalid_metadata_format");
+
+  auto all = history("channel=C123&include_all_metadata=true", t);
+  REQUIRE(all["ok"] == true);
+  REQUIRE(all["messages"].size() == 2);
+  CHECK(all["messages"][0]["text"] == "two");  // newest first
+  CHECK(all["messages"][1]["metadata"] == meta);
+  CHECK(all["has_more"] == false);
+  CHECK_FALSE(history("channel=C123", t)["messages"][1].contains("metadata"));
+  auto one = history("channel=C123&limit=1", t);
+  CHECK(one["messages"].size() == 1);
+  CHECK(one["has_more"] == true);
+  // oldest and latest are exclusive unless inclusive=true.
+  CHECK(history("channel=C123&oldest=1700000000.000100", t)["messages"].size() == 1);
+  CHECK(history("channel=C123&oldest=1700000000.000100&inclusive=true", t)["messages"].size() == 2);
+  CHECK(history("channel=C123&latest=1700000000.000100", t)["messages"].empty());
+
+  CHECK(history("channel=incidents", t)["error"] == "channel_not_found");  // ids only
+  CHECK(history("channel=C123", "")["error"] == "not_authed");
+  fake.set_scopes({"chat:write"});
+  auto scope = history("channel=C123", t);
+  CHECK(scope["error"] == "missing_scope");
+  CHECK(scope["needed"] == "channels:history");
+  CHECK(fake.messages("C123").size() == 2);
+}
+
+TEST_CASE("the fake Slack can apply a post and lose its answer until it goes down",
+          "[fake-slack]") {
+  FakeSlack fake;
+  fake.lose_next_answer();
+  auto lost = std::async(std::launch::async, [&] {
+    return call(fake, "chat.postMessage", {{"channel", "C123"}, {"text", "hi"}}, fake.token());
+  });
+  REQUIRE(reflex::testing::wait_until([&] { return fake.held_answers() == 1; }));
+  CHECK(fake.messages("C123").size() == 1);  // applied
+  CHECK(lost.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+  fake.down();
+  CHECK(lost.get().status == 0);  // no answer: the connection was closed
+  CHECK(fake.received().at(0).status == 0);
+  CHECK(fake.delivered().empty());
 }

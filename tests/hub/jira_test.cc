@@ -53,7 +53,9 @@ TEST_CASE("a Jira issue is created with Jira's own body and Basic auth of user a
   CHECK(header(*req, "Authorization") == "Basic " + base64_encode("ops@example.com:jira-secret"));
   CHECK(header(*req, "Content-Type") == "application/json");
   CHECK(header(*req, "Accept") == "application/json");
-  CHECK(json::parse(req->body) == kIssue);
+  json labelled = kIssue;
+  labelled["fields"]["labels"] = {jira_label("k")};
+  CHECK(json::parse(req->body) == labelled);
   CHECK(req->body.find("jira-secret") == std::string::npos);
   CHECK(req->timeout == Millis(2000));
 }
@@ -235,7 +237,12 @@ TEST_CASE("the Jira integration passes the shared integration kit against the fa
     const auto& last = got.back();
     CHECK(last.request.method == "POST");
     CHECK(last.request.path == "/rest/api/2/issue");
-    CHECK(last.request.body == kIssue);
+    // The kit varies the row's key, and so the label.
+    json body = last.request.body;
+    REQUIRE(body["fields"]["labels"].size() == 1);
+    CHECK(body["fields"]["labels"][0].get<std::string>().rfind("reflex-", 0) == 0);
+    body["fields"].erase("labels");
+    CHECK(body == kIssue);
     CHECK(last.status == 201);
     CHECK(last.answer["key"] == "OPS-1");
     REQUIRE(fake.issue("OPS-1"));
@@ -284,4 +291,73 @@ TEST_CASE("Jira calls through the outbox create, comment on and resolve an issue
   REQUIRE(bad);
   REQUIRE(h.wait_state(bad->id, OutboxState::kDead));
   CHECK(h.row(bad->id).last_error.find("Transition id '99' is not valid") != std::string::npos);
+}
+
+TEST_CASE("a Jira create carries a short label derived from its row's key, besides its own",
+          "[jira][reconcile]") {
+  // FNV-1a 64 of the key, in hex: fixed, so issues made by any hub carry the same label.
+  CHECK(jira_label("incident-7/ticket") == "reflex-c3e6c938cdc9d9a8");
+  CHECK(jira_label("") == "reflex-cbf29ce484222325");
+  CHECK(jira_label("incident-7/ticket") != jira_label("incident-7/ticket2"));
+
+  json own = kIssue;
+  own["fields"]["labels"] = {"sev1"};
+  OutboxRow r = row("jira.create_issue", own);
+  r.idempotency_key = "incident-7/ticket";
+  auto req = jira().prepare(r);
+  REQUIRE(req);
+  CHECK(json::parse(req->body)["fields"]["labels"] == json{"sev1", "reflex-c3e6c938cdc9d9a8"});
+
+  own["fields"]["labels"] = "sev1";
+  auto bad = jira().prepare(row("jira.create_issue", own));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.status().message().find("payload.fields.labels") != std::string::npos);
+  // Comments and transitions are sent as they are.
+  auto comment = jira().prepare(row("jira.comment", {{"issue", "OPS-1"}, {"body", "hi"}}));
+  REQUIRE(comment);
+  CHECK(json::parse(comment->body) == json{{"body", "hi"}});
+}
+
+TEST_CASE("a Jira create is looked up by a JQL search on its label, Cloud and Data Center",
+          "[jira][reconcile]") {
+  OutboxRow r = row("jira.create_issue", kIssue);
+  r.idempotency_key = "incident-7/ticket";
+  auto cloud = jira().lookup(r);
+  REQUIRE(cloud);
+  CHECK(cloud->method == "GET");
+  CHECK(cloud->url ==
+        "http://127.0.0.1:1/jira/rest/api/2/search/"
+        "jql?jql=labels%20%3D%20%22reflex-c3e6c938cdc9d9a8%22&fields=summary&maxResults=2");
+  CHECK(header(*cloud, "Authorization") == "Basic " + base64_encode("ops@example.com:jira-secret"));
+  auto dc = jira("").lookup(r);
+  REQUIRE(dc);
+  CHECK(dc->url ==
+        "http://127.0.0.1:1/jira/rest/api/2/"
+        "search?jql=labels%20%3D%20%22reflex-c3e6c938cdc9d9a8%22&fields=summary&maxResults=2");
+  CHECK(header(*dc, "Authorization") == "Bearer jira-secret");
+  CHECK_FALSE(jira().lookup(row("jira.comment", {{"issue", "OPS-1"}, {"body", "hi"}})));
+  CHECK_FALSE(jira().lookup(row("jira.transition", {{"issue", "OPS-1"}, {"transition", "31"}})));
+}
+
+TEST_CASE("Jira's search answer is found, absent, or no verdict", "[jira][reconcile]") {
+  using K = LookupOutcome::Kind;
+  auto found = classify_jira_lookup(answer(
+      200,
+      R"({"issues":[{"id":"10004","key":"OPS-4","self":"http://j/rest/api/2/issue/10004"}],"isLast":true})"));
+  CHECK(found.kind == K::kFound);
+  CHECK(found.result == json{{"key", "OPS-4"}, {"id", "10004"}});
+  CHECK(classify_jira_lookup(answer(200, R"({"startAt":0,"maxResults":2,"total":0,"issues":[]})"))
+            .kind == K::kNotFound);
+  auto limited = classify_jira_lookup(answer(429, "", {{"Retry-After", "7"}}));
+  CHECK(limited.kind == K::kRetry);
+  CHECK(limited.retry_after == Millis(7000));
+  CHECK(classify_jira_lookup(answer(503, "")).kind == K::kRetry);
+  // A refusal says nothing about the issue; the error says why.
+  auto gone = classify_jira_lookup(
+      answer(410, R"({"errorMessages":["The requested API has been removed."],"errors":{}})"));
+  CHECK(gone.kind == K::kRetry);
+  CHECK(gone.error.find("HTTP 410: The requested API has been removed.") != std::string::npos);
+  CHECK(classify_jira_lookup(answer(401, "")).kind == K::kRetry);
+  CHECK(classify_jira_lookup(answer(200, "[]")).kind == K::kRetry);
+  CHECK(classify_jira_lookup(answer(200, R"({"issues":[{"id":"1"}]})")).kind == K::kRetry);
 }

@@ -36,7 +36,11 @@ TEST_CASE("a Slack call is a JSON POST to the method with the bot token in the h
   CHECK(req->url == "http://127.0.0.1:1/api/chat.postMessage");
   CHECK(req->headers == HttpHeaders{{"Authorization", "Bearer xoxb-secret"},
                                     {"Content-Type", "application/json; charset=utf-8"}});
-  CHECK(json::parse(req->body) == json{{"channel", "C1"}, {"text", "hi"}});
+  CHECK(json::parse(req->body) ==
+        json{{"channel", "C1"},
+             {"text", "hi"},
+             {"metadata",
+              {{"event_type", "reflex_outbox"}, {"event_payload", {{"idempotency_key", "k"}}}}}});
   CHECK(req->body.find("xoxb") == std::string::npos);
   CHECK(req->timeout == Millis(2000));
 }
@@ -179,8 +183,100 @@ TEST_CASE("the Slack integration passes the shared integration kit against the f
     CHECK(last.method == "chat.postMessage");
     CHECK(last.authorization == "Bearer " + fake.token());
     CHECK(last.content_type == "application/json; charset=utf-8");
-    CHECK(last.body == json{{"channel", "C123"}, {"text", "checkout is down"}});
+    json body = last.body;
+    CHECK(body["metadata"]["event_type"] == "reflex_outbox");
+    CHECK(body["metadata"]["event_payload"]["idempotency_key"].is_string());
+    body.erase("metadata");
+    CHECK(body == json{{"channel", "C123"}, {"text", "checkout is down"}});
     CHECK(last.answer["ok"] == true);
   };
   hub::testing::run_integration_kit(c);
+}
+
+TEST_CASE("every chat.postMessage carries its row's key in Slack message metadata, and only it",
+          "[slack][reconcile]") {
+  auto s = slack();
+  // A caller's own metadata is replaced: the key is what a lookup finds the message by.
+  auto post = s.prepare(row("slack.chat.postMessage",
+                            {{"channel", "C1"},
+                             {"text", "hi"},
+                             {"metadata", {{"event_type", "other"}, {"event_payload", {}}}}}));
+  REQUIRE(post);
+  CHECK(json::parse(post->body)["metadata"] ==
+        json{{"event_type", "reflex_outbox"}, {"event_payload", {{"idempotency_key", "k"}}}});
+  for (const auto& [op, payload] : std::vector<std::pair<std::string, json>>{
+           {"slack.chat.update", {{"channel", "C1"}, {"ts", "1.000100"}, {"text", "x"}}},
+           {"slack.conversations.create", {{"name", "inc-1"}}},
+           {"slack.conversations.archive", {{"channel", "C1"}}}}) {
+    auto req = s.prepare(row(op, payload));
+    REQUIRE(req);
+    CHECK(json::parse(req->body) == payload);
+  }
+}
+
+TEST_CASE("a Slack post is looked up in its channel's history around its times, by id only",
+          "[slack][reconcile]") {
+  auto s = slack();
+  OutboxRow r = row("slack.chat.postMessage", {{"channel", "C1"}, {"text", "hi"}});
+  r.created_ms = 1'700'000'000'000;
+  r.updated_ms = 1'700'000'060'500;
+  auto req = s.lookup(r);
+  REQUIRE(req);
+  CHECK(req->method == "GET");
+  // oldest: 5 min before creation; latest: 5 min after the last attempt's timeout (2 s).
+  CHECK(req->url ==
+        "http://127.0.0.1:1/api/conversations.history?channel=C1&include_all_metadata=true"
+        "&oldest=1699999700.000000&latest=1700000362.500000&limit=200");
+  CHECK(req->headers == HttpHeaders{{"Authorization", "Bearer xoxb-secret"}});
+  CHECK(req->timeout == Millis(2000));
+
+  // A name or a user id cannot be read without resolving it; other methods are not looked up.
+  CHECK_FALSE(s.lookup(row("slack.chat.postMessage", {{"channel", "#noc"}, {"text", "x"}})));
+  CHECK_FALSE(s.lookup(row("slack.chat.postMessage", {{"channel", "U123"}, {"text", "x"}})));
+  CHECK(s.lookup(row("slack.chat.postMessage", {{"channel", "G0PRIV"}, {"text", "x"}})));
+  CHECK_FALSE(s.lookup(row("slack.chat.update", {{"channel", "C1"}, {"ts", "1.1"}})));
+  CHECK_FALSE(s.lookup(row("slack.conversations.create", {{"name", "inc-1"}})));
+}
+
+TEST_CASE("Slack's history answer is found by the key in metadata, absent, or no verdict",
+          "[slack][reconcile]") {
+  using K = LookupOutcome::Kind;
+  auto message = [](const std::string& ts, const std::string& key) {
+    return json{{"type", "message"},
+                {"ts", ts},
+                {"metadata",
+                 {{"event_type", "reflex_outbox"}, {"event_payload", {{"idempotency_key", key}}}}}};
+  };
+  auto history = [](json messages, bool more = false) {
+    return answer(200, json{{"ok", true}, {"messages", messages}, {"has_more", more}}.dump());
+  };
+  auto found = classify_slack_lookup(
+      "C1", "k",
+      history(json::array({message("1.000300", "other"), json{{"type", "message"}, {"ts", "2"}},
+                           message("1.000200", "k")})));
+  CHECK(found.kind == K::kFound);
+  CHECK(found.result == json{{"channel", "C1"}, {"ts", "1.000200"}});
+
+  json wrong_type = message("1.000200", "k");
+  wrong_type["metadata"]["event_type"] = "someone_else";
+  CHECK(classify_slack_lookup("C1", "k", history(json::array({wrong_type}))).kind == K::kNotFound);
+  CHECK(classify_slack_lookup("C1", "k", history(json::array())).kind == K::kNotFound);
+  // Not on this page of a longer window: nothing can be concluded.
+  auto more = classify_slack_lookup("C1", "k", history(json::array({message("1.1", "x")}), true));
+  CHECK(more.kind == K::kRetry);
+  // The channel does not exist: nothing was posted there.
+  CHECK(classify_slack_lookup("C1", "k", answer(200, R"({"ok":false,"error":"channel_not_found"})"))
+            .kind == K::kNotFound);
+
+  auto scope = classify_slack_lookup(
+      "C1", "k",
+      answer(200, R"({"ok":false,"error":"missing_scope","needed":"channels:history"})"));
+  CHECK(scope.kind == K::kRetry);
+  CHECK(scope.error.find("channels:history") != std::string::npos);
+  auto limited = classify_slack_lookup(
+      "C1", "k", answer(429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "20"}}));
+  CHECK(limited.kind == K::kRetry);
+  CHECK(limited.retry_after == Millis(20'000));
+  CHECK(classify_slack_lookup("C1", "k", answer(500, "")).kind == K::kRetry);
+  CHECK(classify_slack_lookup("C1", "k", answer(200, "<html>")).kind == K::kRetry);
 }

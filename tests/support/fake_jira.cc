@@ -99,6 +99,7 @@ json FakeJira::issue_json(const Issue& i) const {
             {"description", i.description},
             {"priority", {{"name", i.priority}}},
             {"status", {{"name", i.status}}},
+            {"labels", i.labels},
             {"comment", {{"total", i.comments.size()}}}}}};
 }
 
@@ -110,6 +111,20 @@ Answer FakeJira::handle(const FakeVendorServer::Request& req) {
   if (!authed) {
     return error(401, {"You are not authenticated. Authentication required to perform this "
                        "operation."});
+  }
+  if (req.path == "/rest/api/2/search" || req.path == "/rest/api/2/search/jql") {
+    const bool cloud = !user_.empty();
+    if (req.path == "/rest/api/2/search" && cloud) {
+      return error(410, {"The requested API has been removed. Please migrate to the "
+                         "/rest/api/3/search/jql API. A full migration guideline is available "
+                         "at https://developer.atlassian.com/changelog/#CHANGE-2046"});
+    }
+    if (req.path == "/rest/api/2/search/jql" && !cloud) {
+      return error(404, {"null for uri: " + req.path});
+    }
+    if (req.method != "GET") return error(405, {"Method Not Allowed"});
+    std::lock_guard lock(mu_);
+    return search(req);
   }
   const std::string prefix = "/rest/api/2/issue";
   if (req.path.rfind(prefix, 0) != 0) return error(404, {"null for uri: " + req.path});
@@ -182,6 +197,17 @@ Answer FakeJira::create(const json& body) {
   if (f.contains("description") && !f["description"].is_string()) {
     errors["description"] = "Operation value must be a string";
   }
+  std::vector<std::string> labels;
+  if (f.contains("labels")) {
+    if (!f["labels"].is_array()) {
+      errors["labels"] = "data was not an array";
+    } else {
+      for (const auto& l : f["labels"]) {
+        if (l.is_string()) labels.push_back(l.get<std::string>());
+      }
+      if (labels.size() != f["labels"].size()) errors["labels"] = "data was not an array";
+    }
+  }
   if (!errors.empty()) return error(400, {}, errors);
   Issue i;
   i.id = std::to_string(10001 + issues_.size());
@@ -194,11 +220,75 @@ Answer FakeJira::create(const json& body) {
   i.issuetype = type;
   i.description = f.value("description", "");
   i.priority = priority.empty() ? "Medium" : priority;
+  i.labels = std::move(labels);
   issues_.push_back(i);
   return {
       .status = 201,
       .body = {{"id", i.id}, {"key", i.key}, {"self", server_.url("/rest/api/2/issue/" + i.id)}},
       .headers = {}};
+}
+
+void FakeJira::lose_next_create() {
+  server_.lose_next_answer([](const FakeVendorServer::Request& req, const Answer& a) {
+    return req.method == "POST" && req.path == "/rest/api/2/issue" && a.status == 201;
+  });
+}
+
+Answer FakeJira::search(const FakeVendorServer::Request& req) {
+  auto param = [&](const std::string& key) -> std::string {
+    auto it = req.params.find(key);
+    return it == req.params.end() ? "" : it->second;
+  };
+  const std::string jql = param("jql");
+  if (jql.empty()) return error(400, {"The 'jql' parameter is required."});
+  // labels = "value" or labels = value; nothing else.
+  std::string label;
+  {
+    std::string rest = jql;
+    auto trim = [](std::string t) {
+      const size_t b = t.find_first_not_of(' ');
+      const size_t e = t.find_last_not_of(' ');
+      return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+    };
+    const size_t eq = rest.find('=');
+    if (eq == std::string::npos || trim(rest.substr(0, eq)) != "labels") {
+      return error(400,
+                   {"Error in the JQL Query: the fake Jira understands only labels = \"...\""});
+    }
+    label = trim(rest.substr(eq + 1));
+    if (label.size() >= 2 && label.front() == '"' && label.back() == '"') {
+      label = label.substr(1, label.size() - 2);
+    }
+    if (label.empty() || label.find_first_of(" \"") != std::string::npos) {
+      return error(400, {"Error in the JQL Query: the label is not valid."});
+    }
+  }
+  size_t max = 50;
+  if (const std::string m = param("maxResults"); !m.empty()) {
+    try {
+      max = std::stoul(m);
+    } catch (const std::exception&) {
+      return error(400, {"maxResults: not a number"});
+    }
+  }
+  json found = json::array();
+  size_t total = 0;
+  for (const auto& i : issues_) {
+    if (std::find(i.labels.begin(), i.labels.end(), label) == i.labels.end()) continue;
+    ++total;
+    if (found.size() < max) {
+      found.push_back({{"id", i.id},
+                       {"key", i.key},
+                       {"self", server_.url("/rest/api/2/issue/" + i.id)},
+                       {"fields", {{"summary", i.summary}, {"labels", i.labels}}}});
+    }
+  }
+  if (!user_.empty()) {
+    return {.status = 200, .body = {{"issues", found}, {"isLast", total <= max}}, .headers = {}};
+  }
+  return {.status = 200,
+          .body = {{"startAt", 0}, {"maxResults", max}, {"total", total}, {"issues", found}},
+          .headers = {}};
 }
 
 Answer FakeJira::comment(Issue& issue, const json& body) {

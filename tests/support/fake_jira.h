@@ -14,8 +14,16 @@
 //    transitions (11 To Do, 21 In Progress, 31 Done), optional update.comment[].add.body;
 //    400 for an unknown transition; 204, no body;
 //  - GET rest/api/2/issue/{key} and GET .../transitions, for looking around;
+//  - JQL search, where the deployment has it: Jira Cloud (a user given) serves
+//    GET rest/api/2/search/jql and answers rest/api/2/search with 410 Gone, as Cloud
+//    does since it removed it; Data Center serves GET rest/api/2/search and has no
+//    search/jql (404). `jql` is required; the fake understands `labels = "<label>"`
+//    (quotes optional) and answers other JQL 400. Matches oldest first, at most
+//    maxResults (default 50), each {"id", "key", "self", "fields"}; Cloud's answer adds
+//    "isLast", Data Center's "startAt", "maxResults" and "total";
 //  - a JSON body (Content-Type application/json) on every POST, else 415.
-// Unconfirmed limits (summary length, label rules) are not enforced.
+// Unconfirmed limits (summary length, label rules) are not enforced. It can lose the
+// answer to the next create (the issue is created, the answer never sent).
 #pragma once
 
 #include <optional>
@@ -39,6 +47,7 @@ class FakeJira {
     std::string priority;
     std::string status = "To Do";
     std::vector<std::string> comments;
+    std::vector<std::string> labels;
   };
 
   // A user: Jira Cloud (Basic auth); "": Data Center with a personal access token.
@@ -54,6 +63,10 @@ class FakeJira {
   void fail_next(int n, FakeVendorServer::Fault fault) { server_.fail_next(n, std::move(fault)); }
   // The next `n` calls get 429 with Retry-After and Jira Cloud's rate-limit headers.
   void rate_limit_next(int n, int retry_after_seconds);
+  // The next issue created is created but the answer never arrives (see
+  // FakeVendorServer::lose_next_answer).
+  void lose_next_create();
+  size_t held_answers() const { return server_.held_answers(); }
   void down() { server_.down(); }
   void up() { server_.up(); }
   std::vector<FakeVendorServer::Received> received() const { return server_.received(); }
@@ -69,6 +82,7 @@ class FakeJira {
   using Answer = FakeVendorServer::Answer;
   Answer handle(const FakeVendorServer::Request& req);
   Answer create(const nlohmann::json& body);
+  Answer search(const FakeVendorServer::Request& req);
   Answer comment(Issue& issue, const nlohmann::json& body);
   Answer transition(Issue& issue, const nlohmann::json& body);
   Issue* find(const std::string& key_or_id);

@@ -1,6 +1,8 @@
 #include "tests/support/fake_slack.h"
 
+#include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstdio>
 #include <stdexcept>
 
@@ -11,8 +13,36 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kMethods = {"chat.postMessage", "chat.update", "conversations.create",
-                                        "conversations.invite", "conversations.archive"};
+const std::set<std::string> kMethods = {"chat.postMessage",      "chat.update",
+                                        "conversations.create",  "conversations.invite",
+                                        "conversations.archive", "conversations.history"};
+// Methods that read, which Slack also serves on GET with a query string.
+const std::set<std::string> kReadMethods = {"conversations.history"};
+const std::set<std::string> kAllScopes = {"chat:write",       "channels:manage", "groups:write",
+                                          "channels:history", "groups:history",  "im:history"};
+
+std::string join(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+// A Slack timestamp ("1700000000.000100") as microseconds, for ordering; -1 if it is not one.
+long long micros_of(const std::string& ts) {
+  const size_t dot = ts.find('.');
+  try {
+    const long long secs = std::stoll(ts.substr(0, dot));
+    long long micros = 0;
+    if (dot != std::string::npos) {
+      std::string frac = ts.substr(dot + 1);
+      frac.resize(6, '0');
+      micros = std::stoll(frac);
+    }
+    return secs * 1'000'000 + micros;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
 
 json error(const std::string& code) {
   return {{"ok", false}, {"error", code}};
@@ -39,8 +69,9 @@ std::string name_error(const std::string& name) {
 
 }  // namespace
 
-FakeSlack::FakeSlack(std::string token) : token_(std::move(token)) {
-  channels_["C123"] = Channel{.id = "C123", .name = "incidents", .archived = false, .members = {}};
+FakeSlack::FakeSlack(std::string token) : token_(std::move(token)), scopes_(kAllScopes) {
+  channels_["C123"] = Channel{
+      .id = "C123", .name = "incidents", .archived = false, .members = {}, .is_private = false};
   start(0);
 }
 
@@ -73,13 +104,44 @@ void FakeSlack::start(int port) {
 
 void FakeSlack::down() {
   if (!server_) return;
+  {
+    std::lock_guard lock(mu_);
+    releasing_ = true;  // held answers are dropped, so their threads can end
+  }
+  cv_.notify_all();
   server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }
 
 void FakeSlack::up() {
-  if (!server_) start(port_);
+  if (server_) return;
+  {
+    std::lock_guard lock(mu_);
+    releasing_ = false;
+  }
+  start(port_);
+}
+
+void FakeSlack::lose_next_answer() {
+  std::lock_guard lock(mu_);
+  lose_next_ = true;
+}
+
+size_t FakeSlack::held_answers() const {
+  std::lock_guard lock(mu_);
+  return held_;
+}
+
+void FakeSlack::set_scopes(std::set<std::string> scopes) {
+  std::lock_guard lock(mu_);
+  scopes_ = std::move(scopes);
+}
+
+std::vector<FakeSlack::Message> FakeSlack::messages(const std::string& channel) const {
+  std::lock_guard lock(mu_);
+  auto it = messages_.find(channel);
+  return it == messages_.end() ? std::vector<Message>{} : it->second;
 }
 
 void FakeSlack::fail_next(int n, Fault fault) {
@@ -99,7 +161,8 @@ void FakeSlack::error_next(int n, const std::string& code) {
 
 void FakeSlack::add_channel(const std::string& id, const std::string& name) {
   std::lock_guard lock(mu_);
-  channels_[id] = Channel{.id = id, .name = name, .archived = false, .members = {}};
+  channels_[id] =
+      Channel{.id = id, .name = name, .archived = false, .members = {}, .is_private = false};
 }
 
 std::vector<FakeSlack::Received> FakeSlack::received() const {
@@ -153,8 +216,15 @@ void FakeSlack::handle(const httplib::Request& req, httplib::Response& res) {
   r.raw_body = req.body;
   r.body = json::parse(req.body, nullptr, false);
   if (r.body.is_discarded()) r.body = nullptr;
+  // A read method's arguments may come as a query string (GET) instead of a body.
+  json args = r.body;
+  if (req.method == "GET" && kReadMethods.count(r.method)) {
+    args = json::object();
+    for (const auto& [k, v] : req.params) args[k] = v;
+    r.params = args;
+  }
 
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   json answer;
   int status = 200;
   if (!faults_.empty()) {
@@ -169,21 +239,23 @@ void FakeSlack::handle(const httplib::Request& req, httplib::Response& res) {
   } else {
     if (!kMethods.count(r.method)) {
       answer = error("unknown_method");
-    } else if (req.method != "POST") {
-      // Reflex's methods all write: only POST is served here.
+    } else if (req.method != "POST" && !(req.method == "GET" && kReadMethods.count(r.method))) {
+      // The write methods are served on POST only.
       status = 405;
       answer = error("method_not_allowed");
     } else if (r.authorization.empty()) {
       answer = error("not_authed");
     } else if (r.authorization != "Bearer " + token_) {
       answer = error("invalid_auth");
+    } else if (req.method == "GET") {
+      answer = history(args);
     } else if (r.content_type.rfind("application/json", 0) != 0) {
       // Reflex sends JSON; a form post would need the token in the body.
       answer = error("invalid_arguments");
     } else if (!r.body.is_object()) {
       answer = error("invalid_json");
     } else {
-      answer = serve(r.method, r.body);
+      answer = r.method == "conversations.history" ? history(r.body) : serve(r.method, r.body);
       if (r.content_type.find("charset=utf-8") == std::string::npos && answer.value("ok", false)) {
         answer["warning"] = "missing_charset";
         answer["response_metadata"] = {{"warnings", {"missing_charset"}}};
@@ -192,10 +264,22 @@ void FakeSlack::handle(const httplib::Request& req, httplib::Response& res) {
     res.status = status;
     res.set_content(answer.dump(), "application/json; charset=utf-8");
   }
-  r.status = status;
+  const bool lose =
+      lose_next_ && r.method == "chat.postMessage" && status == 200 && answer.value("ok", false);
+  r.status = lose ? 0 : status;
   r.answer = answer;
   received_.push_back(std::move(r));
   cv_.notify_all();
+  if (!lose) return;
+  // Applied; the answer is held back until the fake goes down, then the connection is
+  // closed in the middle of the response.
+  lose_next_ = false;
+  ++held_;
+  cv_.wait(lock, [this] { return releasing_; });
+  --held_;
+  res.body.clear();  // a body set would be sent instead of the provider
+  res.set_content_provider(answer.dump().size(), "application/json; charset=utf-8",
+                           [](size_t, size_t, httplib::DataSink&) { return false; });
 }
 
 json FakeSlack::serve(const std::string& method, const json& body) {
@@ -207,7 +291,8 @@ json FakeSlack::serve(const std::string& method, const json& body) {
     char id[16];
     std::snprintf(id, sizeof id, "C%07d", next_channel_++);
     const bool is_private = body.value("is_private", false);
-    channels_[id] = Channel{.id = id, .name = name, .archived = false, .members = {}};
+    channels_[id] =
+        Channel{.id = id, .name = name, .archived = false, .members = {}, .is_private = false};
     return {{"ok", true},
             {"channel",
              {{"id", id},
@@ -222,8 +307,9 @@ json FakeSlack::serve(const std::string& method, const json& body) {
   if (method == "chat.postMessage" && is_user_id(channel)) {
     // A user id posts to the app's direct message with that user (its App Home).
     const std::string im = "D" + channel.substr(1);
-    channels_.try_emplace(im,
-                          Channel{.id = im, .name = {}, .archived = false, .members = {channel}});
+    channels_.try_emplace(
+        im,
+        Channel{.id = im, .name = {}, .archived = false, .members = {channel}, .is_private = true});
     channel = im;
   }
   Channel* ch = find_channel(channel);
@@ -257,7 +343,17 @@ json FakeSlack::serve(const std::string& method, const json& body) {
     char ts[32];
     std::snprintf(ts, sizeof ts, "1700000000.%06lld", static_cast<long long>(next_ts_micros_));
     next_ts_micros_ += 100;
-    messages_[ch->id].insert(ts);
+    json metadata;
+    if (body.contains("metadata")) {
+      const json& m = body["metadata"];
+      if (!m.is_object() || !has_string(m, "event_type") || !m.contains("event_payload") ||
+          !m["event_payload"].is_object()) {
+        return error("invalid_metadata_format");
+      }
+      metadata = {{"event_type", m["event_type"]}, {"event_payload", m["event_payload"]}};
+    }
+    messages_[ch->id].push_back(
+        Message{.ts = ts, .text = body.value("text", ""), .metadata = metadata});
     json message{{"type", "message"}, {"ts", ts}, {"text", body.value("text", "")}};
     if (body.contains("blocks")) message["blocks"] = body["blocks"];
     if (body.contains("thread_ts")) message["thread_ts"] = body["thread_ts"];
@@ -266,9 +362,76 @@ json FakeSlack::serve(const std::string& method, const json& body) {
   // chat.update
   if (!has_string(body, "ts")) return error("message_not_found");
   const std::string ts = body["ts"].get<std::string>();
-  if (!messages_[ch->id].count(ts)) return error("message_not_found");
+  const auto& posted = messages_[ch->id];
+  if (std::none_of(posted.begin(), posted.end(), [&](const Message& m) { return m.ts == ts; })) {
+    return error("message_not_found");
+  }
   if (!has_content) return error("no_text");
   return {{"ok", true}, {"channel", ch->id}, {"ts", ts}, {"text", body.value("text", "")}};
+}
+
+}  // namespace reflex::testing
+
+namespace reflex::testing {
+
+json FakeSlack::history(const json& args) {
+  if (!args.is_object() || !has_string(args, "channel")) return error("channel_not_found");
+  const std::string id = args["channel"].get<std::string>();
+  auto it = channels_.find(id);  // an id only: history does not resolve names
+  if (it == channels_.end()) return error("channel_not_found");
+  const Channel& ch = it->second;
+  const std::string needed = ch.id[0] == 'D' ? "im:history"
+                             : ch.is_private ? "groups:history"
+                                             : "channels:history";
+  if (!scopes_.count(needed)) {
+    json e = error("missing_scope");
+    e["needed"] = needed;
+    e["provided"] = join(scopes_);
+    return e;
+  }
+  // Arguments arrive as strings (a query string) or as JSON values.
+  auto text = [&](const char* key) -> std::string {
+    if (!args.contains(key)) return "";
+    const json& v = args[key];
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  auto flag = [&](const char* key) {
+    const std::string v = text(key);
+    return v == "true" || v == "1";
+  };
+  const std::string oldest_arg = text("oldest"), latest_arg = text("latest");
+  const long long oldest = oldest_arg.empty() ? 0 : micros_of(oldest_arg);
+  const long long latest = latest_arg.empty() ? LLONG_MAX : micros_of(latest_arg);
+  if (oldest < 0) return error("invalid_ts_oldest");
+  if (latest < 0) return error("invalid_ts_latest");
+  long long limit = 100;
+  if (const std::string l = text("limit"); !l.empty()) {
+    try {
+      limit = std::stoll(l);
+    } catch (const std::exception&) {
+      return error("invalid_limit");
+    }
+  }
+  limit = std::clamp<long long>(limit, 1, 999);
+  const bool inclusive = flag("inclusive");
+  const bool with_metadata = flag("include_all_metadata");
+  json out = json::array();
+  bool has_more = false;
+  const auto& posted = messages_[ch.id];
+  for (auto m = posted.rbegin(); m != posted.rend(); ++m) {  // newest first
+    const long long at = micros_of(m->ts);
+    const bool after = inclusive ? at >= oldest : at > oldest;
+    const bool before = inclusive ? at <= latest : at < latest;
+    if (!after || !before) continue;
+    if (static_cast<long long>(out.size()) == limit) {
+      has_more = true;
+      break;
+    }
+    json message{{"type", "message"}, {"ts", m->ts}, {"text", m->text}};
+    if (with_metadata && !m->metadata.is_null()) message["metadata"] = m->metadata;
+    out.push_back(std::move(message));
+  }
+  return {{"ok", true}, {"messages", out}, {"has_more", has_more}, {"pin_count", 0}};
 }
 
 }  // namespace reflex::testing

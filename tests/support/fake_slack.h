@@ -1,18 +1,29 @@
 // Test support: a fake Slack Web API on 127.0.0.1 (a real HTTP server on its own
-// threads) that enforces the documented contract of the five methods Reflex calls
+// threads) that enforces the documented contract of the methods Reflex calls
 // (chat.postMessage, chat.update, conversations.create, conversations.invite,
-// conversations.archive; see the vendor documentation, https://api.slack.com/web):
-//  - POST only; `Authorization: Bearer <token>` required, answered as Slack does with
-//    HTTP 200 {"ok": false, "error": "not_authed"} (none) or "invalid_auth" (wrong);
-//  - a JSON body (Content-Type application/json; without "charset=utf-8" the answer
-//    carries Slack's missing_charset warning) with each method's required fields;
+// conversations.archive, conversations.history; see the vendor documentation,
+// https://docs.slack.dev/reference/methods):
+//  - the write methods POST only, conversations.history GET (query string) or POST;
+//    `Authorization: Bearer <token>` required, answered as Slack does with HTTP 200
+//    {"ok": false, "error": "not_authed"} (none) or "invalid_auth" (wrong);
+//  - a POST has a JSON body (Content-Type application/json; without "charset=utf-8" the
+//    answer carries Slack's missing_charset warning) with each method's required fields;
 //  - Slack-shaped answers: {"ok": true, "channel": "C123", "ts": "1700000000.000100",
 //    "message": {...}} and {"ok": false, "error": "<code>"};
 //  - chat.postMessage to a user id (U..., W...) posts to the app's direct message with
-//    that user (channel "D..." in the answer), as a bot token may.
+//    that user (channel "D..." in the answer), as a bot token may; its `metadata`, when
+//    given, must be {"event_type": string, "event_payload": object}
+//    (invalid_metadata_format otherwise) and is kept with the message;
+//  - conversations.history: `channel` an id (channel_not_found otherwise), the token's
+//    scope for it (channels:history; groups:history for a private channel, im:history for
+//    a direct message; else missing_scope with `needed` and `provided`), messages newest
+//    first strictly between `oldest` and `latest` (inclusive=true: including them), at
+//    most `limit` (default 100, at most 999) with has_more, each message's metadata only
+//    with include_all_metadata=true.
 // It keeps every request it received, and can be told to answer the next calls with a
-// given status (429 with Retry-After, 500, ...) or to go down (connections refused) and
-// come back on the same port. Shared by the hub's tests, the e2e tests and the demo.
+// given status (429 with Retry-After, 500, ...), to go down (connections refused) and
+// come back on the same port, or to lose the answer to the next post (applied, answer
+// never sent). Shared by the hub's tests, the e2e tests and the demo.
 #pragma once
 
 #include <httplib.h>
@@ -39,6 +50,7 @@ class FakeSlack {
     std::string content_type;
     std::string raw_body;
     nlohmann::json body;    // parsed; null if it was not JSON
+    nlohmann::json params;  // a GET's query string as an object of strings, else null
     nlohmann::json answer;  // what the fake answered (a canned fault: its body, if JSON)
     int status = 0;
   };
@@ -68,6 +80,16 @@ class FakeSlack {
   void rate_limit_next(int n, int retry_after_seconds);
   // The next `n` calls get HTTP 200 {"ok": false, "error": code}.
   void error_next(int n, const std::string& code);
+  // The next chat.postMessage that succeeds is applied (the message is posted) but its
+  // answer never arrives: the connection is held until the fake goes down (down(), the
+  // destructor) and then closed without an answer, as when a hub dies mid-call or the
+  // network drops the answer. Its Received has status 0.
+  void lose_next_answer();
+  // How many answers are being held (lose_next_answer()).
+  size_t held_answers() const;
+  // The bot token's scopes (by default every scope Reflex needs). conversations.history
+  // without the one its channel needs is answered missing_scope.
+  void set_scopes(std::set<std::string> scopes);
   // Stops listening (connections are refused) / listens again on the same port.
   void down();
   void up();
@@ -77,6 +99,14 @@ class FakeSlack {
   std::vector<Received> received() const;
   // Only the calls it served with ok: true.
   std::vector<Received> delivered() const;
+  // The messages posted to `channel` (an id), oldest first: ts, text and metadata (null
+  // when none was sent).
+  struct Message {
+    std::string ts;
+    std::string text;
+    nlohmann::json metadata;
+  };
+  std::vector<Message> messages(const std::string& channel) const;
   // Waits until `n` requests have been received.
   bool wait_received(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
@@ -86,11 +116,13 @@ class FakeSlack {
     std::string name;
     bool archived = false;
     std::set<std::string> members;
+    bool is_private = false;
   };
   void start(int port);
   void handle(const httplib::Request& req, httplib::Response& res);
   // Serves one method; mu_ held.
   nlohmann::json serve(const std::string& method, const nlohmann::json& body);
+  nlohmann::json history(const nlohmann::json& args);
   Channel* find_channel(const std::string& id_or_name);
 
   std::string token_;
@@ -101,8 +133,12 @@ class FakeSlack {
   mutable std::condition_variable cv_;
   std::vector<Received> received_;
   std::deque<Fault> faults_;
-  std::map<std::string, Channel> channels_;                // by id
-  std::map<std::string, std::set<std::string>> messages_;  // channel id -> ts
+  std::map<std::string, Channel> channels_;               // by id
+  std::map<std::string, std::vector<Message>> messages_;  // channel id -> oldest first
+  std::set<std::string> scopes_;
+  bool lose_next_ = false;
+  size_t held_ = 0;
+  bool releasing_ = false;  // down(): held answers are dropped
   int64_t next_ts_micros_ = 100;
   int next_channel_ = 1;
 };

@@ -53,13 +53,33 @@ void FakeVendorServer::start(int port) {
 
 void FakeVendorServer::down() {
   if (!server_) return;
+  {
+    std::lock_guard lock(mu_);
+    releasing_ = true;  // held answers are dropped, so their threads can end
+  }
+  cv_.notify_all();
   server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }
 
 void FakeVendorServer::up() {
-  if (!server_) start(port_);
+  if (server_) return;
+  {
+    std::lock_guard lock(mu_);
+    releasing_ = false;
+  }
+  start(port_);
+}
+
+void FakeVendorServer::lose_next_answer(Pick which) {
+  std::lock_guard lock(mu_);
+  lose_ = std::move(which);
+}
+
+size_t FakeVendorServer::held_answers() const {
+  std::lock_guard lock(mu_);
+  return held_;
 }
 
 void FakeVendorServer::fail_next(int n, Fault fault) {
@@ -82,12 +102,14 @@ void FakeVendorServer::handle(const httplib::Request& req, httplib::Response& re
   r.request.method = req.method;
   r.request.path = req.path;
   r.request.target = req.target;
+  r.request.params = req.params;
   r.request.headers = req.headers;
   r.request.raw_body = req.body;
   r.request.body = json::parse(req.body, nullptr, false);
   if (r.request.body.is_discarded()) r.request.body = nullptr;
 
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  bool lose = false;
   if (!faults_.empty()) {
     Fault f = faults_.front();
     faults_.pop_front();
@@ -99,6 +121,8 @@ void FakeVendorServer::handle(const httplib::Request& req, httplib::Response& re
     if (r.answer.is_discarded()) r.answer = nullptr;
   } else {
     Answer a = handler_(r.request);
+    lose = lose_ && lose_(r.request, a);
+    if (lose) lose_ = nullptr;
     std::string type = "text/html;charset=utf-8";  // of a string body, unless the answer says
     for (const auto& [k, v] : a.headers) {
       if (strcasecmp(k.c_str(), "Content-Type") == 0) {
@@ -113,11 +137,21 @@ void FakeVendorServer::handle(const httplib::Request& req, httplib::Response& re
     } else if (!a.body.is_null()) {
       res.set_content(a.body.dump(), "application/json");
     }
-    r.status = a.status;
+    r.status = lose ? 0 : a.status;
     r.answer = std::move(a.body);
   }
   received_.push_back(std::move(r));
   cv_.notify_all();
+  if (!lose) return;
+  // Applied; the answer is held back until the server goes down, then the connection is
+  // closed in the middle of the response.
+  ++held_;
+  cv_.wait(lock, [this] { return releasing_; });
+  --held_;
+  const size_t length = res.body.empty() ? 1 : res.body.size();
+  res.body.clear();  // a body set would be sent instead of the provider
+  res.set_content_provider(length, res.get_header_value("Content-Type"),
+                           [](size_t, size_t, httplib::DataSink&) { return false; });
 }
 
 }  // namespace reflex::testing

@@ -3,7 +3,8 @@
 // threads, that hands each request to the fake's handler, keeps every request received
 // with the answer given, can be told to answer the next calls with a canned fault (429
 // with Retry-After, 500, ...) instead, and can go down (connections refused) and come
-// back on the same port. The fakes hold the vendor's rules; this holds the plumbing.
+// back on the same port, or lose an answer (the request applied, the answer never
+// sent). The fakes hold the vendor's rules; this holds the plumbing.
 #pragma once
 
 #include <httplib.h>
@@ -26,9 +27,10 @@ class FakeVendorServer {
  public:
   using Headers = std::vector<std::pair<std::string, std::string>>;
   struct Request {
-    std::string method;  // "POST"
-    std::string path;    // as httplib decoded it: "/rest/api/2/issue/OPS-1/comment"
-    std::string target;  // as sent, still percent-encoded, with any query
+    std::string method;      // "POST"
+    std::string path;        // as httplib decoded it: "/rest/api/2/issue/OPS-1/comment"
+    std::string target;      // as sent, still percent-encoded, with any query
+    httplib::Params params;  // the query string, decoded
     httplib::Headers headers;
     std::string raw_body;
     nlohmann::json body;  // parsed; null if it was not JSON
@@ -72,6 +74,13 @@ class FakeVendorServer {
 
   // The next `n` calls get `fault` instead of being served.
   void fail_next(int n, Fault fault);
+  // The next request that `which` picks (after the handler served it) is applied but its
+  // answer never arrives: the connection is held until the server goes down (down(), the
+  // destructor), then closed in the middle of the response. Its Received has status 0.
+  using Pick = std::function<bool(const Request&, const Answer&)>;
+  void lose_next_answer(Pick which);
+  // How many answers are being held.
+  size_t held_answers() const;
   // Stops listening (connections are refused) / listens again on the same port.
   void down();
   void up();
@@ -94,6 +103,9 @@ class FakeVendorServer {
   mutable std::condition_variable cv_;
   std::vector<Received> received_;
   std::deque<Fault> faults_;
+  Pick lose_;
+  size_t held_ = 0;
+  bool releasing_ = false;  // down(): held answers are dropped
 };
 
 }  // namespace reflex::testing
