@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace reflex::hub::cluster {
@@ -101,15 +102,15 @@ void Leadership::run() {
   while (!stopping_) {
     lock.unlock();
     if (options_.before_renewal) options_.before_renewal();
-    renew(member_started);
+    const Millis next = renew(member_started, interval);
     lock.lock();
-    wake_.wait_for(lock, interval, [this] { return stopping_; });
+    wake_.wait_for(lock, next, [this] { return stopping_; });
   }
   lock.unlock();
   shutdown();
 }
 
-void Leadership::renew(bool& member_started) {
+Millis Leadership::renew(bool& member_started, Millis interval) {
   // Whatever happens next, a term whose lease ran out while this thread did not run (the
   // process was stopped, a query hung) is over.
   step_down_if_expired("the lease ran out on this hub's clock before it could renew");
@@ -137,7 +138,7 @@ void Leadership::renew(bool& member_started) {
     }
     last_failure_ = failure;
     step_down_if_expired("the lease ran out on this hub's clock while renewals failed: " + failure);
-    return;
+    return interval;
   }
   if (!last_failure_.empty()) {
     spdlog::info("hub {}: the leadership lease can be renewed again", options_.hub_id);
@@ -151,6 +152,11 @@ void Leadership::renew(bool& member_started) {
     spdlog::warn("hub {}: cannot write its cluster_members row: {}", options_.hub_id,
                  written.to_string());
   }
+  if (state->leader) return interval;
+  // Another hub leads: try again just after its lease would run out (by the server's
+  // clock), so a dead leader is replaced within the lease, not a renewal interval later.
+  const int64_t until_expiry = state->expires_at_ms - state->server_now_ms + kAfterExpiry;
+  return std::clamp(Millis(until_expiry), Millis(1), interval);
 }
 
 void Leadership::apply(const LeaseState& state, int64_t sent_ms) {

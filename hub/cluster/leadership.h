@@ -2,7 +2,9 @@
 // the outbox sender) right now, kept up to date by a thread of its own.
 //
 // Leadership renews the lease (LeaseKeeper, lease.h) every lease/3 on a connection of its
-// own, and writes this hub's cluster_members row (cluster_schema.h) at the same pace. It
+// own, and writes this hub's cluster_members row (cluster_schema.h) at the same pace; a
+// hub that does not lead tries again just after the leader's lease would expire (by the
+// server's clock), so a dead leader is replaced within the lease plus a few ms. It
 // tells the hub when it becomes leader and when it stops being leader, and answers
 // leading_now(), the gate the singleton work checks before every external effect.
 //
@@ -118,8 +120,11 @@ class Leadership {
   Leadership(LeadershipOptions options, LeadershipCallbacks callbacks, pg::Connection conn);
 
   void run();
-  // One renewal and one member write.
-  void renew(bool& member_started);
+  // One renewal and one member write; returns how long to wait before the next: the
+  // renewal `interval` while leading, until just after the holder's lease expires if not.
+  Millis renew(bool& member_started, Millis interval);
+  // How long after another hub's lease expires a standby tries to take it.
+  static constexpr int64_t kAfterExpiry = 20;
   // Keeps or begins a term as one successful renewal, sent at `sent_ms`, found it.
   void apply(const LeaseState& state, int64_t sent_ms);
   void step_down_if_expired(const std::string& cause);

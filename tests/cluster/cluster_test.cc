@@ -38,7 +38,7 @@ std::string notify_config(const FakeSlack& slack, const FakeJira& jira, const Te
          "  notify:\n"
          "    steps:\n"
          "      - {name: post, on: [opened], kind: chat.post,\n"
-         "         with: {channel: \"#incidents\", text: \"{{service}} is failing\"}}\n"
+         "         with: {channel: C123, text: \"{{service}} is failing\"}}\n"
          "      - {name: ticket, on: [opened], kind: ticket.create,\n"
          "         with: {project: OPS, issue_type: Incident, summary: \"{{service}} is "
          "failing\"}}\n";
