@@ -5,8 +5,10 @@
 #include <cstdlib>
 
 #include "common/pg.h"
+#include "hub/cluster/leadership.h"
 #include "hub/config.h"
 #include "hub/pg_store.h"
+#include "hub/store_migrate.h"
 #include "tests/postgres/pg_fixture.h"
 #include "tests/store/store_suite.h"
 #include "tests/support/process.h"
@@ -238,4 +240,37 @@ TEST_CASE("the store and the API reader carry on after PostgreSQL restarts", "[s
   auto changes = (*reader)->changes({});
   INFO(changes.status().to_string());
   CHECK(changes);
+}
+
+TEST_CASE("migration 11 creates the cluster's tables, on which a hub leads and is listed",
+          "[store]") {
+  auto server = testing::launch_pg();
+  StoreConfig cfg;
+  cfg.backend = "postgres";
+  cfg.dsn = server->dsn();
+  auto migrated = migrate_store(cfg, true);
+  INFO(migrated.status().to_string());
+  REQUIRE(migrated);
+  CHECK(migrated->after >= 11);
+  pg::Connection conn = testing::connect_ok(server->dsn());
+  CHECK(testing::query_int(conn, "SELECT max(version) FROM schema_migrations") >= 11);
+
+  cluster::LeadershipOptions options;
+  options.conninfo = server->dsn();
+  options.hub_id = "hub-1";
+  options.lease = std::chrono::seconds(3);
+  options.version = "0.1.0";
+  auto leadership = cluster::Leadership::start(options, {});
+  INFO(leadership.status().to_string());
+  REQUIRE(leadership);
+  REQUIRE(testing::wait_until([&] { return (*leadership)->leading_now(); }));
+  REQUIRE(testing::wait_until([&] {
+    auto view = (*leadership)->view();
+    return view && view->members.size() == 1 && view->members[0].role == "leader";
+  }));
+  auto view = (*leadership)->view();
+  REQUIRE(view);
+  CHECK(view->leader() == "hub-1");
+  CHECK(view->members[0].version == "0.1.0");
+  CHECK(view->members[0].http_url.empty());
 }
