@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <future>
 
 #include "tests/support/process.h"
@@ -52,7 +53,14 @@ TEST_CASE("the fake Slack posts, updates and checks each method's required field
   auto posted = call(fake, "chat.postMessage", {{"channel", "#incidents"}, {"text", "hi"}}, t);
   REQUIRE(posted.body["ok"] == true);
   CHECK(posted.body["channel"] == "C123");
-  CHECK(posted.body["ts"] == "1700000000.000100");
+  // The post's time in µs: now, on the wall clock.
+  const std::string ts = posted.body["ts"];
+  REQUIRE(ts.size() == 17);
+  CHECK(ts[10] == '.');
+  const double posted_at = std::stod(ts);
+  const double now = static_cast<double>(std::time(nullptr));
+  CHECK(posted_at > now - 60);
+  CHECK(posted_at < now + 60);
   CHECK(posted.body["message"]["text"] == "hi");
   CHECK(call(fake, "chat.postMessage", {{"channel", "C123"}}, t).body["error"] == "no_text");
   CHECK(call(fake, "chat.postMessage", {{"channel", "C999"}, {"text", "x"}}, t).body["error"] ==
@@ -147,9 +155,10 @@ TEST_CASE("the fake Slack reads a channel's history with metadata, by scope, win
   CHECK(one["messages"].size() == 1);
   CHECK(one["has_more"] == true);
   // oldest and latest are exclusive unless inclusive=true.
-  CHECK(history("channel=C123&oldest=1700000000.000100", t)["messages"].size() == 1);
-  CHECK(history("channel=C123&oldest=1700000000.000100&inclusive=true", t)["messages"].size() == 2);
-  CHECK(history("channel=C123&latest=1700000000.000100", t)["messages"].empty());
+  const std::string first = all["messages"][1]["ts"];
+  CHECK(history("channel=C123&oldest=" + first, t)["messages"].size() == 1);
+  CHECK(history("channel=C123&oldest=" + first + "&inclusive=true", t)["messages"].size() == 2);
+  CHECK(history("channel=C123&latest=" + first, t)["messages"].empty());
 
   CHECK(history("channel=incidents", t)["error"] == "channel_not_found");  // ids only
   CHECK(history("channel=C123", "")["error"] == "not_authed");

@@ -83,6 +83,7 @@ TEST_CASE("a Slack post applied but whose answer was lost is found after a resta
   reflex::testing::FakeSlack fake;
   std::vector<OutboxRow> finished;
   OutboxHarness h(slack_at(fake, finished));
+  fake.set_time_origin(h.now_ms());  // the hub's simulated clock
   fake.lose_next_answer();
   auto row = h.enqueue(post("incident-7/opened", "checkout is down"));
   REQUIRE(row);
@@ -121,6 +122,7 @@ TEST_CASE("a Slack post recorded sending that never reached Slack is sent once a
   reflex::testing::FakeSlack fake;
   std::vector<OutboxRow> finished;
   OutboxHarness h(slack_at(fake, finished));
+  fake.set_time_origin(h.now_ms());  // the hub's simulated clock
   write_sending(h, {.id = 1,
                     .integration = "slack",
                     .operation = "slack.chat.postMessage",
@@ -150,6 +152,7 @@ TEST_CASE("a Slack post to a channel name cannot be looked up and is sent again 
   reflex::testing::FakeSlack fake;
   std::vector<OutboxRow> finished;
   OutboxHarness h(slack_at(fake, finished));
+  fake.set_time_origin(h.now_ms());  // the hub's simulated clock
   write_sending(h, {.id = 1,
                     .integration = "slack",
                     .operation = "slack.chat.postMessage",
@@ -174,6 +177,7 @@ TEST_CASE("a lookup without a verdict is retried after backoff, the row staying 
   reflex::testing::FakeSlack fake;
   std::vector<OutboxRow> finished;
   OutboxHarness h(slack_at(fake, finished));
+  fake.set_time_origin(h.now_ms());  // the hub's simulated clock
   fake.lose_next_answer();
   auto row = h.enqueue(post("incident-7/opened", "checkout is down"));
   REQUIRE(row);

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "hub/incidents/silence_store.h"
 #include "tests/hub/hub_harness.h"
 
 using namespace reflex;

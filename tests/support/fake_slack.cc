@@ -159,6 +159,20 @@ void FakeSlack::error_next(int n, const std::string& code) {
   fail_next(n, Fault{.status = 200, .headers = {}, .body = error(code).dump()});
 }
 
+void FakeSlack::set_time_origin(int64_t epoch_ms) {
+  std::lock_guard lock(mu_);
+  origin_ms_ = epoch_ms;
+  origin_at_ = std::chrono::steady_clock::now();
+}
+
+int64_t FakeSlack::now_micros() const {
+  using namespace std::chrono;
+  if (!origin_ms_) {
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  }
+  return *origin_ms_ * 1000 + duration_cast<microseconds>(steady_clock::now() - origin_at_).count();
+}
+
 void FakeSlack::add_channel(const std::string& id, const std::string& name) {
   std::lock_guard lock(mu_);
   channels_[id] =
@@ -340,9 +354,11 @@ json FakeSlack::serve(const std::string& method, const json& body) {
       body.contains("text") || body.contains("blocks") || body.contains("attachments");
   if (method == "chat.postMessage") {
     if (!has_content) return error("no_text");
+    // Slack's ts: the post's time in microseconds, unique within the channel.
+    last_ts_micros_ = std::max(last_ts_micros_ + 100, now_micros());
     char ts[32];
-    std::snprintf(ts, sizeof ts, "1700000000.%06lld", static_cast<long long>(next_ts_micros_));
-    next_ts_micros_ += 100;
+    std::snprintf(ts, sizeof ts, "%lld.%06lld", static_cast<long long>(last_ts_micros_ / 1'000'000),
+                  static_cast<long long>(last_ts_micros_ % 1'000'000));
     json metadata;
     if (body.contains("metadata")) {
       const json& m = body["metadata"];

@@ -34,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -94,6 +95,11 @@ class FakeSlack {
   void down();
   void up();
 
+  // Message timestamps (`ts`) are the time of the post, as Slack's are: the wall clock,
+  // or, after this, `epoch_ms` plus the real time elapsed since, for tests whose hub runs
+  // on simulated time starting there (conversations.history's oldest/latest compare them).
+  void set_time_origin(int64_t epoch_ms);
+
   void add_channel(const std::string& id, const std::string& name);
   // Every request received (served or faulted), oldest first.
   std::vector<Received> received() const;
@@ -124,6 +130,8 @@ class FakeSlack {
   nlohmann::json serve(const std::string& method, const nlohmann::json& body);
   nlohmann::json history(const nlohmann::json& args);
   Channel* find_channel(const std::string& id_or_name);
+  // The clock of message timestamps, in µs since the epoch; mu_ held.
+  int64_t now_micros() const;
 
   std::string token_;
   int port_ = 0;
@@ -139,7 +147,9 @@ class FakeSlack {
   bool lose_next_ = false;
   size_t held_ = 0;
   bool releasing_ = false;  // down(): held answers are dropped
-  int64_t next_ts_micros_ = 100;
+  int64_t last_ts_micros_ = 0;
+  std::optional<int64_t> origin_ms_;  // set_time_origin()
+  std::chrono::steady_clock::time_point origin_at_;
   int next_channel_ = 1;
 };
 
