@@ -133,12 +133,12 @@ void read_store(config::MapReader& top, StoreConfig& out) {
   }
 }
 
-// cluster: only where there is something to share, a PostgreSQL store.
+// cluster: only where there is something to share, a PostgreSQL store. The section's
+// keys are still read (and unknown ones named) beside a SQLite store, which refuses it.
 void read_cluster(config::MapReader& top, const StoreConfig& store, ClusterConfig& out) {
   if (!store.postgres() && top.has("cluster")) {
     top.errors().add(top.take("cluster"), "cluster",
                      "applies to store backend postgres only: hubs share a PostgreSQL store");
-    return;
   }
   auto cluster = top.child("cluster");
   cluster.get("hub_id", out.hub_id);

@@ -66,10 +66,13 @@ Status write_ready_file(const std::string& path, const nlohmann::json& state) {
   return Status::ok();
 }
 
-// One of several hubs sharing a PostgreSQL store: leads or stands by (clustered_hub.h).
-int run_clustered(EventLoop& loop, const Clock& clock, Timers& timers, const hub::HubConfig& cfg,
-                  const std::string& config_path, const std::string& ready_file) {
-  hub::ClusteredHub hub(loop, clock, timers);
+// Runs `hub` (a Hub, or a ClusteredHub: one of several sharing a PostgreSQL store) until
+// SIGTERM or SIGINT; SIGHUP reloads `config_path`. The signal handlers are installed
+// before `start` runs, so a signal during start-up is handled once the loop runs instead
+// of killing the process.
+template <class H>
+int serve(EventLoop& loop, H& hub, const std::string& config_path,
+          const std::function<Status()>& start) {
   ProcessSignals signals(
       loop,
       [&] {
@@ -78,16 +81,14 @@ int run_clustered(EventLoop& loop, const Clock& clock, Timers& timers, const hub
         loop.stop();
       },
       [&] { hub.reload_from_file(config_path); });
-  auto on_serving = [&](const nlohmann::json& state) {
-    if (ready_file.empty()) return;
-    if (auto st = write_ready_file(ready_file, state); !st) spdlog::error("{}", st.to_string());
-  };
-  if (auto st = hub.start(cfg, on_serving); !st) {
+  if (auto st = start(); !st) {
     spdlog::critical("cannot start: {}", st.to_string());
     return 1;
   }
   loop.run();
-  if (!hub.failure()) return 1;
+  if constexpr (requires { hub.failure(); }) {
+    if (!hub.failure()) return 1;  // it gave up; it said why
+  }
   spdlog::info("stopped");
   return 0;
 }
@@ -128,32 +129,21 @@ int main(int argc, char** argv) {
   EventLoop loop;
   SystemClock clock;
   UvTimers timers(loop);
-  if (cfg->store.postgres())
-    return run_clustered(loop, clock, timers, *cfg, config_path, ready_file);
+  if (cfg->store.postgres()) {
+    hub::ClusteredHub hub(loop, clock, timers);
+    return serve(loop, hub, config_path, [&] {
+      return hub.start(*cfg, [&](const nlohmann::json& state) {
+        if (ready_file.empty()) return;
+        if (auto st = write_ready_file(ready_file, state); !st) spdlog::error("{}", st.to_string());
+      });
+    });
+  }
   hub::Hub hub(loop, clock, timers);
-  // Installed before start-up, so a signal during it is handled once the loop runs
-  // instead of killing the process.
-  ProcessSignals signals(
-      loop,
-      [&] {
-        spdlog::info("stopping");
-        hub.stop();
-        loop.stop();
-      },
-      [&] { hub.reload_from_file(config_path); });
-  if (auto st = hub.start(*cfg); !st) {
-    spdlog::critical("cannot start: {}", st.to_string());
-    return 1;
-  }
-  if (!ready_file.empty()) {
-    const nlohmann::json state = {
-        {"ingest", hub.ingest_endpoint()}, {"http_port", hub.http_port()}, {"pid", ::getpid()}};
-    if (auto st = write_ready_file(ready_file, state); !st) {
-      spdlog::critical("{}", st.to_string());
-      return 1;
-    }
-  }
-  loop.run();
-  spdlog::info("stopped");
-  return 0;
+  return serve(loop, hub, config_path, [&]() -> Status {
+    REFLEX_RETURN_IF_ERROR(hub.start(*cfg));
+    if (ready_file.empty()) return Status::ok();
+    return write_ready_file(
+        ready_file,
+        {{"ingest", hub.ingest_endpoint()}, {"http_port", hub.http_port()}, {"pid", ::getpid()}});
+  });
 }

@@ -213,3 +213,34 @@ TEST_CASE(
         std::string::npos);
   CHECK(c.find("workflows.w.steps[4].kind: chat.archive needs") != std::string::npos);
 }
+
+TEST_CASE("the cluster section applies to a PostgreSQL store, with its defaults and limits",
+          "[hub-config]") {
+  const std::string pg = "store: {backend: postgres, dsn: 'host=db1 dbname=reflex'}\n";
+  auto defaults = parse(pg);
+  REQUIRE(defaults);
+  CHECK(defaults->cluster.hub_id.empty());  // <hostname>-<http port>, made at start
+  CHECK(defaults->cluster.lease == Millis(10'000));
+  CHECK(defaults->cluster.url.empty());
+
+  auto set = parse(pg + "cluster: {hub_id: hub-a, lease: 3s, url: 'http://10.0.0.11:7180'}\n");
+  REQUIRE(set);
+  CHECK(set->cluster.hub_id == "hub-a");
+  CHECK(set->cluster.lease == Millis(3000));
+  CHECK(set->cluster.url == "http://10.0.0.11:7180");
+
+  auto on_sqlite = parse("cluster: {hub_id: hub-a, bogus: 1}\n");
+  REQUIRE_FALSE(on_sqlite);
+  CHECK_THAT(on_sqlite.status().message(),
+             Catch::Contains("cluster: applies to store backend postgres only"));
+  CHECK_THAT(on_sqlite.status().message(),
+             Catch::Contains("cluster.bogus: unknown key (known here: hub_id, lease, url)"));
+  for (const char* lease : {"500ms", "11m"}) {
+    auto bad = parse(pg + "cluster: {lease: " + lease + "}\n");
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(bad.status().message(), Catch::Contains("cluster.lease: must be from 1s to 10m"));
+  }
+  auto empty = parse(pg + "cluster: {hub_id: ''}\n");
+  REQUIRE_FALSE(empty);
+  CHECK_THAT(empty.status().message(), Catch::Contains("cluster.hub_id: must not be empty"));
+}
