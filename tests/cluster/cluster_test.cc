@@ -100,16 +100,22 @@ int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
       .count();
 }
 
-}  // namespace
-
-TEST_CASE("one hub leads, the other stands by and says who leads", "[cluster]") {
-  ClusterHubs hubs;
+// hub-a leading and hub-b standing by, started in that order.
+std::pair<ClusterHub&, ClusterHub&> leader_and_standby(ClusterHubs& hubs) {
   auto& a = hubs.add("hub-a");
   auto& b = hubs.add("hub-b");
   a.start();
   REQUIRE(&hubs.wait_leader() == &a);
   b.start();
   REQUIRE(wait_until([&] { return b.role() == "standby"; }));
+  return {a, b};
+}
+
+}  // namespace
+
+TEST_CASE("one hub leads, the other stands by and says who leads", "[cluster]") {
+  ClusterHubs hubs;
+  auto [a, b] = leader_and_standby(hubs);
   const json view = b.cluster();
   CHECK(view["leader"] == "hub-a");
   CHECK(view["self"]["hub_id"] == "hub-b");
@@ -150,12 +156,7 @@ TEST_CASE(
   FakeJira jira;
   TempDir secrets;
   ClusterHubs hubs(notify_config(slack, jira, secrets));
-  auto& a = hubs.add("hub-a");
-  auto& b = hubs.add("hub-b");
-  a.start();
-  REQUIRE(&hubs.wait_leader() == &a);
-  b.start();
-  REQUIRE(wait_until([&] { return b.role() == "standby"; }));
+  auto [a, b] = leader_and_standby(hubs);
 
   // Killed mid-stream: some calls were answered, some are in flight (claimed, perhaps
   // applied by the vendor, their answers lost), the rest are still queued.
@@ -179,11 +180,7 @@ TEST_CASE(
 TEST_CASE("an agent streaming 20,000 events moves to the other hub when its hub is killed",
           "[cluster]") {
   ClusterHubs hubs;
-  auto& a = hubs.add("hub-a");
-  auto& b = hubs.add("hub-b");
-  a.start();
-  REQUIRE(&hubs.wait_leader() == &a);
-  b.start();
+  auto [a, b] = leader_and_standby(hubs);
   auto agent = hubs.start_agent("web-1", 20'000, 4'000);
   REQUIRE(wait_until([&] { return hubs.stored_seqs("web-1").size() > 4'000; }, 30s));
   a.kill();
@@ -198,12 +195,7 @@ TEST_CASE("a leader frozen past its lease sends nothing when it wakes, and stand
   FakeJira jira;
   TempDir secrets;
   ClusterHubs hubs(notify_config(slack, jira, secrets));
-  auto& a = hubs.add("hub-a");
-  auto& b = hubs.add("hub-b");
-  a.start();
-  REQUIRE(&hubs.wait_leader() == &a);
-  b.start();
-  REQUIRE(wait_until([&] { return b.role() == "standby"; }));
+  auto [a, b] = leader_and_standby(hubs);
 
   // Slack is down: the leader holds 20 messages it keeps retrying.
   slack.down();
