@@ -169,6 +169,8 @@ const Member* find_member(const ClusterView& view, const std::string& hub_id) {
   }
   return nullptr;
 }
+// The result points into the view: not into one that is about to go.
+const Member* find_member(ClusterView&& view, const std::string& hub_id) = delete;
 
 }  // namespace
 
@@ -340,7 +342,8 @@ TEST_CASE(
   CHECK_THAT(a_events->last_lost(), Catch::Contains("ran out"));
   REQUIRE(wait_until(
       [&] {
-        const Member* m = find_member(cluster.view(), "hub-a");
+        const ClusterView view = cluster.view();  // find_member points into it
+        const Member* m = find_member(view, "hub-a");
         return m && m->role == "standby";
       },
       seconds(10)));
