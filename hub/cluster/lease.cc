@@ -1,5 +1,6 @@
 #include "hub/cluster/lease.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace reflex::hub::cluster {
@@ -37,8 +38,15 @@ constexpr std::string_view kReleaseSql =
     " WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at_ms > " REFLEX_SERVER_NOW_MS;
 
 // FOR SHARE: a takeover (an UPDATE of this row) waits until the fenced transaction ends.
-constexpr std::string_view kFenceSql = "SELECT holder, token, expires_at_ms > " REFLEX_SERVER_NOW_MS
-                                       " FROM leader_lease WHERE name = $1 FOR SHARE";
+// The last column is what is left of the lease, in ms.
+constexpr std::string_view kFenceSql =
+    "SELECT holder, token, expires_at_ms > " REFLEX_SERVER_NOW_MS
+    ", expires_at_ms - " REFLEX_SERVER_NOW_MS " FROM leader_lease WHERE name = $1 FOR SHARE";
+
+// For the rest of the transaction: the server ends the session if the transaction sits
+// idle (the client sends nothing) for $1 ms.
+constexpr std::string_view kIdleLimitSql =
+    "SELECT set_config('idle_in_transaction_session_timeout', $1, true)";
 
 LeaseState state_from(const pg::Row& row, const std::string& hub_id) {
   LeaseState state;
@@ -116,6 +124,13 @@ Status fenced_check(pg::Connection& conn, const Fence& fence) {
     return Status::error(
         "fenced", conn.server() + ": " + context + ": " + term + " has expired or was released");
   }
+  // The row lock makes a takeover wait for this transaction. A leader paused in the middle
+  // of it (SIGSTOP, a stalled VM) would make it wait for ever: so the transaction may not
+  // sit idle beyond the lease. The server then ends the session, releasing the lock, and
+  // the write is rolled back: it can neither block the next term nor commit in it.
+  auto limited =
+      conn.query(kIdleLimitSql, std::to_string(std::max<int64_t>(1, row.column_int64(3))));
+  if (!limited) return limited.status().with_context(context);
   return Status::ok();
 }
 

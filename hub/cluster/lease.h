@@ -11,7 +11,8 @@
 // that grows by one whenever the lease is newly acquired (never on a renewal), and every
 // singleton write carries the token it was decided under: fenced_check() refuses
 // ("fenced") a write whose token is no longer the current term's, and holds the lease row
-// so a takeover waits for the write's transaction to end. A write is therefore either
+// so a takeover waits for the write's transaction to end; a transaction left idle past
+// the lease (its leader paused) is ended by the server. A write is therefore either
 // committed before the next term starts or not at all.
 //
 // The table is created by kLeaseMigration, to be listed among the store's migrations.
@@ -83,6 +84,9 @@ class LeaseKeeper {
 // Inside an open transaction on `conn`: succeeds when `fence.token` is the current,
 // unexpired term of the lease, and share-locks the lease row until the transaction ends
 // (a takeover waits for it). Fails with "fenced" otherwise; the caller rolls back.
+// The transaction may not then sit idle for longer than the lease has left: the server
+// ends such a session (idle_in_transaction_session_timeout), so a leader paused in the
+// middle of a write neither blocks the takeover nor commits after it.
 // Keep fenced transactions short: the leader's own renewals wait for them too.
 Status fenced_check(pg::Connection& conn, const Fence& fence);
 

@@ -168,13 +168,12 @@ TEST_CASE("lease: release lets another hub take over at once") {
 
 TEST_CASE("lease: a takeover waits for the old leader's fenced transaction to end") {
   TwoHubs hubs;
-  LeaseState a = acquire(hubs.a, kShort);
+  LeaseState a = acquire(hubs.a, kLong);
   {
     auto tx = pg::Transaction::begin(hubs.conn_a);
     REQUIRE(tx.is_ok());
     require_ok(fenced_check(hubs.conn_a, {"hub", a.token}));
-    wait_past(hubs.conn_b, a.expires_at_ms);
-    // Expired, but the lease row is held by a's transaction: b cannot take it yet.
+    // The lease row is held by a's transaction: b's attempt waits for it to end.
     require_ok(hubs.conn_b.exec("SET lock_timeout = '100ms'"));
     auto blocked = hubs.b.try_acquire_or_renew(kLong);
     REQUIRE(!blocked.is_ok());
@@ -182,10 +181,32 @@ TEST_CASE("lease: a takeover waits for the old leader's fenced transaction to en
     REQUIRE(hubs.conn_a.run("INSERT INTO notified VALUES ($1, $2)", 1, "hub-a").is_ok());
     require_ok(tx->commit());
   }
+  require_ok(hubs.a.release(a.token));
   LeaseState b = acquire(hubs.b, kLong);
   CHECK(b.leader);
   CHECK(b.token == 2);
   CHECK(query_int(hubs.conn_b, "SELECT count(*) FROM notified") == 1);
+}
+
+TEST_CASE(
+    "lease: a fenced transaction left idle past the lease is ended by the server, so a paused "
+    "leader blocks no takeover and its write is lost") {
+  TwoHubs hubs;
+  LeaseState a = acquire(hubs.a, kShort);
+  {
+    auto tx = pg::Transaction::begin(hubs.conn_a);
+    REQUIRE(tx.is_ok());
+    require_ok(fenced_check(hubs.conn_a, {"hub", a.token}));
+    REQUIRE(hubs.conn_a.run("INSERT INTO notified VALUES ($1, $2)", 1, "hub-a").is_ok());
+    // a is paused here, past its lease: b takes over once the server ended a's session.
+    wait_past(hubs.conn_b, a.expires_at_ms);
+    require_ok(hubs.conn_b.exec("SET lock_timeout = '5s'"));
+    LeaseState b = acquire(hubs.b, kLong);
+    CHECK(b.leader);
+    CHECK(b.token == 2);
+    CHECK_FALSE(tx->commit().is_ok());  // a wakes: its session is gone, and the write
+  }
+  CHECK(query_int(hubs.conn_b, "SELECT count(*) FROM notified") == 0);
 }
 
 TEST_CASE("lease: of hubs racing for a free lease exactly one wins") {
