@@ -80,23 +80,30 @@ ClusterHub* ClusterHubs::leader() {
 ClusterHub& ClusterHubs::wait_leader(std::chrono::milliseconds timeout) {
   ClusterHub* found = nullptr;
   if (!wait_until([&] { return (found = leader()) != nullptr; }, timeout)) {
-    std::string logs;
-    for (auto& h : hubs_) logs += "--- " + h->id() + "\n" + h->log();
-    throw std::runtime_error("no single leader:\n" + logs);
+    throw std::runtime_error("no single leader:\n" + logs());
   }
   return *found;
 }
 
+std::string ClusterHubs::logs() const {
+  std::string out;
+  for (const auto& h : hubs_) out += "--- " + h->id() + "\n" + h->log();
+  for (const auto& a : agents_) out += "--- " + a + "\n" + read_file(dir_.file(a + ".log"));
+  return out;
+}
+
 std::unique_ptr<Child> ClusterHubs::start_agent(const std::string& id, int events, int rate) {
+  agents_.push_back(id);
   std::string endpoints;
   for (auto& h : hubs_) endpoints += (endpoints.empty() ? "" : ", ") + h->ingest();
   const std::string cfg = dir_.write(
-      id + ".yaml", "id: " + id +
-                        "\nlabels: {service: checkout}\nheartbeat_interval: 200ms"
-                        "\nstatus_http: {listen: '127.0.0.1:0'}\nhub: {endpoints: [" +
-                        endpoints + "], ack_timeout: 1s, failover_after: 1}\nspool: {path: " +
-                        dir_.file(id + "-spool.db") + "}\nload_test: {events: " +
-                        std::to_string(events) + ", rate: " + std::to_string(rate) + "}\n");
+      id + ".yaml",
+      "id: " + id +
+          "\nlabels: {service: checkout}\nheartbeat_interval: 200ms"
+          "\nstatus_http: {listen: '127.0.0.1:0'}\nhub: {endpoints: [" +
+          endpoints + "], ack_timeout: 1s, failover_after: 1, failback_after: 1h}\nspool: {path: " +
+          dir_.file(id + "-spool.db") + "}\nload_test: {events: " + std::to_string(events) +
+          ", rate: " + std::to_string(rate) + "}\n");
   return std::make_unique<Child>(std::vector<std::string>{agent_binary(), "--config", cfg},
                                  dir_.file(id + ".log"));
 }

@@ -69,6 +69,8 @@ class ClusterHubs {
   std::string peek(const std::string& sql) const;
 
   std::string config_for(const ClusterHub& hub) const;
+  // Every hub's and agent's log so far, for a failure message.
+  std::string logs() const;
 
  private:
   TempDir dir_;
@@ -76,6 +78,7 @@ class ClusterHubs {
   std::string extra_yaml_;
   std::string lease_;
   std::vector<std::unique_ptr<ClusterHub>> hubs_;
+  std::vector<std::string> agents_;
 };
 
 }  // namespace reflex::testing
