@@ -84,6 +84,7 @@ void Uplink::connect(size_t endpoint_index) {
   negotiated_version_ = 0;
   sent_seq_ = spool_.acked_seq();
   failures_ = 0;
+  last_sent_ms_ = clock_.monotonic_ms();
   if (endpoint_index == 0) {
     on_fallback_since_ms_ = 0;
   } else if (on_fallback_since_ms_ == 0) {
@@ -118,6 +119,13 @@ void Uplink::tick() {
     return;
   }
   send_control(status_());
+  // ZMQ_IMMEDIATE refuses every frame while no connection is up, heartbeats included: a
+  // hub that went away while nothing was in flight shows as nothing taken at all.
+  if (now - last_sent_ms_ >= timeout && now - last_progress_ms_ >= timeout) {
+    failed_attempt("no connection");
+    last_sent_ms_ = now;  // the next attempt gets a timeout of its own
+    return;
+  }
   if (in_flight() > 0 && now - last_progress_ms_ >= timeout) {
     failed_attempt("no acknowledgement");
     sent_seq_ = spool_.acked_seq();  // resend everything unacknowledged
@@ -169,6 +177,7 @@ bool Uplink::send_control(protocol::Body body) {
   std::string frame = protocol::encode(env);
   // No live connection or a full queue drops control messages; they are not events.
   bool sent = socket_->send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
+  if (sent) last_sent_ms_ = clock_.monotonic_ms();
   watcher_->kick();
   return sent;
 }
@@ -195,6 +204,7 @@ void Uplink::pump() {
         return;  // not connected or queue full: the next ack or tick resumes
       }
       sent_seq_ = ev.seq;
+      last_sent_ms_ = clock_.monotonic_ms();
     }
   }
   watcher_->kick();

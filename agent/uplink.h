@@ -79,6 +79,7 @@ class Uplink {
   uint64_t granted_window_ = 0;   // the hub's grant (0: none yet, use the config)
   uint64_t sent_seq_ = 0;         // highest sequence sent on this connection
   int64_t last_progress_ms_ = 0;  // monotonic: last ack progress (or registration)
+  int64_t last_sent_ms_ = 0;      // monotonic: last frame ZeroMQ took (a connection was up)
   int64_t hello_sent_ms_ = 0;     // monotonic: when the unanswered hello went out
   bool hello_left_ = false;       // it reached a live connection (else: resend at the next tick)
   int failures_ = 0;              // consecutive failed attempts on this endpoint
