@@ -57,15 +57,21 @@ const json kIssue = {{"fields",
                        {"issuetype", {{"name", "Incident"}}}}}};
 
 // What a hub that died during the attempt leaves in the file: the row recorded `sending`.
-void write_sending(OutboxHarness& h, OutboxRow row) {
-  StoreConfig store_config;
-  store_config.path = h.path();
-  auto store = open_store(store_config);
+void write_sending(OutboxHarness& h, std::string integration, std::string operation,
+                   std::string key, std::optional<uint64_t> incident_id, json payload) {
+  auto store = open_store(h.store_config());
   REQUIRE(store);
-  WriteBatch batch;
+  OutboxRow row;
+  row.id = 1;
+  row.integration = std::move(integration);
+  row.operation = std::move(operation);
+  row.idempotency_key = std::move(key);
+  row.incident_id = incident_id;
+  row.payload = std::move(payload);
   row.state = OutboxState::kSending;
   row.attempts = 1;
   row.next_attempt_ms = row.created_ms = row.updated_ms = h.now_ms();
+  WriteBatch batch;
   batch.outbox = {std::move(row)};
   REQUIRE((*store)->write_batch(batch));
 }
@@ -123,19 +129,8 @@ TEST_CASE("a Slack post recorded sending that never reached Slack is sent once a
   std::vector<OutboxRow> finished;
   OutboxHarness h(slack_at(fake, finished));
   fake.set_time_origin(h.now_ms());  // the hub's simulated clock
-  write_sending(h, {.id = 1,
-                    .integration = "slack",
-                    .operation = "slack.chat.postMessage",
-                    .idempotency_key = "a",
-                    .incident_id = std::nullopt,
-                    .payload = {{"channel", "C123"}, {"text", "was sending"}},
-                    .state = OutboxState::kSending,
-                    .attempts = 1,
-                    .next_attempt_ms = 0,
-                    .last_error = "",
-                    .result = nullptr,
-                    .created_ms = 0,
-                    .updated_ms = 0});
+  write_sending(h, "slack", "slack.chat.postMessage", "a", std::nullopt,
+                {{"channel", "C123"}, {"text", "was sending"}});
   h.restart();
   REQUIRE(h.wait_state(1, OutboxState::kDone));
   CHECK(methods(fake) == std::vector<std::string>{"conversations.history", "chat.postMessage"});
@@ -153,19 +148,8 @@ TEST_CASE("a Slack post to a channel name cannot be looked up and is sent again 
   std::vector<OutboxRow> finished;
   OutboxHarness h(slack_at(fake, finished));
   fake.set_time_origin(h.now_ms());  // the hub's simulated clock
-  write_sending(h, {.id = 1,
-                    .integration = "slack",
-                    .operation = "slack.chat.postMessage",
-                    .idempotency_key = "a",
-                    .incident_id = std::nullopt,
-                    .payload = {{"channel", "#incidents"}, {"text", "was sending"}},
-                    .state = OutboxState::kSending,
-                    .attempts = 1,
-                    .next_attempt_ms = 0,
-                    .last_error = "",
-                    .result = nullptr,
-                    .created_ms = 0,
-                    .updated_ms = 0});
+  write_sending(h, "slack", "slack.chat.postMessage", "a", std::nullopt,
+                {{"channel", "#incidents"}, {"text", "was sending"}});
   h.restart();
   REQUIRE(h.wait_state(1, OutboxState::kDone));
   CHECK(methods(fake) == std::vector<std::string>{"chat.postMessage"});
@@ -261,19 +245,7 @@ TEST_CASE("a Jira create recorded sending that never reached Jira is created onc
           "[outbox][reconcile]") {
   reflex::testing::FakeJira fake;
   OutboxHarness h(jira_at(fake));
-  write_sending(h, {.id = 1,
-                    .integration = "jira",
-                    .operation = "jira.create_issue",
-                    .idempotency_key = "incident-7/ticket",
-                    .incident_id = 7,
-                    .payload = kIssue,
-                    .state = OutboxState::kSending,
-                    .attempts = 1,
-                    .next_attempt_ms = 0,
-                    .last_error = "",
-                    .result = nullptr,
-                    .created_ms = 0,
-                    .updated_ms = 0});
+  write_sending(h, "jira", "jira.create_issue", "incident-7/ticket", 7, kIssue);
   h.restart();
   REQUIRE(h.wait_state(1, OutboxState::kDone));
   REQUIRE(fake.issues().size() == 1);
