@@ -219,6 +219,22 @@ CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained;
     // (hub/cluster/cluster_schema.h). Its text is built when this array is initialised,
     // before main; SQLite's migration 11 only keeps the two lists' numbers aligned.
     {11, cluster::cluster_migration()},
+    // What hubs that do not lead ingest (hub/relay_ingest.h): their events wait here, as
+    // they will be stored in events, until the leader correlates them and moves them there
+    // in one of its fenced batches. A queue, so the leader reads it by id.
+    {12, R"sql(
+CREATE TABLE event_relay (
+  id BIGSERIAL PRIMARY KEY,
+  agent_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  ts_ms BIGINT NOT NULL,
+  received_ms BIGINT NOT NULL,
+  frame BYTEA NOT NULL
+);
+-- The leader refreshes the agents other hubs heard from by this.
+CREATE INDEX agents_last_seen ON agents(last_seen_ms);
+)sql"},
 };
 
 }  // namespace

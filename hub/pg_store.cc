@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <sstream>
 #include <tuple>
@@ -89,6 +91,36 @@ std::string percent_encoded(std::string_view value) {
   return out;
 }
 
+// A PostgreSQL array literal of `values` ('{"a","b"}'), each element quoted, for
+// `= ANY($1::text[])`: one parameter however many there are.
+std::string text_array(const std::set<std::string>& values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '\\' || c == '"') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string int_array(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (int64_t v : values) out += (out.size() > 1 ? "," : "") + std::to_string(v);
+  return out + "}";
+}
+
+protocol::MessageType parse_type(std::string_view name) {
+  for (int t = 0; t <= static_cast<int>(protocol::MessageType::kGap); ++t) {
+    const auto type = static_cast<protocol::MessageType>(t);
+    if (name == protocol::type_name(type)) return type;
+  }
+  return protocol::MessageType::kMetrics;  // only ever written from type_name()
+}
+
 class PgHubStore final : public HubStore {
  public:
   explicit PgHubStore(pg::Connection conn)
@@ -111,8 +143,25 @@ class PgHubStore final : public HubStore {
     // First, so the lease row is share-locked while the rest is written: a takeover
     // waits for this transaction to end.
     if (fence_) REFLEX_RETURN_IF_ERROR(cluster::fenced_check(conn_, *fence_));
+    // Several hubs may take one agent's events: it moved to another hub while a batch of
+    // the first was in flight. Its row is locked before anything of it is written, so
+    // such batches commit one after the other, and the events at or below the committed
+    // mark (already stored by the other) are left out. Relayed events were deduplicated
+    // when they were relayed.
+    auto marks = lock_marks(batch);
+    if (!marks) return marks.status();
     for (const auto& a : batch.agents) REFLEX_RETURN_IF_ERROR(upsert_agent(a));
-    REFLEX_RETURN_IF_ERROR(insert_events(batch.events));
+    std::vector<const StoredEvent*> events;
+    events.reserve(batch.events.size());
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      const StoredEvent& e = batch.events[i];
+      const auto mark = marks->find(e.agent_id);
+      if (i < batch.relayed.size() || mark == marks->end() || e.seq > mark->second) {
+        events.push_back(&e);
+      }
+    }
+    REFLEX_RETURN_IF_ERROR(insert_events(batch.relay ? "event_relay" : "events", events));
+    REFLEX_RETURN_IF_ERROR(take_relayed(batch.relayed));
     for (const auto& c : batch.state_changes) {
       auto n = std::apply(
           [&](const auto&... v) {
@@ -210,23 +259,89 @@ class PgHubStore final : public HubStore {
         "INSERT INTO agents (" + std::string(rows::kAgentColumns) +
         R"sql() VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, version = EXCLUDED.version,
-  labels = EXCLUDED.labels, last_seen_ms = EXCLUDED.last_seen_ms, state = EXCLUDED.state,
-  state_since_ms = EXCLUDED.state_since_ms, heartbeat_ms = EXCLUDED.heartbeat_ms,
-  spool_depth = EXCLUDED.spool_depth, open_circuits = EXCLUDED.open_circuits,
-  acked_seq = EXCLUDED.acked_seq)sql";
+  labels = EXCLUDED.labels, last_seen_ms = GREATEST(agents.last_seen_ms, EXCLUDED.last_seen_ms),
+  state = EXCLUDED.state, state_since_ms = EXCLUDED.state_since_ms,
+  heartbeat_ms = EXCLUDED.heartbeat_ms, spool_depth = EXCLUDED.spool_depth,
+  open_circuits = EXCLUDED.open_circuits,
+  acked_seq = GREATEST(agents.acked_seq, EXCLUDED.acked_seq))sql";
     auto n =
         std::apply([&](const auto&... v) { return conn_.run(sql, v...); }, rows::agent_values(a));
     return n ? Status::ok() : n.status();
   }
 
-  Status insert_events(const std::vector<StoredEvent>& events) {
+  // The committed marks of the agents `batch` writes, their rows locked (in one order, so
+  // two hubs' batches cannot deadlock) until the transaction ends. An agent without a row
+  // yet has no mark.
+  Result<std::map<std::string, uint64_t>> lock_marks(const WriteBatch& batch) {
+    std::set<std::string> ids;
+    for (const auto& a : batch.agents) ids.insert(a.id);
+    for (size_t i = batch.relayed.size(); i < batch.events.size(); ++i) {
+      ids.insert(batch.events[i].agent_id);
+    }
+    std::map<std::string, uint64_t> marks;
+    if (ids.empty()) return marks;
+    auto locked = conn_.query(
+        "SELECT id, acked_seq FROM agents WHERE id = ANY($1::text[]) "
+        "ORDER BY id COLLATE \"C\" FOR UPDATE",
+        text_array(ids));
+    if (!locked) return locked.status();
+    for (int i = 0; i < locked->size(); ++i) {
+      const pg::Row r = (*locked)[i];
+      marks[r.column_text(0)] = static_cast<uint64_t>(r.column_int64(1));
+    }
+    return marks;
+  }
+
+  // Removes the relayed rows a leader's batch stores. They are gone only if another
+  // leader took them, which fencing rules out: then this hub's term is over.
+  Status take_relayed(const std::vector<int64_t>& ids) {
+    if (ids.empty()) return Status::ok();
+    auto n = conn_.run("DELETE FROM event_relay WHERE id = ANY($1::bigint[])", int_array(ids));
+    if (!n) return n.status();
+    if (*n != static_cast<int64_t>(ids.size())) {
+      return Status::error("fenced", std::to_string(ids.size() - static_cast<size_t>(*n)) +
+                                         " relayed events were already taken by another hub");
+    }
+    return Status::ok();
+  }
+
+  Result<RelayedEvents> read_relay(size_t limit, int64_t agents_seen_since_ms) override {
+    return reconnecting([&]() -> Result<RelayedEvents> {
+      RelayedEvents out;
+      auto relayed = conn_.query(
+          "SELECT id, agent_id, seq, type, ts_ms, received_ms, frame FROM event_relay "
+          "ORDER BY id LIMIT $1",
+          static_cast<int64_t>(limit));
+      if (!relayed) return relayed.status();
+      for (int i = 0; i < relayed->size(); ++i) {
+        const pg::Row r = (*relayed)[i];
+        out.ids.push_back(r.column_int64(0));
+        const std::vector<uint8_t> frame = r.column_blob(6);
+        out.events.push_back(StoredEvent{r.column_text(1), static_cast<uint64_t>(r.column_int64(2)),
+                                         parse_type(r.column_text_view(3)), r.column_int64(4),
+                                         r.column_int64(5),
+                                         std::string(frame.begin(), frame.end())});
+      }
+      // And the rows of the agents those events came from, which this hub may not know.
+      std::set<std::string> senders;
+      for (const auto& e : out.events) senders.insert(e.agent_id);
+      auto agents = conn_.query("SELECT " + std::string(rows::kAgentColumns) +
+                                    " FROM agents WHERE last_seen_ms >= $1 OR id = ANY($2::text[])",
+                                agents_seen_since_ms, text_array(senders));
+      if (!agents) return agents.status();
+      for (int i = 0; i < agents->size(); ++i) out.agents.push_back(rows::read_agent((*agents)[i]));
+      return out;
+    });
+  }
+
+  Status insert_events(std::string_view table, const std::vector<const StoredEvent*>& events) {
     for (size_t start = 0; start < events.size(); start += kEventsPerInsert) {
       const size_t count = std::min(kEventsPerInsert, events.size() - start);
-      std::string sql =
-          "INSERT INTO events (agent_id, seq, type, ts_ms, received_ms, frame) VALUES ";
+      std::string sql = "INSERT INTO " + std::string(table) +
+                        " (agent_id, seq, type, ts_ms, received_ms, frame) VALUES ";
       pg::Params params;
       for (size_t i = 0; i < count; ++i) {
-        const StoredEvent& e = events[start + i];
+        const StoredEvent& e = *events[start + i];
         const size_t p = i * 6;
         sql += i == 0 ? "(" : ", (";
         for (size_t k = 1; k <= 6; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(p + k);

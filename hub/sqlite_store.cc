@@ -78,6 +78,8 @@ CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained = 1;
     // (hub/cluster/cluster_schema.h). A SQLite store belongs to one hub, which leads by
     // itself, so here the number only keeps the two lists aligned.
     {11, "-- nothing: hubs on SQLite do not form a cluster"},
+    // PostgreSQL's 12 is the table other hubs' events wait in for the leader.
+    {12, "-- nothing: hubs on SQLite do not form a cluster"},
 };
 
 using rows::bind_values;
@@ -137,6 +139,9 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
 
   Status write_batch(const WriteBatch& batch) override {
     if (batch.empty()) return Status::ok();
+    if (batch.relay || !batch.relayed.empty()) {
+      return Status::error("unsupported", "a SQLite store belongs to one hub: nothing is relayed");
+    }
     auto tx = sqlite::Transaction::begin(db_);
     if (!tx) return tx.status();
     for (const auto& a : batch.agents) {

@@ -95,11 +95,26 @@ struct WriteBatch {
   std::vector<OutboxUpdate> outbox_updates;
   // The workflow runner (hub/policy/runner.h): incidents' workflow documents, upserted.
   std::vector<policy::IncidentWorkflow> workflows;
+  // Hubs sharing a PostgreSQL store (hub/relay_ingest.h). `relay`: written by a hub that
+  // does not lead, so `events` go to event_relay, where the leader takes them, not to
+  // events. `relayed`: the event_relay rows the leader moves into events with this batch;
+  // their events are the first relayed.size() of `events`, already deduplicated.
+  bool relay = false;
+  std::vector<int64_t> relayed;
   bool empty() const {
     return agents.empty() && state_changes.empty() && events.empty() && incidents.empty() &&
            silences.empty() && changes.empty() && expiry.empty() && suspects.empty() &&
-           outbox.empty() && outbox_updates.empty() && workflows.empty();
+           outbox.empty() && outbox_updates.empty() && workflows.empty() && relayed.empty();
   }
+};
+
+// What the leader of hubs sharing a store reads of the others' ingest (read_relay()).
+struct RelayedEvents {
+  std::vector<int64_t> ids;         // event_relay rows, oldest first
+  std::vector<StoredEvent> events;  // in the same order
+  // The rows of the agents seen by any hub since the asked time, and of those `events`
+  // came from.
+  std::vector<AgentRecord> agents;
 };
 
 class HubStore {
@@ -137,6 +152,15 @@ class HubStore {
   virtual Status set_fence(const cluster::Fence& fence) {
     return Status::error("unsupported", "only a PostgreSQL store is shared by hubs (fence " +
                                             fence.lease_name + ")");
+  }
+  // For the leader of hubs sharing the store: the oldest `limit` events the other hubs
+  // ingested and left in event_relay, the rows of their agents, and those of the agents
+  // whose last_seen_ms is at or after `agents_seen_since_ms` (any hub's clock). A batch
+  // with `relayed` moves the events.
+  virtual Result<RelayedEvents> read_relay(size_t limit, int64_t agents_seen_since_ms) {
+    (void)limit;
+    (void)agents_seen_since_ms;
+    return Status::error("unsupported", "only a PostgreSQL store is shared by hubs");
   }
 };
 

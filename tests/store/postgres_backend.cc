@@ -3,6 +3,7 @@
 // PostgreSQL backend has: its config keys, the password, reconnecting.
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <limits>
 
 #include "common/pg.h"
 #include "hub/cluster/leadership.h"
@@ -273,4 +274,117 @@ TEST_CASE("migration 11 creates the cluster's tables, on which a hub leads and i
   CHECK(view->leader() == "hub-1");
   CHECK(view->members[0].version == "0.1.0");
   CHECK(view->members[0].http_url.empty());
+}
+
+namespace {
+
+StoredEvent event_of(const std::string& agent_id, uint64_t seq) {
+  return {agent_id,
+          seq,
+          protocol::MessageType::kMetrics,
+          static_cast<int64_t>(seq),
+          1000,
+          "frame-" + std::to_string(seq)};
+}
+
+// A batch of `agent_id`'s events from..to, its row saying it committed up to `to`.
+WriteBatch events_batch(const std::string& agent_id, uint64_t from, uint64_t to) {
+  WriteBatch batch;
+  AgentRecord a;
+  a.id = agent_id;
+  a.hostname = agent_id + ".example";
+  a.last_seen_ms = static_cast<int64_t>(to);
+  a.acked_seq = to;
+  batch.agents.push_back(a);
+  for (uint64_t seq = from; seq <= to; ++seq) batch.events.push_back(event_of(agent_id, seq));
+  return batch;
+}
+
+void require_ok_write(HubStore& store, const WriteBatch& batch) {
+  const Status st = store.write_batch(batch);
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "events a standby relays wait for the leader, which moves each into events once; events "
+    "another hub already stored are left out",
+    "[store]") {
+  auto db = testing::make_store_fixture();
+  auto standby = db->open();
+  auto leader = db->open();
+  WriteBatch relayed = events_batch("web-1", 1, 10);
+  relayed.relay = true;
+  require_ok_write(*standby, relayed);
+  CHECK(db->peek("SELECT COUNT(*) FROM event_relay") == "10");
+  CHECK(db->peek("SELECT COUNT(*) FROM events") == "0");
+
+  // The agent moved to a second standby, which did not know 5..10 were committed.
+  WriteBatch resent = events_batch("web-1", 5, 12);
+  resent.relay = true;
+  require_ok_write(*standby, resent);
+  CHECK(db->peek("SELECT COUNT(*) FROM event_relay") == "12");
+  CHECK(db->peek("SELECT acked_seq FROM agents WHERE id = 'web-1'") == "12");
+
+  auto read = leader->read_relay(100, std::numeric_limits<int64_t>::max());
+  INFO(read.status().to_string());
+  REQUIRE(read);
+  REQUIRE(read->events.size() == 12);
+  REQUIRE(read->ids.size() == 12);
+  for (uint64_t i = 0; i < 12; ++i) {
+    CHECK(read->events[i].seq == i + 1);
+    CHECK(read->events[i].frame == "frame-" + std::to_string(i + 1));
+  }
+  REQUIRE(read->agents.size() == 1);  // the row of the agent the events came from
+  CHECK(read->agents[0].acked_seq == 12);
+
+  // The leader's batch: the relayed events, then what it took itself, which includes a
+  // resend of 11 and 12 (the agent came to it before their ack reached it).
+  WriteBatch moved = events_batch("web-1", 11, 14);
+  moved.agents[0].acked_seq = 14;
+  moved.relayed = read->ids;
+  moved.events.insert(moved.events.begin(), read->events.begin(), read->events.end());
+  require_ok_write(*leader, moved);
+  CHECK(db->peek("SELECT COUNT(*) FROM event_relay") == "0");
+  CHECK(db->peek("SELECT COUNT(*) FROM events") == "14");
+  CHECK(db->peek("SELECT COUNT(DISTINCT seq) FROM events") == "14");
+  CHECK(db->peek("SELECT string_agg(seq::text, ',' ORDER BY ctid) FROM events") ==
+        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
+
+  // Moving them again means another leader took them: refused whole, as fenced.
+  WriteBatch again = events_batch("web-1", 15, 15);
+  again.relayed = read->ids;
+  again.events.insert(again.events.begin(), read->events.begin(), read->events.end());
+  const Status st = leader->write_batch(again);
+  CHECK(st.code() == "fenced");
+  CHECK(db->peek("SELECT COUNT(*) FROM events") == "14");
+  CHECK(db->peek("SELECT acked_seq FROM agents WHERE id = 'web-1'") == "14");
+}
+
+TEST_CASE("an agent's committed mark and last sighting never go back when a hub writes a stale row",
+          "[store]") {
+  auto db = testing::make_store_fixture();
+  auto store = db->open();
+  require_ok_write(*store, events_batch("web-1", 1, 20));
+  WriteBatch stale;
+  AgentRecord a;
+  a.id = "web-1";
+  a.hostname = "web-1.example";
+  a.last_seen_ms = 5;
+  a.acked_seq = 5;
+  stale.agents.push_back(a);
+  require_ok_write(*store, stale);
+  CHECK(db->peek("SELECT acked_seq FROM agents WHERE id = 'web-1'") == "20");
+  CHECK(db->peek("SELECT last_seen_ms FROM agents WHERE id = 'web-1'") == "20");
+
+  // Agents seen since a time, with nothing relayed.
+  auto read = store->read_relay(100, 10);
+  REQUIRE(read);
+  CHECK(read->events.empty());
+  REQUIRE(read->agents.size() == 1);
+  auto none = store->read_relay(100, 21);
+  REQUIRE(none);
+  CHECK(none->agents.empty());
 }

@@ -82,3 +82,21 @@ TEST_CASE("migration 11 creates nothing on SQLite, whose hubs do not form a clus
   REQUIRE(*row);
   CHECK(st->column_int64(0) == 0);
 }
+
+TEST_CASE("a SQLite store refuses relayed events: it belongs to one hub", "[store]") {
+  testing::TempDir dir;
+  StoreConfig cfg;
+  cfg.path = dir.file("hub.db");
+  auto store = open_store(cfg);
+  REQUIRE(store);
+  WriteBatch batch;
+  batch.events.push_back({"web-1", 1, protocol::MessageType::kMetrics, 1, 1, "frame"});
+  batch.relay = true;
+  CHECK((*store)->write_batch(batch).code() == "unsupported");
+  batch.relay = false;
+  batch.relayed = {1};
+  CHECK((*store)->write_batch(batch).code() == "unsupported");
+  CHECK((*store)->read_relay(10, 0).status().code() == "unsupported");
+  batch.relayed.clear();
+  CHECK((*store)->write_batch(batch).is_ok());
+}
