@@ -16,6 +16,25 @@ void AgentRegistry::load(std::vector<AgentRecord> agents) {
   for (auto& a : agents) agents_[a.id] = std::move(a);
 }
 
+bool AgentRegistry::seen_elsewhere(const AgentRecord& row) {
+  auto [it, inserted] = agents_.try_emplace(row.id, row);
+  AgentRecord& a = it->second;
+  if (inserted) return false;  // registered through another hub, as its row says
+  if (row.last_seen_ms <= a.last_seen_ms) return false;
+  // What the agent said of itself; its liveness stays this hub's judgement.
+  a.hostname = row.hostname;
+  a.version = row.version;
+  a.labels = row.labels;
+  a.heartbeat_ms = row.heartbeat_ms;
+  a.spool_depth = row.spool_depth;
+  a.open_circuits = row.open_circuits;
+  a.acked_seq = std::max(a.acked_seq, row.acked_seq);
+  const bool was_lost = a.state == AgentState::kLost;
+  seen(a, row.last_seen_ms, "heard by another hub");
+  if (was_lost) dirty_.insert(a.id);
+  return was_lost;
+}
+
 void AgentRegistry::on_hello(const std::string& agent_id, const protocol::Hello& hello,
                              int64_t now_ms) {
   auto [it, inserted] = agents_.try_emplace(agent_id);

@@ -36,6 +36,11 @@ class AgentRegistry {
 
   // Restores the agents recorded before a restart.
   void load(std::vector<AgentRecord> agents);
+  // A row another hub sharing the store wrote (the agent is connected there): when it is
+  // newer than what this registry saw, the agent's description and last sighting are
+  // taken from it, so the agent is not judged lost here. True when it was lost and is
+  // alive again (a state change, queued as on_hello's are).
+  bool seen_elsewhere(const AgentRecord& row);
   void set_policy(LivenessPolicy policy) { policy_ = policy; }
 
   void on_hello(const std::string& agent_id, const protocol::Hello& hello, int64_t now_ms);

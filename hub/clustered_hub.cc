@@ -74,6 +74,7 @@ Status ClusteredHub::start(const HubConfig& cfg, OnServing on_serving) {
   leadership_ = std::move(leadership).value();
   spdlog::info("hub {} standing by (lease {} ms, store {})", leadership_->hub_id(),
                cfg.cluster.lease.count(), cfg.store.where());
+  start_relay();
   announce("standby");
   return Status::ok();
 }
@@ -83,7 +84,7 @@ void ClusteredHub::elected(const cluster::Term& term) {
   auto fence = leadership_->fence();
   if (!fence || fence->token != term.token) return;  // already over
   spdlog::info("hub {} leads (term {}): taking over", leadership_->hub_id(), term.token);
-  stop_standby();
+  stop_standby();  // the agent port's last events are committed for this term to take
   LeaderTerm lead;
   lead.fence = *fence;
   lead.leading = [l = leadership_.get()] { return l->leading_now(); };
@@ -125,6 +126,7 @@ void ClusteredHub::lost(const std::string& why) {
     loop_.stop();
     return;
   }
+  start_relay();
   announce("standby");
 }
 
@@ -191,7 +193,31 @@ Status ClusteredHub::serve_standby() {
   return Status::ok();
 }
 
+void ClusteredHub::start_relay() {
+  if (stopped_ || hub_ || relay_) return;
+  auto relay = std::make_unique<RelayIngest>(loop_, clock_, timers_);
+  if (Status st = relay->start(cfg_); !st) {
+    if (!relay_failing_) {
+      spdlog::error("hub {} cannot take agents while standing by, will retry every second: {}",
+                    hub_id_, st.to_string());
+    }
+    relay_failing_ = true;
+    relay_retry_ = timers_.start(Millis(1000), Millis(0), [this] {
+      relay_retry_ = 0;
+      start_relay();
+    });
+    return;
+  }
+  const bool retried = relay_failing_;
+  relay_failing_ = false;
+  relay_ = std::move(relay);
+  if (retried) announce("standby");  // now with its agent port
+}
+
 void ClusteredHub::stop_standby() {
+  if (relay_retry_) timers_.cancel(relay_retry_);
+  relay_retry_ = 0;
+  relay_.reset();  // commits and acknowledges what it accepted, closes the port
   if (!standby_) return;
   standby_->stop();
   if (standby_thread_.joinable()) standby_thread_.join();
@@ -217,7 +243,9 @@ void ClusteredHub::announce(const std::string& role) {
   on_serving_({{"role", role},
                {"hub_id", hub_id_},
                {"http_port", hub_ ? hub_->http_port() : http_port_},
-               {"ingest", hub_ ? json(hub_->ingest_endpoint()) : json(nullptr)},
+               {"ingest", hub_     ? json(hub_->ingest_endpoint())
+                          : relay_ ? json(relay_->endpoint())
+                                   : json(nullptr)},
                {"pid", ::getpid()}});
 }
 

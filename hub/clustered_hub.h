@@ -7,15 +7,16 @@
 //
 // The others stand by. A standby serves, on the same HTTP address, GET /healthz (open, so
 // a load balancer sees the process is alive) and GET /api/v1/cluster; anything else is
-// 503 {"error": {"code": "standby", ...}} naming the leader and its URL. It does not bind
-// the agent port, so agents (which know every hub's endpoint) stay with the leader.
+// 503 {"error": {"code": "standby", ...}} naming the leader and its URL. It ingests too:
+// it binds the agent port (hub/relay_ingest.h), so agents may connect to any hub, and
+// commits their events for the leader to correlate.
 //
 // Takeover is the restart path: when a standby is elected it stops its standby server,
-// starts a Hub, which restores everything from the store (incidents, timers' due times,
-// undelivered outbox rows, workflows), and binds the ports. A leader that loses its term
-// (another hub took the lease after it lapsed, a write was fenced, stop()) stops its Hub
-// and stands by again; a row it had claimed stays `sending` for the next leader, whose
-// outbox looks at the vendor before resending.
+// commits what its agent port accepted, closes it, starts a Hub, which restores everything from the
+// store (incidents, timers' due times, undelivered outbox rows, workflows), and binds the ports. A
+// leader that loses its term (another hub took the lease after it lapsed, a write was fenced,
+// stop()) stops its Hub and stands by again; a row it had claimed stays `sending` for the next
+// leader, whose outbox looks at the vendor before resending.
 //
 // Threads: everything on the loop thread; Leadership's callbacks hop to it.
 #pragma once
@@ -33,6 +34,7 @@
 #include "hub/cluster/leadership.h"
 #include "hub/config.h"
 #include "hub/hub.h"
+#include "hub/relay_ingest.h"
 
 namespace httplib {
 class Server;
@@ -66,8 +68,11 @@ class ClusteredHub {
  private:
   void elected(const cluster::Term& term);
   void lost(const std::string& why);
+  // Standing by: the HTTP server, and the agent port (retried every second until it
+  // starts: the store may be down).
   Status serve_standby();
   void stop_standby();
+  void start_relay();
   nlohmann::json cluster_json();
   void announce(const std::string& role);
 
@@ -79,9 +84,12 @@ class ClusteredHub {
   OnServing on_serving_;
   LoopDoor door_;
   std::unique_ptr<cluster::Leadership> leadership_;
-  std::unique_ptr<Hub> hub_;  // while leading
-  uint64_t term_token_ = 0;   // the term hub_ runs for
-  ApiAuth auth_;              // the standby server's tokens, as the Hub's API has them
+  std::unique_ptr<Hub> hub_;            // while leading
+  std::unique_ptr<RelayIngest> relay_;  // while standing by
+  TimerId relay_retry_ = 0;
+  bool relay_failing_ = false;  // logged once until it starts
+  uint64_t term_token_ = 0;     // the term hub_ runs for
+  ApiAuth auth_;                // the standby server's tokens, as the Hub's API has them
   std::unique_ptr<httplib::Server> standby_;
   std::thread standby_thread_;
   int http_port_ = 0;

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
-#include "common/curve_keys.h"
 #include "hub/dashboard.h"
 #include "hub/integrations/slack.h"
 #include "hub/integrations/vendors.h"
@@ -13,6 +13,16 @@ namespace reflex::hub {
 namespace {
 
 constexpr Millis kCommitRetry(500);
+// Leading a cluster: the other hubs' events are read in chunks of this many, again at
+// once after a full chunk is committed, after kRelayPoll when there was nothing, and
+// after kRelayRetry when the read failed. Agents' rows are read as often as liveness is
+// checked, at most every kRelayAgentsEvery, those seen within kRelayAgentsSlack of the
+// newest (hubs' clocks and commits differ by that much).
+constexpr size_t kRelayChunk = 5000;
+constexpr Millis kRelayPoll(100);
+constexpr Millis kRelayRetry(1000);
+constexpr int64_t kRelayAgentsEveryMs = 1000;
+constexpr int64_t kRelayAgentsSlackMs = 5000;
 
 // What the workflow runner needs of the config: the routes and workflows, and which
 // integrations the outbox has (a step for another is skipped, saying so).
@@ -97,9 +107,19 @@ Status Hub::start(const HubConfig& cfg) {
   });
   share_topology(cfg);
   writer_ = std::make_unique<StoreWriter>(loop_, *store_);
+  if (term_) {
+    auto tail = RelayTail::open(loop_, cfg.store);
+    if (!tail) return tail.status().with_context("store " + cfg.store.where());
+    relay_tail_ = std::move(tail).value();
+    relay_catching_up_ = true;
+    read_relay();
+  }
 
   std::string secret_key;
-  REFLEX_RETURN_IF_ERROR(start_security(cfg.security, secret_key));
+  auto zap = start_agent_guard(loop_, zmq_, clock_, cfg.security, *metrics_.connections_refused,
+                               secret_key);
+  if (!zap) return zap.status();
+  zap_ = std::move(zap).value();
   ingest_ =
       std::make_unique<Ingest>(loop_, zmq_, clock_, registry_, metrics_, [this] { commit(); });
   REFLEX_RETURN_IF_ERROR(ingest_->bind(cfg.listen, secret_key, ZapAuthenticator::kDomain));
@@ -230,44 +250,6 @@ Status Hub::start_outbox(const HubConfig& cfg) {
   return Status::ok();
 }
 
-Status Hub::start_security(const SecurityConfig& security, std::string& secret_key) {
-  zap_ = std::make_unique<ZapAuthenticator>(
-      loop_, zmq_,
-      security.insecure_plaintext ? PlaintextPolicy::kAllowAll : PlaintextPolicy::kLoopbackOnly);
-  REFLEX_RETURN_IF_ERROR(zap_->start());
-  zap_->on_refused([this](const Refusal& r) {
-    metrics_.connections_refused->inc();
-    const int64_t now = clock_.monotonic_ms();
-    if (now - last_refusal_log_ms_ >= 10'000 || last_refusal_log_ms_ == 0) {
-      last_refusal_log_ms_ = now;
-      spdlog::warn(
-          "refused a {} connection from {}{}: {} (further refusals are counted in "
-          "reflex_hub_connections_refused_total, logged at most every 10 s)",
-          r.mechanism, r.address, r.public_key.empty() ? "" : " with key " + r.public_key,
-          r.reason);
-    }
-  });
-  if (!security.curve()) {
-    if (security.insecure_plaintext) {
-      spdlog::warn(
-          "security.insecure_plaintext is set: agents connect without encryption or "
-          "authentication, from any address");
-    } else {
-      spdlog::warn(
-          "no CurveZMQ key configured: accepting plaintext agents from loopback only; "
-          "set security.secret_key_file and security.allowlist to accept remote agents");
-    }
-    return Status::ok();
-  }
-  auto keys = curve::load_keypair(security.secret_key_file);
-  if (!keys) return keys.status().with_context("security.secret_key_file");
-  secret_key = keys->secret_key;
-  REFLEX_RETURN_IF_ERROR(zap_->load(security.allowlist).with_context("security.allowlist"));
-  spdlog::info("CurveZMQ on; hub public key {}; {} agents enrolled", keys->public_key,
-               zap_->enrolled());
-  return Status::ok();
-}
-
 void Hub::share_topology(const HubConfig& cfg) {
   // The reader answers on the HTTP threads: it gets a copy of its own.
   auto topology = std::make_shared<const incidents::ServiceTopology>(cfg.suppression.services);
@@ -380,6 +362,7 @@ void Hub::stop() {
   if (liveness_timer_) timers_.cancel(liveness_timer_);
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
   if (runner_timer_) timers_.cancel(runner_timer_);
+  if (relay_timer_) timers_.cancel(relay_timer_);
   // No new attempt starts; the results already received are written by the commit below.
   if (outbox_) outbox_->stop();
   // What was accepted is made durable and acknowledged before the socket closes.
@@ -390,6 +373,7 @@ void Hub::stop() {
   }
   ingest_.reset();
   writer_.reset();
+  relay_tail_.reset();
   correlator_.reset();  // answers what still waits: the hub is stopping
 }
 
@@ -397,9 +381,15 @@ void Hub::commit() {
   if (!writer_ || writer_->busy()) return;
   WriteBatch batch = registry_.take_batch();
   Ingest::Taken taken;
-  if (ingest_) {
-    taken = ingest_->take();
+  if (ingest_ && !relay_catching_up_) taken = ingest_->take();
+  // The other hubs' events first: they were acknowledged before this hub's were taken.
+  batch.relayed = relayed_.ids;
+  batch.events = relayed_.events;
+  if (batch.events.empty()) {
     batch.events = std::move(taken.events);
+  } else {
+    batch.events.insert(batch.events.end(), std::make_move_iterator(taken.events.begin()),
+                        std::make_move_iterator(taken.events.end()));
   }
   if (Status st = correlator_->correlate(batch, clock_.now_ms()); !st) {
     give_back(std::move(batch), st);
@@ -439,6 +429,10 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     update_gauges();
     // The outbox sends what the batch claimed.
     if (outbox_) outbox_->committed();
+    if (!batch.relayed.empty()) {
+      relayed_ = {};
+      read_relay();  // there may be more
+    }
     commit();  // what arrived while this batch was written
     return;
   }
@@ -511,6 +505,55 @@ void Hub::arm_runner_timer() {
     runner_timer_ = 0;
     commit();
   });
+}
+
+void Hub::read_relay() {
+  if (!relay_tail_ || stopped_ || relay_tail_->busy() || !relayed_.ids.empty()) return;
+  if (relay_timer_) timers_.cancel(relay_timer_);
+  relay_timer_ = 0;
+  // As often as liveness is checked (agents.check_interval), at most every second.
+  const int64_t every = std::min(kRelayAgentsEveryMs, cfg_.agents.check_interval.count());
+  const bool agents = clock_.monotonic_ms() - relay_agents_read_at_ >= every;
+  relay_tail_->read(kRelayChunk,
+                    agents ? relay_agents_since_ms_ : std::numeric_limits<int64_t>::max(),
+                    [this, agents](Result<RelayedEvents> read) {
+                      if (agents && read) relay_agents_read_at_ = clock_.monotonic_ms();
+                      on_relay_read(std::move(read));
+                    });
+}
+
+void Hub::on_relay_read(Result<RelayedEvents> read) {
+  if (stopped_) return;
+  const auto again = [this](Millis after) {
+    relay_timer_ = timers_.start(after, Millis(0), [this] {
+      relay_timer_ = 0;
+      read_relay();
+    });
+  };
+  if (!read) {
+    if (!relay_failing_) {
+      spdlog::error("cannot read the events other hubs ingested, will retry: {}",
+                    read.status().to_string());
+    }
+    relay_failing_ = true;
+    again(kRelayRetry);
+    return;
+  }
+  relay_failing_ = false;
+  const bool caught_up = relay_catching_up_ && read->ids.size() < kRelayChunk;
+  if (caught_up) relay_catching_up_ = false;
+  bool back = false;  // an agent this hub had judged lost
+  for (const auto& a : read->agents) {
+    back = registry_.seen_elsewhere(a) || back;
+    relay_agents_since_ms_ = std::max(relay_agents_since_ms_, a.last_seen_ms - kRelayAgentsSlackMs);
+  }
+  if (read->ids.empty()) {
+    if (caught_up || back) commit();  // own agents' events that waited, state changes
+    again(kRelayPoll);
+    return;
+  }
+  relayed_ = std::move(read).value();
+  commit();
 }
 
 void Hub::check_liveness() {

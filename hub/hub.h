@@ -46,6 +46,7 @@
 #include "hub/outbox/outbox.h"
 #include "hub/outbox/outbox_api.h"
 #include "hub/policy/runner.h"
+#include "hub/relay_tail.h"
 #include "hub/route_api.h"
 #include "hub/silence_api.h"
 #include "hub/slack_actions.h"
@@ -105,9 +106,13 @@ class Hub {
   policy::AgentLink agent_link();
   void check_liveness();
   void update_gauges();
+  // Leading a cluster: reads what the other hubs ingested (relay_tail_) unless a read is
+  // in progress or what was read is not committed yet; on_relay_read() hands it to the
+  // next batch, or polls again after a pause when there was nothing.
+  void read_relay();
+  void on_relay_read(Result<RelayedEvents> read);
   // The routes for alerts from monitoring tools and changes (external_api.h).
   Status start_external(const HubConfig& cfg);
-  Status start_security(const SecurityConfig& security, std::string& secret_key);
   // Reads the API's bearer tokens and installs them on the HTTP API (bound to `http`).
   Status install_api_tokens(const ApiConfig& api, const std::string& http);
   // The delivery stage of outbound calls, its integrations and its routes
@@ -141,7 +146,17 @@ class Hub {
   int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
   TimerId commit_retry_timer_ = 0;
   TimerId runner_timer_ = 0;  // the runner's next due time (arm_runner_timer)
-  int64_t last_refusal_log_ms_ = 0;
+  // Leading a cluster (read_relay): the other hubs' events and agents.
+  std::unique_ptr<RelayTail> relay_tail_;
+  RelayedEvents relayed_;  // read, correlated and moved into events by the next batch
+  TimerId relay_timer_ = 0;
+  int64_t relay_agents_since_ms_ = 0;  // the agents' rows to read next (any hub's clock)
+  int64_t relay_agents_read_at_ = 0;   // monotonic ms, when they were last read
+  bool relay_failing_ = false;         // logged once until a read succeeds
+  // From the start of the term until a read returns less than a full chunk: this hub's
+  // own agents' events wait, so the events the others (and its own standby port) took
+  // before it led are stored and correlated first, in each agent's order.
+  bool relay_catching_up_ = false;
   bool stopped_ = false;
   std::unique_ptr<ExternalApi> external_;  // its routes are served by http_, stopped first
 

@@ -342,3 +342,49 @@ void ZapAuthenticator::on_readable() {
 }
 
 }  // namespace reflex::hub
+
+namespace reflex::hub {
+
+Result<std::unique_ptr<ZapAuthenticator>> start_agent_guard(EventLoop& loop, zmq::context_t& zmq,
+                                                            const Clock& clock,
+                                                            const SecurityConfig& security,
+                                                            metrics::Counter& refused,
+                                                            std::string& secret_key) {
+  auto zap = std::make_unique<ZapAuthenticator>(
+      loop, zmq,
+      security.insecure_plaintext ? PlaintextPolicy::kAllowAll : PlaintextPolicy::kLoopbackOnly);
+  REFLEX_RETURN_IF_ERROR(zap->start());
+  zap->on_refused([&clock, &refused, last_log_ms = int64_t{0}](const Refusal& r) mutable {
+    refused.inc();
+    const int64_t now = clock.monotonic_ms();
+    if (now - last_log_ms >= 10'000 || last_log_ms == 0) {
+      last_log_ms = now;
+      spdlog::warn(
+          "refused a {} connection from {}{}: {} (further refusals are counted in "
+          "reflex_hub_connections_refused_total, logged at most every 10 s)",
+          r.mechanism, r.address, r.public_key.empty() ? "" : " with key " + r.public_key,
+          r.reason);
+    }
+  });
+  if (!security.curve()) {
+    if (security.insecure_plaintext) {
+      spdlog::warn(
+          "security.insecure_plaintext is set: agents connect without encryption or "
+          "authentication, from any address");
+    } else {
+      spdlog::warn(
+          "no CurveZMQ key configured: accepting plaintext agents from loopback only; "
+          "set security.secret_key_file and security.allowlist to accept remote agents");
+    }
+    return zap;
+  }
+  auto keys = curve::load_keypair(security.secret_key_file);
+  if (!keys) return keys.status().with_context("security.secret_key_file");
+  secret_key = keys->secret_key;
+  REFLEX_RETURN_IF_ERROR(zap->load(security.allowlist).with_context("security.allowlist"));
+  spdlog::info("CurveZMQ on; hub public key {}; {} agents enrolled", keys->public_key,
+               zap->enrolled());
+  return zap;
+}
+
+}  // namespace reflex::hub

@@ -24,8 +24,11 @@
 #include <string_view>
 #include <zmq.hpp>
 
+#include "common/clock.h"
 #include "common/loop.h"
+#include "common/metrics.h"
 #include "common/status.h"
+#include "hub/config.h"
 
 namespace reflex::hub {
 
@@ -133,5 +136,15 @@ class ZapAuthenticator {
   size_t accepted_ = 0;
   size_t refused_ = 0;
 };
+
+// The guard of a hub's agent port under `security`, started: CurveZMQ with the allowlist
+// (`secret_key` is set to the hub's secret key), or plaintext from loopback only, or from
+// anywhere with insecure_plaintext (`secret_key` is left empty), each said in the log.
+// Refusals are counted in `refused` and logged at most every 10 s.
+Result<std::unique_ptr<ZapAuthenticator>> start_agent_guard(EventLoop& loop, zmq::context_t& zmq,
+                                                            const Clock& clock,
+                                                            const SecurityConfig& security,
+                                                            metrics::Counter& refused,
+                                                            std::string& secret_key);
 
 }  // namespace reflex::hub

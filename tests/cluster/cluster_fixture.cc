@@ -92,10 +92,14 @@ std::string ClusterHubs::logs() const {
   return out;
 }
 
-std::unique_ptr<Child> ClusterHubs::start_agent(const std::string& id, int events, int rate) {
+std::unique_ptr<Child> ClusterHubs::start_agent(const std::string& id, int events, int rate,
+                                                const ClusterHub* first,
+                                                const std::string& extra_yaml) {
   agents_.push_back(id);
-  std::string endpoints;
-  for (auto& h : hubs_) endpoints += (endpoints.empty() ? "" : ", ") + h->ingest();
+  std::string endpoints = first ? first->ingest() : "";
+  for (auto& h : hubs_) {
+    if (h.get() != first) endpoints += (endpoints.empty() ? "" : ", ") + h->ingest();
+  }
   const std::string cfg = dir_.write(
       id + ".yaml",
       "id: " + id +
@@ -103,7 +107,7 @@ std::unique_ptr<Child> ClusterHubs::start_agent(const std::string& id, int event
           "\nstatus_http: {listen: '127.0.0.1:0'}\nhub: {endpoints: [" +
           endpoints + "], ack_timeout: 1s, failover_after: 1, failback_after: 1h}\nspool: {path: " +
           dir_.file(id + "-spool.db") + "}\nload_test: {events: " + std::to_string(events) +
-          ", rate: " + std::to_string(rate) + "}\n");
+          ", rate: " + std::to_string(rate) + "}\n" + extra_yaml);
   return std::make_unique<Child>(std::vector<std::string>{agent_binary(), "--config", cfg},
                                  dir_.file(id + ".log"));
 }

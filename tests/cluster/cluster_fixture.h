@@ -61,8 +61,11 @@ class ClusterHubs {
   ClusterHub& wait_leader(std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
   // An agent sending `events` numbered metrics at `rate` per second, knowing every hub's
-  // endpoint (in the order the hubs were added).
-  std::unique_ptr<Child> start_agent(const std::string& id, int events, int rate);
+  // endpoint: `first`'s first when given, then in the order the hubs were added.
+  // `extra_yaml` is appended to its config.
+  std::unique_ptr<Child> start_agent(const std::string& id, int events, int rate,
+                                     const ClusterHub* first = nullptr,
+                                     const std::string& extra_yaml = "");
   // The sequence numbers of `agent_id`'s stored events, in the order they were written.
   std::vector<uint64_t> stored_seqs(const std::string& agent_id) const;
   // The first column of the first row of `sql` on the shared database, as text.

@@ -192,6 +192,51 @@ TEST_CASE("an agent streaming 20,000 events moves to the other hub when its hub 
   CHECK(hubs.stored_seqs("web-1") == one_to(20'000));
 }
 
+TEST_CASE(
+    "a standby ingests: its agent's events are stored once, in order, and its alert is "
+    "correlated and notified by the leader",
+    "[cluster]") {
+  FakeSlack slack;
+  FakeJira jira;
+  TempDir secrets;
+  ClusterHubs hubs(notify_config(slack, jira, secrets));
+  auto [a, b] = leader_and_standby(hubs);
+  // A check of a port nothing listens on, and a rule that fires while it fails.
+  const std::string failing =
+      "checks:\n  - {name: db, type: tcp, port: " + std::to_string(reserve_port()) +
+      ", interval: 200ms, timeout: 100ms}\n"
+      "rules:\n  - {name: db-down, series: db, when: 'state == CRITICAL', severity: high}\n";
+  auto agent = hubs.start_agent("web-2", 5'000, 2'000, &b, failing);
+  const bool stored = wait_until(
+      [&] {
+        return hubs.stored_seqs("web-2").size() >= 5'000 &&
+               hubs.peek("SELECT COUNT(*) FROM event_relay") == "0";
+      },
+      60s);
+  INFO(hubs.logs());
+  REQUIRE(stored);
+  CHECK(a.role() == "leader");
+  CHECK(b.role() == "standby");
+  // Through the standby: it registered the agent and relayed every event.
+  CHECK(read_file(hubs.dir().file("web-2.log")).find("registered with hub " + b.ingest()) !=
+        std::string::npos);
+  CHECK(hubs.peek("SELECT COUNT(*) FROM event_relay") == "0");
+  const auto seqs = hubs.stored_seqs("web-2");
+  CHECK(seqs == one_to(seqs.size()));  // metrics and alerts, each once, in order
+  // The leader correlated the alert: one incident, one message, one ticket.
+  REQUIRE(wait_until([&] { return posted(slack).count("checkout is failing") == 1; }, 30s));
+  REQUIRE(wait_until([&] { return tickets(jira).count("checkout is failing") == 1; }, 30s));
+  // The leader hears of the agent through the store: not lost, though it never spoke to it.
+  std::this_thread::sleep_for(3s);
+  httplib::Client client("127.0.0.1", a.http_port());
+  auto res = client.Get("/api/v1/agents/web-2");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(json::parse(res->body)["agent"].value("state", "") == "alive");
+  CHECK(posted(slack) == std::map<std::string, int>{{"checkout is failing", 1}});
+  CHECK(tickets(jira) == std::map<std::string, int>{{"checkout is failing", 1}});
+}
+
 TEST_CASE("a leader frozen past its lease sends nothing when it wakes, and stands by",
           "[cluster]") {
   FakeSlack slack;

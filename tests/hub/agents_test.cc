@@ -104,3 +104,50 @@ TEST_CASE("a slow store makes the hub grant a quarter of the window until commit
   CHECK(granted_window(1000, 251.0, 250) == 250);
   CHECK(granted_window(20, 900.0, 250) == 10);  // never below 10
 }
+
+TEST_CASE("a row another hub wrote keeps the agent alive here, and brings a lost one back",
+          "[agents]") {
+  AgentRegistry reg(LivenessPolicy{3, 5000});
+  reg.on_hello("web-1", hello(1000), 1'000);
+  reg.take_batch();
+  AgentRecord row = *reg.find("web-1");
+  row.hostname = "host-b";
+  row.last_seen_ms = 3'900;
+  row.spool_depth = 9;
+  row.acked_seq = 70;
+  row.state = AgentState::kLost;  // the other hub's view is not taken
+  CHECK_FALSE(reg.seen_elsewhere(row));
+  CHECK(reg.find("web-1")->hostname == "host-b");
+  CHECK(reg.find("web-1")->acked_seq == 70);
+  CHECK(reg.find("web-1")->state == AgentState::kAlive);
+  CHECK(reg.check_liveness(5'001) == 0);  // 1,101 ms after the other hub heard it
+  CHECK(reg.take_batch().empty());        // its row is stored already
+
+  // An older row changes nothing; the committed mark never goes back.
+  row.last_seen_ms = 2'000;
+  row.acked_seq = 10;
+  row.hostname = "host-old";
+  CHECK_FALSE(reg.seen_elsewhere(row));
+  CHECK(reg.find("web-1")->hostname == "host-b");
+  CHECK(reg.find("web-1")->acked_seq == 70);
+
+  CHECK(reg.check_liveness(7'000) == 1);
+  reg.take_batch();
+  row.last_seen_ms = 8'000;
+  row.acked_seq = 5;
+  CHECK(reg.seen_elsewhere(row));
+  CHECK(reg.find("web-1")->state == AgentState::kAlive);
+  CHECK(reg.find("web-1")->acked_seq == 70);
+  auto batch = reg.take_batch();
+  REQUIRE(batch.state_changes.size() == 1);
+  CHECK(batch.state_changes[0].state == AgentState::kAlive);
+  CHECK(batch.state_changes[0].at_ms == 8'000);
+  CHECK(batch.state_changes[0].reason == "heard by another hub");
+
+  // An agent that registered through another hub is added as its row says.
+  AgentRecord other = row;
+  other.id = "web-2";
+  CHECK_FALSE(reg.seen_elsewhere(other));
+  REQUIRE(reg.find("web-2"));
+  CHECK(reg.find("web-2")->last_seen_ms == 8'000);
+}
