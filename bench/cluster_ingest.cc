@@ -7,6 +7,14 @@
 namespace reflex::bench {
 namespace {
 
+// Where the server's WAL stands, in bytes since its start; the whole server's, so runs
+// must not overlap (they do not).
+Result<uint64_t> wal_position(const std::string& dsn) {
+  auto text = query_text(dsn, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint");
+  if (!text) return text.status();
+  return static_cast<uint64_t>(std::stoull(*text));
+}
+
 // Hubs sharing a fresh database: the fleet's keys on every hub, the load spread over the
 // hubs that ingest (at this commit the leader alone), then the rows counted.
 Result<IngestRun> run_on_postgres(const IngestConfig& config, const LoadOptions& load,
@@ -36,11 +44,19 @@ Result<IngestRun> run_on_postgres(const IngestConfig& config, const LoadOptions&
     targets.push_back({hub->ingest_endpoint(), hub->pid(), hub->http_port()});
   }
   run.ingesting = static_cast<int>(std::min(targets.size(), static_cast<size_t>(load.agents)));
+  auto wal_before = wal_position(dsn);
+  if (!wal_before) return wal_before.status();
   REFLEX_RETURN_IF_ERROR(drive_load(load, *fleet, targets, run.load));
   REFLEX_RETURN_IF_ERROR(stop_cluster(*hubs));
+  auto wal_after = wal_position(dsn);
+  if (!wal_after) return wal_after.status();
+  run.wal_bytes = *wal_after - *wal_before;
   auto stored = count_events(dsn);
   if (!stored) return stored.status().with_context("counting the events in " + database);
   run.load.stored = *stored;
+  auto table = query_text(dsn, "SELECT pg_total_relation_size('events')");
+  if (!table) return table.status();
+  run.table_bytes = static_cast<uint64_t>(std::stoull(*table));
   // A run's rows are not needed once counted; the next run gets a fresh database.
   if (!load.keep_dir) REFLEX_RETURN_IF_ERROR(drop_database(pg.dsn(), database));
   return run;

@@ -32,6 +32,10 @@ std::vector<IngestConfig> ingest_configs();
 struct IngestRun {
   LoadResult load;    // load.stored: rows in the events table after the hubs stopped
   int ingesting = 0;  // hubs whose ready file named an agent endpoint, and got agents
+  // PostgreSQL only: the events table's size (with its TOAST) after the run, and the WAL
+  // the server wrote while the hubs streamed and stopped.
+  uint64_t table_bytes = 0;
+  uint64_t wal_bytes = 0;
 
   bool valid() const { return load.stored == load.sent && load.acked == load.sent; }
 };

@@ -41,6 +41,17 @@ std::string hubs_text(const IngestConfig& c, const std::vector<IngestRun>& runs)
   return std::to_string(c.hubs) + ", " + ingesting + " ingesting";
 }
 
+// Bytes per stored event, median over the runs: table (true) or WAL (false).
+double per_event(const std::vector<IngestRun>& runs, bool table) {
+  std::vector<double> v;
+  for (const auto& r : runs) {
+    if (r.load.stored == 0) continue;
+    const auto bytes = static_cast<double>(table ? r.table_bytes : r.wal_bytes);
+    v.push_back(bytes / static_cast<double>(r.load.stored));
+  }
+  return median(v);
+}
+
 bool all_valid(const std::vector<IngestRun>& runs) {
   return std::all_of(runs.begin(), runs.end(), [](const IngestRun& r) { return r.valid(); });
 }
@@ -81,6 +92,14 @@ void print_ingest(const ClusterReport& r, std::ostream& out) {
     out << "- PostgreSQL / SQLite, by median: one hub **"
         << fixed(median_rate(r, "pg_one") / sqlite, 2) << "x**, two hubs **"
         << fixed(median_rate(r, "pg_two") / sqlite, 2) << "x**.\n";
+  }
+  for (const auto& c : r.configs) {
+    auto it = r.runs.find(c.key);
+    if (c.store != IngestStore::postgres || it == r.runs.end() || it->second.empty()) continue;
+    out << "- PostgreSQL, " << c.title << ": " << grouped(per_event(it->second, true))
+        << " bytes per event in the events table (`pg_total_relation_size`), "
+        << grouped(per_event(it->second, false))
+        << " bytes of WAL per event while streaming (`pg_current_wal_lsn`), medians.\n";
   }
   out << "- Two hubs: the load goes to every hub whose ready file names an agent endpoint "
          "(agent i to hub i mod n); the column says how many did.\n";
@@ -178,6 +197,10 @@ void print_lines(const ClusterReport& r, std::ostream& out) {
     const IngestRun* mid = median_run(it->second);
     line("ingest_" + c.key + "_ingesting_hubs", mid->ingesting);
     line("ingest_" + c.key + "_valid", all_valid(it->second) ? 1 : 0);
+    if (c.store == IngestStore::postgres) {
+      line("ingest_" + c.key + "_table_bytes_per_event", per_event(it->second, true));
+      line("ingest_" + c.key + "_wal_bytes_per_event", per_event(it->second, false));
+    }
   }
   if (const double sqlite = median_rate(r, "sqlite"); sqlite > 0) {
     line("ingest_pg_one_to_sqlite", median_rate(r, "pg_one") / sqlite);
