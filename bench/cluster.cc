@@ -1,6 +1,6 @@
 // cluster: hubs sharing one PostgreSQL, measured.
 //
-//   cluster [all|ingest|failover] [--hub PATH] [--events 300000] [--repeat 3]
+//   cluster [all|ingest|failover] [--hub PATH] [--events 1000000] [--repeat 3]
 //           [--trials 10] [--lease 2] ...
 //
 // ingest    durable events/s of one hub on SQLite, one hub on PostgreSQL and two hubs on
@@ -94,7 +94,6 @@ int main(int argc, char** argv) {
   LoadOptions& load = report.load;
   load.hub_binary = sibling_binary("hub", "reflex-hub");
   load.work_dir = default_work_dir();
-  load.events = 300'000;
   double time_limit_s = 30, drain_limit_s = 15, lease_s = 2;
   app.add_option("mode", mode, "all (default), ingest or failover")
       ->check(CLI::IsMember({"all", "ingest", "failover"}));

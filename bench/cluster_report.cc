@@ -93,13 +93,18 @@ void print_ingest(const ClusterReport& r, std::ostream& out) {
         << fixed(median_rate(r, "pg_one") / sqlite, 2) << "x**, two hubs **"
         << fixed(median_rate(r, "pg_two") / sqlite, 2) << "x**.\n";
   }
+  std::string sizes;
   for (const auto& c : r.configs) {
     auto it = r.runs.find(c.key);
     if (c.store != IngestStore::postgres || it == r.runs.end() || it->second.empty()) continue;
-    out << "- PostgreSQL, " << c.title << ": " << grouped(per_event(it->second, true))
-        << " bytes per event in the events table (`pg_total_relation_size`), "
-        << grouped(per_event(it->second, false))
-        << " bytes of WAL per event while streaming (`pg_current_wal_lsn`), medians.\n";
+    sizes += (sizes.empty() ? "" : "; ") + c.title + ": " + grouped(per_event(it->second, true)) +
+             " and " + grouped(per_event(it->second, false));
+  }
+  if (!sizes.empty()) {
+    out << "- Bytes per stored event on PostgreSQL, in the events table with its TOAST "
+           "(`pg_total_relation_size`) and in WAL written during the run "
+           "(`pg_current_wal_lsn`), medians: "
+        << sizes << ".\n";
   }
   out << "- Two hubs: the load goes to every hub whose ready file names an agent endpoint "
          "(agent i to hub i mod n); the column says how many did.\n";
