@@ -89,6 +89,40 @@ Result<HubCounters> scrape_hub(int http_port) {
   return out;
 }
 
+// The commit counters of every target, summed.
+Result<HubCounters> scrape_hubs(const std::vector<LoadTarget>& targets) {
+  HubCounters sum;
+  for (const auto& t : targets) {
+    auto one = scrape_hub(t.http_port);
+    if (!one) return one.status();
+    sum.commits += one->commits;
+    sum.commit_seconds += one->commit_seconds;
+  }
+  return sum;
+}
+
+// Per thread name, over every target; a name found in several hubs is summed.
+std::map<std::string, ThreadTime> hubs_thread_times(const std::vector<LoadTarget>& targets) {
+  std::map<std::string, ThreadTime> sum;
+  for (const auto& t : targets) {
+    for (const auto& [name, time] : thread_times(t.pid)) {
+      sum[name].on_cpu_s += time.on_cpu_s;
+      sum[name].waiting_s += time.waiting_s;
+    }
+  }
+  return sum;
+}
+
+Memory hubs_memory(const std::vector<LoadTarget>& targets) {
+  Memory most;
+  for (const auto& t : targets) {
+    const Memory m = read_memory(t.pid);
+    most.rss_kb = std::max(most.rss_kb, m.rss_kb);
+    most.peak_kb = std::max(most.peak_kb, m.peak_kb);
+  }
+  return most;
+}
+
 // What the stopped hub's store holds: the number of events and the schema of their table.
 Status read_store(const std::string& db_path, LoadResult& result) {
   auto db = sqlite::Database::open(db_path);
@@ -112,31 +146,13 @@ Status read_store(const std::string& db_path, LoadResult& result) {
   return Status::ok();
 }
 
-// Writes the hub's key, one key per agent, the allowlist and hub.yaml into `dir`.
-Result<std::vector<curve::Keypair>> write_hub_setup(const ScratchDir& dir, int agents,
-                                                    std::string& hub_public_key) {
-  auto hub_keys = curve::generate();
-  if (!hub_keys) return hub_keys.status();
-  REFLEX_RETURN_IF_ERROR(curve::write_keypair(dir.file("hub"), *hub_keys, "benchmark hub", false));
-  hub_public_key = hub_keys->public_key;
-  std::vector<curve::Keypair> keys;
-  std::string allowlist = "# benchmark agents\n";
-  for (int i = 0; i < agents; ++i) {
-    auto k = curve::generate();
-    if (!k) return k.status();
-    allowlist += agent_id(i) + " " + k->public_key + "\n";
-    keys.push_back(std::move(k).value());
-  }
-  REFLEX_RETURN_IF_ERROR(dir.write("allowlist", allowlist));
-  const std::string yaml =
-      "listen: tcp://127.0.0.1:0\n"
-      "http: 127.0.0.1:0\n"
-      "store: {path: " +
-      dir.file("hub.db") + "}\n" +
-      "security: {secret_key_file: " + curve::secret_key_path(dir.file("hub")) +
-      ", allowlist: " + dir.file("allowlist") + "}\n";
-  REFLEX_RETURN_IF_ERROR(dir.write("hub.yaml", yaml));
-  return keys;
+// hub.yaml for one hub on SQLite in `dir`, with the fleet's keys.
+Status write_sqlite_hub_config(const ScratchDir& dir, const Fleet& fleet) {
+  return dir.write("hub.yaml",
+                   "listen: tcp://127.0.0.1:0\n"
+                   "http: 127.0.0.1:0\n"
+                   "store: {path: " +
+                       dir.file("hub.db") + "}\n" + fleet.security_yaml() + "\n");
 }
 
 // The replies of one agent's socket: acknowledgements advance its marks and yield one
@@ -215,13 +231,14 @@ uint64_t fill_window(SimAgent& agent, std::string& buf, uint64_t ts_ms) {
   return bytes;
 }
 
-// Sockets configured as reflex-agent's uplink configures its own, connected to the hub.
+// Sockets configured as reflex-agent's uplink configures its own, agent i connected to
+// targets[i % targets.size()].
 std::vector<std::unique_ptr<SimAgent>> connect_agents(zmq::context_t& zmq, const LoadOptions& opt,
-                                                      const std::vector<curve::Keypair>& keys,
-                                                      const std::string& hub_public_key,
-                                                      const std::string& endpoint) {
+                                                      const Fleet& fleet,
+                                                      const std::vector<LoadTarget>& targets) {
   std::vector<std::unique_ptr<SimAgent>> agents;
   const auto n = static_cast<uint64_t>(opt.agents);
+  const auto& keys = fleet.agent_keys;
   for (int i = 0; i < opt.agents; ++i) {
     auto a = std::make_unique<SimAgent>(zmq, i, opt.window);
     a->target = opt.events / n + (static_cast<uint64_t>(i) < opt.events % n ? 1 : 0);
@@ -229,10 +246,10 @@ std::vector<std::unique_ptr<SimAgent>> connect_agents(zmq::context_t& zmq, const
     a->socket.set(zmq::sockopt::immediate, 1);
     a->socket.set(zmq::sockopt::sndhwm, static_cast<int>(opt.window) + 100);
     a->socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(protocol::kDefaultMaxFrameBytes));
-    a->socket.set(zmq::sockopt::curve_serverkey, hub_public_key);
+    a->socket.set(zmq::sockopt::curve_serverkey, fleet.hub_public_key);
     a->socket.set(zmq::sockopt::curve_publickey, keys[static_cast<size_t>(i)].public_key);
     a->socket.set(zmq::sockopt::curve_secretkey, keys[static_cast<size_t>(i)].secret_key);
-    a->socket.connect(endpoint);
+    a->socket.connect(targets[static_cast<size_t>(i) % targets.size()].endpoint);
     agents.push_back(std::move(a));
   }
   return agents;
@@ -280,8 +297,8 @@ Status register_agents(std::vector<std::unique_ptr<SimAgent>>& agents,
 // Every agent keeps its window full and acks open it again, until all is acknowledged,
 // or sending stops at the time limit and the drain limit passes. Returns bytes sent.
 uint64_t stream(std::vector<std::unique_ptr<SimAgent>>& agents, std::vector<zmq::pollitem_t>& items,
-                ReplyReader& replies, const LoadOptions& opt, pid_t hub_pid, int64_t start,
-                LoadResult& result) {
+                ReplyReader& replies, const LoadOptions& opt,
+                const std::vector<LoadTarget>& targets, int64_t start, LoadResult& result) {
   const int64_t send_end = start + opt.time_limit.count() * 1'000'000;
   const int64_t hard_end = send_end + opt.drain_limit.count() * 1'000'000;
   int64_t next_rss_sample = start;
@@ -305,7 +322,7 @@ uint64_t stream(std::vector<std::unique_ptr<SimAgent>>& agents, std::vector<zmq:
     if (outstanding == 0) break;
     if (now >= next_rss_sample) {
       next_rss_sample = now + kRssSampleEveryNs;
-      result.hub_sampled_rss_kb = std::max(result.hub_sampled_rss_kb, read_memory(hub_pid).rss_kb);
+      result.hub_sampled_rss_kb = std::max(result.hub_sampled_rss_kb, hubs_memory(targets).rss_kb);
     }
     zmq::poll(items, kPollTimeout);
     drain_readable(agents, items, replies);
@@ -315,25 +332,39 @@ uint64_t stream(std::vector<std::unique_ptr<SimAgent>>& agents, std::vector<zmq:
 
 }  // namespace
 
-Result<LoadResult> run_load(const LoadOptions& opt) {
-  LoadResult result;
-  auto dir = ScratchDir::create(opt.work_dir, "reflex-bench-hub-");
-  if (!dir) return dir.status();
-  if (opt.keep_dir) {
-    (*dir)->keep();
-    result.scratch_dir = (*dir)->path().string();
-  }
-  std::string hub_public_key;
-  auto keys = write_hub_setup(**dir, opt.agents, hub_public_key);
-  if (!keys) return keys.status();
-  auto started = HubProcess::start(opt.hub_binary, (*dir)->file("hub.yaml"),
-                                   (*dir)->path().string(), (*dir)->file("hub.log"), kSetupLimit);
-  if (!started) return started.status();
-  HubProcess& hub = **started;
+std::string Fleet::security_yaml() const {
+  return "security: {secret_key_file: " + hub_secret_key_file + ", allowlist: " + allowlist_file +
+         "}";
+}
 
+Result<Fleet> write_fleet(const ScratchDir& dir, int agents) {
+  Fleet fleet;
+  auto hub_keys = curve::generate();
+  if (!hub_keys) return hub_keys.status();
+  REFLEX_RETURN_IF_ERROR(curve::write_keypair(dir.file("hub"), *hub_keys, "benchmark hub", false));
+  fleet.hub_public_key = hub_keys->public_key;
+  fleet.hub_secret_key_file = curve::secret_key_path(dir.file("hub"));
+  std::string allowlist = "# benchmark agents\n";
+  for (int i = 0; i < agents; ++i) {
+    auto k = curve::generate();
+    if (!k) return k.status();
+    allowlist += agent_id(i) + " " + k->public_key + "\n";
+    fleet.agent_keys.push_back(std::move(k).value());
+  }
+  REFLEX_RETURN_IF_ERROR(dir.write("allowlist", allowlist));
+  fleet.allowlist_file = dir.file("allowlist");
+  return fleet;
+}
+
+Status drive_load(const LoadOptions& opt, const Fleet& fleet,
+                  const std::vector<LoadTarget>& targets, LoadResult& result) {
+  if (targets.empty()) return Status::error("bench", "no hub to send the load to");
+  if (fleet.agent_keys.size() < static_cast<size_t>(opt.agents)) {
+    return Status::error("bench", "the fleet has fewer keys than agents");
+  }
   try {
     zmq::context_t zmq(opt.io_threads);
-    auto agents = connect_agents(zmq, opt, *keys, hub_public_key, hub.ingest_endpoint());
+    auto agents = connect_agents(zmq, opt, fleet, targets);
     std::vector<zmq::pollitem_t> items;
     for (auto& a : agents) items.push_back({a->socket.handle(), 0, ZMQ_POLLIN, 0});
     std::vector<uint32_t> latencies_us;
@@ -342,19 +373,19 @@ Result<LoadResult> run_load(const LoadOptions& opt) {
     REFLEX_RETURN_IF_ERROR(register_agents(agents, items, replies, result));
 
     // Setup is over: from here on everything counts.
-    auto counters_before = scrape_hub(hub.http_port());
+    auto counters_before = scrape_hubs(targets);
     if (!counters_before) return counters_before.status();
-    const auto hub_threads_before = thread_times(hub.pid());
+    const auto hub_threads_before = hubs_thread_times(targets);
     const auto load_threads_before = thread_times(::getpid());
     const int64_t start = mono_ns();
-    const uint64_t bytes = stream(agents, items, replies, opt, hub.pid(), start, result);
+    const uint64_t bytes = stream(agents, items, replies, opt, targets, start, result);
     result.profile_seconds = static_cast<double>(mono_ns() - start) / 1e9;
-    result.hub_threads = time_delta(hub_threads_before, thread_times(hub.pid()));
+    result.hub_threads = time_delta(hub_threads_before, hubs_thread_times(targets));
     result.load_threads = time_delta(load_threads_before, thread_times(::getpid()));
-    const Memory mem = read_memory(hub.pid());
+    const Memory mem = hubs_memory(targets);
     result.hub_peak_rss_kb = mem.peak_kb;
     result.hub_sampled_rss_kb = std::max(result.hub_sampled_rss_kb, mem.rss_kb);
-    auto counters_after = scrape_hub(hub.http_port());
+    auto counters_after = scrape_hubs(targets);
     if (!counters_after) return counters_after.status();
     result.commits = counters_after->commits - counters_before->commits;
     result.commit_seconds = counters_after->commit_seconds - counters_before->commit_seconds;
@@ -372,6 +403,26 @@ Result<LoadResult> run_load(const LoadOptions& opt) {
   } catch (const zmq::error_t& e) {
     return Status::error("zmq", std::string("load generator: ") + e.what());
   }
+  return Status::ok();
+}
+
+Result<LoadResult> run_load(const LoadOptions& opt) {
+  LoadResult result;
+  auto dir = ScratchDir::create(opt.work_dir, "reflex-bench-hub-");
+  if (!dir) return dir.status();
+  if (opt.keep_dir) {
+    (*dir)->keep();
+    result.scratch_dir = (*dir)->path().string();
+  }
+  auto fleet = write_fleet(**dir, opt.agents);
+  if (!fleet) return fleet.status();
+  REFLEX_RETURN_IF_ERROR(write_sqlite_hub_config(**dir, *fleet));
+  auto started = HubProcess::start(opt.hub_binary, (*dir)->file("hub.yaml"),
+                                   (*dir)->path().string(), (*dir)->file("hub.log"), kSetupLimit);
+  if (!started) return started.status();
+  HubProcess& hub = **started;
+  const LoadTarget target{hub.ingest_endpoint(), hub.pid(), hub.http_port()};
+  REFLEX_RETURN_IF_ERROR(drive_load(opt, *fleet, {target}, result));
 
   REFLEX_RETURN_IF_ERROR(hub.stop(milliseconds(30'000)));
   REFLEX_RETURN_IF_ERROR(

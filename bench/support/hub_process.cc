@@ -82,7 +82,7 @@ Result<std::unique_ptr<HubProcess>> HubProcess::start(const std::string& binary,
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
-  std::unique_ptr<HubProcess> hub(new HubProcess(pid, log));
+  std::unique_ptr<HubProcess> hub(new HubProcess(pid, log, ready));
 
   const auto deadline = Clock::now() + ready_timeout;
   while (!std::filesystem::exists(ready)) {
@@ -99,13 +99,46 @@ Result<std::unique_ptr<HubProcess>> HubProcess::start(const std::string& binary,
     }
     std::this_thread::sleep_for(kPollInterval);
   }
-  auto doc = nlohmann::json::parse(read_text(ready), nullptr, false);
-  if (!doc.is_object() || !doc.contains("ingest") || !doc.contains("http_port")) {
-    return Status::error("hub", "unreadable ready file " + ready);
-  }
-  hub->ingest_ = doc["ingest"].get<std::string>();
-  hub->http_port_ = doc["http_port"].get<int>();
+  REFLEX_RETURN_IF_ERROR(hub->refresh());
   return hub;
+}
+
+Status HubProcess::refresh() {
+  // The hub replaces the file by a rename, so a read sees one whole version of it.
+  auto doc = nlohmann::json::parse(read_text(ready_), nullptr, false);
+  if (!doc.is_object() || !doc.contains("ingest") || !doc["http_port"].is_number_integer()) {
+    return Status::error("hub", "unreadable ready file " + ready_);
+  }
+  ingest_ = doc["ingest"].is_string() ? doc["ingest"].get<std::string>() : "";
+  http_port_ = doc["http_port"].get<int>();
+  role_ = doc.value("role", "");
+  hub_id_ = doc.value("hub_id", "");
+  return Status::ok();
+}
+
+Status HubProcess::wait_role(const std::string& role, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    REFLEX_RETURN_IF_ERROR(refresh());
+    if (role_ == role) return Status::ok();
+    int status = 0;
+    if (reap(std::chrono::milliseconds(0), status)) {
+      return Status::error("hub", "exited (status " + std::to_string(status) + ") before it was " +
+                                      role + ":\n" + log_tail());
+    }
+    if (Clock::now() > deadline) {
+      return Status::error("hub", "not " + role + " within " + std::to_string(timeout.count()) +
+                                      " ms (it is " + role_ + "):\n" + log_tail());
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+void HubProcess::kill() {
+  if (!running_) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  (void)reap(std::chrono::seconds(10), status);
 }
 
 HubProcess::~HubProcess() {

@@ -128,6 +128,11 @@ void FakeSlack::lose_next_answer() {
   lose_next_ = true;
 }
 
+void FakeSlack::stall_next_post() {
+  std::lock_guard lock(mu_);
+  stall_next_ = true;
+}
+
 size_t FakeSlack::held_answers() const {
   std::lock_guard lock(mu_);
   return held_;
@@ -223,6 +228,7 @@ FakeSlack::Channel* FakeSlack::find_channel(const std::string& id_or_name) {
 
 void FakeSlack::handle(const httplib::Request& req, httplib::Response& res) {
   Received r;
+  r.at = std::chrono::steady_clock::now();
   r.http_method = req.method;
   r.method = req.matches[1].str();
   r.authorization = req.get_header_value("Authorization");
@@ -239,6 +245,13 @@ void FakeSlack::handle(const httplib::Request& req, httplib::Response& res) {
   }
 
   std::unique_lock lock(mu_);
+  if (stall_next_ && r.method == "chat.postMessage") {
+    stall_next_ = false;
+    received_.push_back(std::move(r));
+    cv_.notify_all();
+    hold_until_released(lock, res, "");
+    return;
+  }
   json answer;
   int status = 200;
   if (!faults_.empty()) {
@@ -285,14 +298,19 @@ void FakeSlack::handle(const httplib::Request& req, httplib::Response& res) {
   received_.push_back(std::move(r));
   cv_.notify_all();
   if (!lose) return;
-  // Applied; the answer is held back until the fake goes down, then the connection is
-  // closed in the middle of the response.
+  // Applied; the answer is held back until the fake goes down.
   lose_next_ = false;
+  hold_until_released(lock, res, answer.dump());
+}
+
+void FakeSlack::hold_until_released(std::unique_lock<std::mutex>& lock, httplib::Response& res,
+                                    const std::string& answer) {
   ++held_;
   cv_.wait(lock, [this] { return releasing_; });
   --held_;
+  // The connection is closed in the middle of the response: the caller gets no answer.
   res.body.clear();  // a body set would be sent instead of the provider
-  res.set_content_provider(answer.dump().size(), "application/json; charset=utf-8",
+  res.set_content_provider(std::max<size_t>(answer.size(), 1), "application/json; charset=utf-8",
                            [](size_t, size_t, httplib::DataSink&) { return false; });
 }
 

@@ -23,7 +23,8 @@
 // It keeps every request it received, and can be told to answer the next calls with a
 // given status (429 with Retry-After, 500, ...), to go down (connections refused) and
 // come back on the same port, or to lose the answer to the next post (applied, answer
-// never sent). Shared by the hub's tests, the e2e tests and the demo.
+// never sent), or to stall the next post (neither applied nor answered). Shared by the
+// hub's tests, the e2e tests, the demo and bench/cluster.
 #pragma once
 
 #include <httplib.h>
@@ -54,6 +55,7 @@ class FakeSlack {
     nlohmann::json params;  // a GET's query string as an object of strings, else null
     nlohmann::json answer;  // what the fake answered (a canned fault: its body, if JSON)
     int status = 0;
+    std::chrono::steady_clock::time_point at;  // when the request had been read
   };
   // A canned answer for the next call, whatever it asks.
   struct Fault {
@@ -86,7 +88,11 @@ class FakeSlack {
   // destructor) and then closed without an answer, as when a hub dies mid-call or the
   // network drops the answer. Its Received has status 0.
   void lose_next_answer();
-  // How many answers are being held (lose_next_answer()).
+  // The next chat.postMessage is neither applied nor answered: the connection is held
+  // until the fake goes down (down(), the destructor) and then closed without an answer,
+  // as when Slack stalls and the caller dies waiting. Its Received has status 0.
+  void stall_next_post();
+  // How many answers are being held (lose_next_answer(), stall_next_post()).
   size_t held_answers() const;
   // The bot token's scopes (by default every scope Reflex needs). conversations.history
   // without the one its channel needs is answered missing_scope.
@@ -126,6 +132,10 @@ class FakeSlack {
   };
   void start(int port);
   void handle(const httplib::Request& req, httplib::Response& res);
+  // Holds the request's thread (mu_ held by `lock`) until down(), then closes the
+  // connection before `answer` (or anything) is sent.
+  void hold_until_released(std::unique_lock<std::mutex>& lock, httplib::Response& res,
+                           const std::string& answer);
   // Serves one method; mu_ held.
   nlohmann::json serve(const std::string& method, const nlohmann::json& body);
   nlohmann::json history(const nlohmann::json& args);
@@ -145,6 +155,7 @@ class FakeSlack {
   std::map<std::string, std::vector<Message>> messages_;  // channel id -> oldest first
   std::set<std::string> scopes_;
   bool lose_next_ = false;
+  bool stall_next_ = false;
   size_t held_ = 0;
   bool releasing_ = false;  // down(): held answers are dropped
   int64_t last_ts_micros_ = 0;

@@ -81,8 +81,9 @@ Status PgServer::initialise(const PgServerOptions& options) {
          // Surviving an OS crash is not under test: no fsync. Commits still reach the
          // kernel before they return (synchronous_commit stays on), so a server killed
          // by stop() loses nothing it acknowledged.
-         << "fsync = off\nfull_page_writes = off\n"
-         << "shared_buffers = 16MB\nmax_connections = 40\n"
+         << (options.durable ? "fsync = on\nfull_page_writes = on\nshared_buffers = 128MB\n"
+                             : "fsync = off\nfull_page_writes = off\nshared_buffers = 16MB\n")
+         << "max_connections = 40\n"
          << "log_min_messages = warning\n";
     if (!conf) return Status::error("io", "cannot write " + data_dir_ + "/postgresql.conf");
   }

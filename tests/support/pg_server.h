@@ -1,10 +1,11 @@
 // Test support: a throwaway PostgreSQL 15 server of the test's own.
 //
 // initdb into a fresh temp directory, a server listening on a unix socket in that
-// directory (and optionally on 127.0.0.1 at a reserved port), fsync off, trust
-// authentication for the superuser "reflex", and one database, "reflex_test". The
-// destructor stops it (immediate shutdown) and removes the directory. Nothing of the
-// machine's own PostgreSQL (the distro's cluster, port 5432) is used or touched.
+// directory (and optionally on 127.0.0.1 at a reserved port), fsync off (unless
+// `durable`), trust authentication for the superuser "reflex", and one database,
+// "reflex_test". The destructor stops it (immediate shutdown) and removes the directory.
+// Used by the tests and by bench/cluster. Nothing of the machine's own PostgreSQL (the
+// distro's cluster, port 5432) is used or touched.
 //
 // PostgreSQL refuses to run as root, so when the tests run as root the directory is given
 // to the `postgres` system user (created by Debian's postgresql-15 package) and the
@@ -22,6 +23,9 @@ namespace reflex::testing {
 struct PgServerOptions {
   // Also listen on 127.0.0.1, at a port reserved for this test process (reserve_port()).
   bool tcp = false;
+  // Flush as a production server does (fsync, full page writes) with PostgreSQL's default
+  // shared_buffers, for benchmarks that compare durable stores; tests leave it off.
+  bool durable = false;
 };
 
 class PgServer {
