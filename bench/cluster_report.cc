@@ -63,7 +63,8 @@ void print_ingest(const ClusterReport& r, std::ostream& out) {
       << grouped(static_cast<double>(l.events)) << " events per run, " << r.repeat
       << (r.repeat == 1 ? " run" : " runs")
       << " of each configuration, interleaved; a fresh hub (and a fresh database) per "
-         "run. Events/s: acknowledged events / seconds from the first sent to the last ack. "
+         "run. Events/s: acknowledged events / seconds from the first sent to the last ack "
+         "(with two hubs, to the last relayed event stored by the leader). "
          "SQLite: WAL, synchronous=FULL. PostgreSQL "
       << r.postgres_version
       << " on this machine over its unix socket, fsync on, synchronous_commit on, "
@@ -107,7 +108,15 @@ void print_ingest(const ClusterReport& r, std::ostream& out) {
         << sizes << ".\n";
   }
   out << "- Two hubs: the load goes to every hub whose ready file names an agent endpoint "
-         "(agent i to hub i mod n); the column says how many did.\n";
+         "(agent i to hub i mod n); the column says how many did. A standby commits what it "
+         "acknowledges to event_relay; the run lasts until the leader has moved the last of "
+         "it into events (it correlates them on the way)";
+  if (auto it = r.runs.find("pg_two"); it != r.runs.end() && !it->second.empty()) {
+    std::vector<double> drains;
+    for (const auto& run : it->second) drains.push_back(run.relay_drain_seconds * 1000);
+    out << ": after the last acknowledgement, " << grouped(median(drains)) << " ms more, median";
+  }
+  out << ".\n";
 }
 
 struct Spread {
@@ -201,6 +210,7 @@ void print_lines(const ClusterReport& r, std::ostream& out) {
     line("ingest_" + c.key + "_events_per_second", std::round(median(rates(it->second))));
     const IngestRun* mid = median_run(it->second);
     line("ingest_" + c.key + "_ingesting_hubs", mid->ingesting);
+    line("ingest_" + c.key + "_relay_drain_ms", mid->relay_drain_seconds * 1000);
     line("ingest_" + c.key + "_valid", all_valid(it->second) ? 1 : 0);
     if (c.store == IngestStore::postgres) {
       line("ingest_" + c.key + "_table_bytes_per_event", per_event(it->second, true));
