@@ -62,7 +62,9 @@ Result<IngestRun> run_on_postgres(const IngestConfig& config, const LoadOptions&
   if (!ingesting) return ingesting.status();
   std::vector<LoadTarget> targets;
   for (const HubProcess* hub : *ingesting) {
-    targets.push_back({hub->ingest_endpoint(), hub->pid(), hub->http_port()});
+    // A standby serves no /metrics: the commit counters are the leader's.
+    targets.push_back(
+        {hub->ingest_endpoint(), hub->pid(), hub->http_port(), hub->role() == "leader"});
   }
   run.ingesting = static_cast<int>(std::min(targets.size(), static_cast<size_t>(load.agents)));
   auto wal_before = wal_position(dsn);

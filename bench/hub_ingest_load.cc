@@ -89,10 +89,11 @@ Result<HubCounters> scrape_hub(int http_port) {
   return out;
 }
 
-// The commit counters of every target, summed.
+// The commit counters of every target that serves them, summed.
 Result<HubCounters> scrape_hubs(const std::vector<LoadTarget>& targets) {
   HubCounters sum;
   for (const auto& t : targets) {
+    if (!t.metrics) continue;
     auto one = scrape_hub(t.http_port);
     if (!one) return one.status();
     sum.commits += one->commits;

@@ -85,6 +85,7 @@ struct LoadTarget {
   std::string endpoint;
   pid_t pid = 0;
   int http_port = 0;
+  bool metrics = true;  // serves /metrics (a standby hub of a cluster does not)
 };
 
 // Streams `options.events` from `options.agents` simulated agents, agent i to
