@@ -18,8 +18,8 @@ Result<uint64_t> wal_position(const std::string& dsn) {
   return static_cast<uint64_t>(std::stoull(*text));
 }
 
-// Waits (at most `limit`) until the leader has taken every event the standbys relayed
-// (event_relay empty); returns how long that took.
+// Waits (at most `limit`) until the leader has taken every event the standbys queued for
+// it (event_relay empty); returns how long that took.
 Result<double> drain_relay(const std::string& dsn, std::chrono::milliseconds limit) {
   const auto started = std::chrono::steady_clock::now();
   for (;;) {
@@ -29,7 +29,7 @@ Result<double> drain_relay(const std::string& dsn, std::chrono::milliseconds lim
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (*left == "0") return seconds;
     if (seconds * 1000 > static_cast<double>(limit.count())) {
-      return Status::error("timeout", *left + " relayed events still wait for the leader after " +
+      return Status::error("timeout", *left + " queued events still wait for the leader after " +
                                           std::to_string(limit.count()) + " ms");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -37,7 +37,7 @@ Result<double> drain_relay(const std::string& dsn, std::chrono::milliseconds lim
 }
 
 // Hubs sharing a fresh database: the fleet's keys on every hub, the load spread over the
-// hubs that ingest (every hub: standbys relay to the leader), then the rows counted.
+// hubs that ingest (every hub), then the rows counted.
 Result<IngestRun> run_on_postgres(const IngestConfig& config, const LoadOptions& load,
                                   testing::PgServer& pg, const std::string& database) {
   IngestRun run;
@@ -70,8 +70,8 @@ Result<IngestRun> run_on_postgres(const IngestConfig& config, const LoadOptions&
   auto wal_before = wal_position(dsn);
   if (!wal_before) return wal_before.status();
   REFLEX_RETURN_IF_ERROR(drive_load(load, *fleet, targets, run.load));
-  // What a standby acknowledged is durable, but stored and correlated only once the leader
-  // has moved it: the run lasts until then.
+  // What a standby acknowledged is stored, but what it queued for the leader is acted on
+  // only once the leader has taken it: the run lasts until then.
   auto drained = drain_relay(dsn, load.drain_limit);
   if (!drained) return drained.status();
   run.relay_drain_seconds = *drained;

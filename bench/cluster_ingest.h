@@ -36,8 +36,8 @@ struct IngestRun {
   // the server wrote while the hubs streamed and stopped.
   uint64_t table_bytes = 0;
   uint64_t wal_bytes = 0;
-  // Two hubs: after the last acknowledgement, until the leader had stored every event a
-  // standby relayed (included in load.seconds and load.events_per_second).
+  // Two hubs: after the last acknowledgement, until the leader had taken every event a
+  // standby queued for it (included in load.seconds and load.events_per_second).
   double relay_drain_seconds = 0;
 
   bool valid() const { return load.stored == load.sent && load.acked == load.sent; }

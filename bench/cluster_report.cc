@@ -64,7 +64,7 @@ void print_ingest(const ClusterReport& r, std::ostream& out) {
       << (r.repeat == 1 ? " run" : " runs")
       << " of each configuration, interleaved; a fresh hub (and a fresh database) per "
          "run. Events/s: acknowledged events / seconds from the first sent to the last ack "
-         "(with two hubs, to the last relayed event stored by the leader). "
+         "(with two hubs, until the leader has also taken every event a standby queued for it). "
          "SQLite: WAL, synchronous=FULL. PostgreSQL "
       << r.postgres_version
       << " on this machine over its unix socket, fsync on, synchronous_commit on, "
@@ -108,9 +108,9 @@ void print_ingest(const ClusterReport& r, std::ostream& out) {
         << sizes << ".\n";
   }
   out << "- Two hubs: the load goes to every hub whose ready file names an agent endpoint "
-         "(agent i to hub i mod n); the column says how many did. A standby commits what it "
-         "acknowledges to event_relay; the run lasts until the leader has moved the last of "
-         "it into events (it correlates them on the way)";
+         "(agent i to hub i mod n); the column says how many did. A standby stores what it "
+         "acknowledges and queues for the leader, in event_relay, what the leader acts on "
+         "(all but metrics: this load queues nothing); the run lasts until the queue is empty";
   if (auto it = r.runs.find("pg_two"); it != r.runs.end() && !it->second.empty()) {
     std::vector<double> drains;
     for (const auto& run : it->second) drains.push_back(run.relay_drain_seconds * 1000);

@@ -148,14 +148,14 @@ class Hub {
   TimerId runner_timer_ = 0;  // the runner's next due time (arm_runner_timer)
   // Leading a cluster (read_relay): the other hubs' events and agents.
   std::unique_ptr<RelayTail> relay_tail_;
-  RelayedEvents relayed_;  // read, correlated and moved into events by the next batch
+  RelayedEvents relayed_;  // read; the next batch correlates them and takes them off
   TimerId relay_timer_ = 0;
   int64_t relay_agents_since_ms_ = 0;  // the agents' rows to read next (any hub's clock)
   int64_t relay_agents_read_at_ = 0;   // monotonic ms, when they were last read
   bool relay_failing_ = false;         // logged once until a read succeeds
   // From the start of the term until a read returns less than a full chunk: this hub's
   // own agents' events wait, so the events the others (and its own standby port) took
-  // before it led are stored and correlated first, in each agent's order.
+  // before it led are correlated first, in each agent's order.
   bool relay_catching_up_ = false;
   bool stopped_ = false;
   std::unique_ptr<ExternalApi> external_;  // its routes are served by http_, stopped first

@@ -219,9 +219,9 @@ CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained;
     // (hub/cluster/cluster_schema.h). Its text is built when this array is initialised,
     // before main; SQLite's migration 11 only keeps the two lists' numbers aligned.
     {11, cluster::cluster_migration()},
-    // What hubs that do not lead ingest (hub/relay_ingest.h): their events wait here, as
-    // they will be stored in events, until the leader correlates them and moves them there
-    // in one of its fenced batches. A queue, so the leader reads it by id.
+    // What hubs that do not lead ingest (hub/relay_ingest.h) and the leader acts on (all
+    // but metrics): stored in events as well, they wait here until the leader correlates
+    // them and takes them off in one of its fenced batches. A queue, read by id.
     {12, R"sql(
 CREATE TABLE event_relay (
   id BIGSERIAL PRIMARY KEY,

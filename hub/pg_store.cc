@@ -146,21 +146,24 @@ class PgHubStore final : public HubStore {
     // Several hubs may take one agent's events: it moved to another hub while a batch of
     // the first was in flight. Its row is locked before anything of it is written, so
     // such batches commit one after the other, and the events at or below the committed
-    // mark (already stored by the other) are left out. Relayed events were deduplicated
-    // when they were relayed.
+    // mark (already stored by the other) are left out.
     auto marks = lock_marks(batch);
     if (!marks) return marks.status();
     for (const auto& a : batch.agents) REFLEX_RETURN_IF_ERROR(upsert_agent(a));
-    std::vector<const StoredEvent*> events;
-    events.reserve(batch.events.size());
-    for (size_t i = 0; i < batch.events.size(); ++i) {
+    // A standby stores its events as the leader does and queues for the leader those it
+    // acts on (all but metrics). The leader's first relayed.size() events came from that
+    // queue, already stored: they are only taken off it.
+    std::vector<const StoredEvent*> stored, queued;
+    stored.reserve(batch.events.size());
+    for (size_t i = batch.relayed.size(); i < batch.events.size(); ++i) {
       const StoredEvent& e = batch.events[i];
       const auto mark = marks->find(e.agent_id);
-      if (i < batch.relayed.size() || mark == marks->end() || e.seq > mark->second) {
-        events.push_back(&e);
-      }
+      if (mark != marks->end() && e.seq <= mark->second) continue;
+      stored.push_back(&e);
+      if (batch.relay && e.type != protocol::MessageType::kMetrics) queued.push_back(&e);
     }
-    REFLEX_RETURN_IF_ERROR(insert_events(batch.relay ? "event_relay" : "events", events));
+    REFLEX_RETURN_IF_ERROR(insert_events("events", stored));
+    REFLEX_RETURN_IF_ERROR(insert_events("event_relay", queued));
     REFLEX_RETURN_IF_ERROR(take_relayed(batch.relayed));
     for (const auto& c : batch.state_changes) {
       auto n = std::apply(
@@ -292,8 +295,8 @@ ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, version = EXCLUDED.
     return marks;
   }
 
-  // Removes the relayed rows a leader's batch stores. They are gone only if another
-  // leader took them, which fencing rules out: then this hub's term is over.
+  // Takes the relayed rows a leader's batch correlated off the queue. They are gone only
+  // if another leader took them, which fencing rules out: then this hub's term is over.
   Status take_relayed(const std::vector<int64_t>& ids) {
     if (ids.empty()) return Status::ok();
     auto n = conn_.run("DELETE FROM event_relay WHERE id = ANY($1::bigint[])", int_array(ids));

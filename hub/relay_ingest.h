@@ -3,11 +3,12 @@
 //
 // It does what the leader's ingest does up to the commit: decodes and checks frames,
 // registers agents and records their heartbeats, group-commits the accepted events and
-// acknowledges them once durable. Its batches are marked `relay`: the events go to the
-// event_relay table, not to events, and nothing is correlated here. The leader reads
-// event_relay (HubStore::read_relay), correlates those events and moves them into events
-// in one of its fenced batches, so each event is correlated by the one hub that may act
-// on it and stored once. The agents' rows it writes tell the leader they are alive.
+// acknowledges them once durable, in the events table. Nothing is correlated here: its
+// batches are marked `relay`, so the events the leader acts on (alerts, remediation
+// reports, command results: all but metrics, the bulk) are also queued in event_relay.
+// The leader reads that queue (HubStore::read_relay), correlates those events and takes
+// them off it in one of its fenced batches, so each is acted on by the one hub that may.
+// The agents' rows it writes tell the leader they are alive.
 //
 // An agent's committed mark may be stale here (it last sent through another hub): its
 // resent events are accepted and the store leaves out those already stored

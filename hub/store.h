@@ -96,9 +96,10 @@ struct WriteBatch {
   // The workflow runner (hub/policy/runner.h): incidents' workflow documents, upserted.
   std::vector<policy::IncidentWorkflow> workflows;
   // Hubs sharing a PostgreSQL store (hub/relay_ingest.h). `relay`: written by a hub that
-  // does not lead, so `events` go to event_relay, where the leader takes them, not to
-  // events. `relayed`: the event_relay rows the leader moves into events with this batch;
-  // their events are the first relayed.size() of `events`, already deduplicated.
+  // does not lead, so the events the leader acts on (all but metrics) are also queued in
+  // event_relay for it. `relayed`: the event_relay rows the leader takes off the queue
+  // with this batch; their events, already stored, are the first relayed.size() of
+  // `events`, there to be correlated.
   bool relay = false;
   std::vector<int64_t> relayed;
   bool empty() const {
@@ -154,9 +155,9 @@ class HubStore {
                                             fence.lease_name + ")");
   }
   // For the leader of hubs sharing the store: the oldest `limit` events the other hubs
-  // ingested and left in event_relay, the rows of their agents, and those of the agents
+  // ingested and queued in event_relay, the rows of their agents, and those of the agents
   // whose last_seen_ms is at or after `agents_seen_since_ms` (any hub's clock). A batch
-  // with `relayed` moves the events.
+  // with `relayed` takes the events off the queue.
   virtual Result<RelayedEvents> read_relay(size_t limit, int64_t agents_seen_since_ms) {
     (void)limit;
     (void)agents_seen_since_ms;
