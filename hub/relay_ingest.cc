@@ -47,8 +47,8 @@ void RelayIngest::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (retry_timer_) timers_.cancel(retry_timer_);
-  if (writer_ &&
-      ingest_) {  // what was accepted is made durable and acknowledged before the port closes
+  // What was accepted is made durable and acknowledged before the port closes.
+  if (writer_ && ingest_) {
     writer_->drain();
     commit();
     writer_->drain();
