@@ -108,6 +108,7 @@ void ClusteredHub::elected(const cluster::Term& term) {
     return;
   }
   term_token_ = term.token;
+  serving_lead_ = true;
   announce("leader");
 }
 
@@ -115,6 +116,7 @@ void ClusteredHub::lost(const std::string& why) {
   if (!hub_) return;
   spdlog::warn("hub {} no longer leads (term {}): {}; standing by", leadership_->hub_id(),
                term_token_, why);
+  serving_lead_ = false;
   hub_->stop();
   hub_.reset();
   term_token_ = 0;
@@ -135,6 +137,7 @@ void ClusteredHub::stop() {
   stopped_ = true;
   // What the Hub accepted is committed under the term before the lease goes.
   if (hub_) {
+    serving_lead_ = false;
     hub_->stop();
     hub_.reset();
   }
@@ -225,7 +228,7 @@ void ClusteredHub::stop_standby() {
 }
 
 json ClusteredHub::cluster_json() {
-  const bool leading = leadership_ && leadership_->leading_now();
+  const bool leading = serving_lead_ && leadership_ && leadership_->leading_now();
   json self = {{"hub_id", hub_id_}, {"role", leading ? "leader" : "standby"}};
   if (!leadership_) return {{"self", self}};
   auto view = leadership_->view();

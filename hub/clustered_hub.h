@@ -21,6 +21,7 @@
 // Threads: everything on the loop thread; Leadership's callbacks hop to it.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,9 @@ class ClusteredHub {
   Timers& timers_;
   HubConfig cfg_;       // the loop thread's
   std::string hub_id_;  // set by start(), then read by the HTTP threads too
+  // While the Hub serves: "leader" in GET /api/v1/cluster only from then on, so a client
+  // that sees it reaches the leader's whole API (read by the HTTP threads).
+  std::atomic<bool> serving_lead_{false};
   OnServing on_serving_;
   LoopDoor door_;
   std::unique_ptr<cluster::Leadership> leadership_;
