@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -328,6 +329,10 @@ ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, version = EXCLUDED.
       // And the rows of the agents those events came from, which this hub may not know.
       std::set<std::string> senders;
       for (const auto& e : out.events) senders.insert(e.agent_id);
+      // An idle poll that asks for no agents reads nothing more.
+      if (senders.empty() && agents_seen_since_ms == std::numeric_limits<int64_t>::max()) {
+        return out;
+      }
       auto agents = conn_.query("SELECT " + std::string(rows::kAgentColumns) +
                                     " FROM agents WHERE last_seen_ms >= $1 OR id = ANY($2::text[])",
                                 agents_seen_since_ms, text_array(senders));
