@@ -566,11 +566,14 @@ void WorkflowRunner::run_route(IncidentWorkflow& w, const Route& route, const st
     call.with = step->with;
     call.at_ms = at_ms;
     if (integration_for(call.kind, call.with) == "agents") {
-      // One command per host: the step's hosts, or the incident's.
-      std::vector<std::string> hosts = call.with.contains("hosts")
-                                           ? split_list(render_template(call.with["hosts"], facts))
-                                       : agents_.hosts ? agents_.hosts(w.incident_id)
-                                                       : std::vector<std::string>{};
+      // One command per host: the step's hosts, or the incident's. The hosts may name
+      // what the workflow knows ({{suspect.hosts}}: a canary's), as the step's other
+      // parameters may when its command is sent.
+      std::vector<std::string> hosts =
+          call.with.contains("hosts")
+              ? split_list(render_template(call.with["hosts"], facts_with_refs(w, now_ms)))
+          : agents_.hosts ? agents_.hosts(w.incident_id)
+                          : std::vector<std::string>{};
       if (hosts.empty()) hosts.push_back("");  // skipped, saying so
       for (const auto& host : hosts) {
         WorkflowCall one = call;

@@ -176,3 +176,47 @@ TEST_CASE("a rollback is verified when the incident resolves within its window",
   CHECK(rig.api.incident(rig.incident)["workflow"]["objects"]["verify"]["data"]["state"] ==
         "verified");
 }
+
+TEST_CASE(
+    "a rollback on {{suspect.hosts}} runs on the hosts of the suspect change, not on every "
+    "affected host",
+    "[workflow][hub][agents]") {
+  RunningHub hub{[](HubConfig& cfg) {
+    cfg.policy = reflex::testing::policy_from(R"yaml(
+routes:
+  - name: suspect-deploy
+    match: {has_suspect: true}
+    workflow: roll-back
+workflows:
+  roll-back:
+    steps:
+      - name: roll-back
+        on: [opened]
+        kind: rollback
+        with: {action: rollback, hosts: "{{suspect.hosts}}"}
+)yaml");
+  }};
+  Api api{hub.http_port()};
+  StandInAgent canary{hub.endpoint(), "agent-1", "web-1"};
+  StandInAgent other{hub.endpoint(), "agent-2", "web-2"};
+  canary.hello();
+  other.hello();
+  REQUIRE(api.post("/api/v1/changes", R"({"service": "checkout", "environment": "prod",
+                  "version": "2", "hosts": ["web-1"], "strategy": "canary"})")
+              .status == 201);
+  // Both hosts report errors; only the canary runs the changed version.
+  canary.alert(1, "fp-web-1", protocol::AlertState::kFiring);
+  REQUIRE(canary.wait_ack(1));
+  const uint64_t incident = api.first_incident();
+  other.alert(1, "fp-web-2", protocol::AlertState::kFiring);
+  REQUIRE(other.wait_ack(1));
+  auto command = canary.wait_command();
+  REQUIRE(command);
+  CHECK(command->action == "rollback");
+  CHECK(api.wait_step(incident, "suspect-deploy/roll-back (rollback) on opened: sent (command " +
+                                    command->id + " to agent agent-1)"));
+  CHECK_FALSE(other.wait_command(std::chrono::milliseconds(500)));
+  const json calls = api.incident(incident)["workflow"]["calls"];
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0]["state"] == "sent");
+}
