@@ -21,10 +21,12 @@ json violation(const std::string& path, const std::string& message) {
 
 }  // namespace
 
-FakeDynatrace::FakeDynatrace(std::string token)
+FakeDynatrace::FakeDynatrace(std::string token, int port)
     : token_(std::move(token)),
       problems_{{"-123_456V2", {}}},
-      server_("FakeDynatrace", [this](const FakeVendorServer::Request& r) { return handle(r); }) {}
+      server_(
+          "FakeDynatrace", [this](const FakeVendorServer::Request& r) { return handle(r); }, port) {
+}
 
 void FakeDynatrace::add_problem(const std::string& problem_id) {
   std::lock_guard lock(mu_);

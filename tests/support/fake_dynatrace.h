@@ -29,7 +29,7 @@ class FakeDynatrace {
     std::string context;
   };
 
-  explicit FakeDynatrace(std::string token = "dt0c01.FAKEPUBLIC.FAKESECRETPART0000");
+  explicit FakeDynatrace(std::string token = "dt0c01.FAKEPUBLIC.FAKESECRETPART0000", int port = 0);
 
   // "http://127.0.0.1:<port>/": the base URL to configure.
   std::string base_url() const { return server_.url("/"); }

@@ -56,10 +56,11 @@ void FakeJira::add_project(const std::string& key) {
   projects_.insert(key);
 }
 
-FakeJira::FakeJira(std::string token, std::string user)
+FakeJira::FakeJira(std::string token, std::string user, int port)
     : token_(std::move(token)),
       user_(std::move(user)),
-      server_("FakeJira", [this](const FakeVendorServer::Request& r) { return handle(r); }) {}
+      server_(
+          "FakeJira", [this](const FakeVendorServer::Request& r) { return handle(r); }, port) {}
 
 void FakeJira::rate_limit_next(int n, int retry_after_seconds) {
   fail_next(n, {.status = 429,

@@ -52,7 +52,7 @@ class FakeJira {
 
   // A user: Jira Cloud (Basic auth); "": Data Center with a personal access token.
   explicit FakeJira(std::string token = "jira-fake-api-token-0000",
-                    std::string user = "reflex@example.com");
+                    std::string user = "reflex@example.com", int port = 0);
 
   // "http://127.0.0.1:<port>/": the base URL to configure.
   std::string base_url() const { return server_.url("/"); }

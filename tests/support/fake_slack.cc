@@ -69,10 +69,10 @@ std::string name_error(const std::string& name) {
 
 }  // namespace
 
-FakeSlack::FakeSlack(std::string token) : token_(std::move(token)), scopes_(kAllScopes) {
+FakeSlack::FakeSlack(std::string token, int port) : token_(std::move(token)), scopes_(kAllScopes) {
   channels_["C123"] = Channel{
       .id = "C123", .name = "incidents", .archived = false, .members = {}, .is_private = false};
-  start(0);
+  start(port);
 }
 
 FakeSlack::~FakeSlack() {

@@ -64,9 +64,9 @@ class FakeSlack {
     std::string body;
   };
 
-  // Serves on a free port; `token` is the only bot token it accepts. Channel C123
-  // ("incidents") exists from the start.
-  explicit FakeSlack(std::string token = "xoxb-fake-0000-test-token");
+  // Serves on `port` (0: a free one); `token` is the only bot token it accepts. Channel
+  // C123 ("incidents") exists from the start.
+  explicit FakeSlack(std::string token = "xoxb-fake-0000-test-token", int port = 0);
   ~FakeSlack();
   FakeSlack(const FakeSlack&) = delete;
   FakeSlack& operator=(const FakeSlack&) = delete;

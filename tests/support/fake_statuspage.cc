@@ -24,10 +24,12 @@ bool is_string(const json& o, const char* key) {
 
 }  // namespace
 
-FakeStatuspage::FakeStatuspage(std::string api_key, std::string page_id)
+FakeStatuspage::FakeStatuspage(std::string api_key, std::string page_id, int port)
     : api_key_(std::move(api_key)),
       page_id_(std::move(page_id)),
-      server_("FakeStatuspage", [this](const FakeVendorServer::Request& r) { return handle(r); }) {}
+      server_(
+          "FakeStatuspage", [this](const FakeVendorServer::Request& r) { return handle(r); },
+          port) {}
 
 void FakeStatuspage::rate_limit_next(int n, int status, int retry_after_seconds) {
   fail_next(n, {.status = status,

@@ -35,7 +35,7 @@ class FakeStatuspage {
   };
 
   explicit FakeStatuspage(std::string api_key = "statuspage-fake-key-0000",
-                          std::string page_id = "kctbh9vrtdwd");
+                          std::string page_id = "kctbh9vrtdwd", int port = 0);
 
   // "http://127.0.0.1:<port>/v1/": the base URL to configure.
   std::string base_url() const { return server_.url("/v1/"); }

@@ -15,9 +15,9 @@ std::string FakeVendorServer::Request::header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-FakeVendorServer::FakeVendorServer(std::string name, Handler handler)
+FakeVendorServer::FakeVendorServer(std::string name, Handler handler, int port)
     : name_(std::move(name)), handler_(std::move(handler)) {
-  start(0);
+  start(port);
 }
 
 FakeVendorServer::~FakeVendorServer() {

@@ -61,8 +61,8 @@ class FakeVendorServer {
   // with another call of it), on the server's threads.
   using Handler = std::function<Answer(const Request&)>;
 
-  // Serves on a free port; throws if it cannot. `name` is for error messages.
-  FakeVendorServer(std::string name, Handler handler);
+  // Serves on `port` (0: a free one); throws if it cannot. `name` is for error messages.
+  FakeVendorServer(std::string name, Handler handler, int port = 0);
   // Stops serving first, so the handler is not called once this returns.
   ~FakeVendorServer();
   FakeVendorServer(const FakeVendorServer&) = delete;
