@@ -353,3 +353,46 @@ TEST_CASE("reflex-agent accepts exactly the documented agent keys", "[e2e][examp
     CHECK(accepted_names_in(agent_binary(), section) == documented_names_in(kAgentKeys, section));
   }
 }
+
+TEST_CASE("the demo's configs pass check-config where scripts/demo puts them", "[e2e][examples]") {
+  // scripts/demo-scenarios copies examples/demo/ to /tmp/reflex-demo, and
+  // reflex-demo-vendors writes the tokens into its secrets/; here a temporary directory
+  // stands in for /tmp/reflex-demo.
+  TempDir dir;
+  std::filesystem::copy(source_file("examples/demo/keys"), dir.file("keys"),
+                        std::filesystem::copy_options::recursive);
+  for (const char* key : {"hub", "web-1", "web-2", "web-3"}) {
+    std::filesystem::permissions(
+        dir.file(std::string("keys/") + key + ".key_secret"),
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  for (const char* name : {"slack-bot", "slack-signing", "jira", "statuspage", "dynatrace"}) {
+    const std::string secret = dir.write(std::string("secrets/") + name, "secret-0000000000\n");
+    std::filesystem::permissions(
+        secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  const std::string hub_public_key = [&] {
+    std::istringstream lines(read_source_file("examples/demo/keys/hub.key"));
+    std::string line;
+    while (std::getline(lines, line) && line.starts_with("#")) {
+    }
+    return line;
+  }();
+  for (const char* name : {"hub.yaml", "web-1.yaml", "web-2.yaml", "web-3.yaml"}) {
+    INFO(name);
+    std::string text = read_source_file(std::string("examples/demo/") + name);
+    REQUIRE(text.find("/tmp/reflex-demo/") != std::string::npos);
+    text = std::regex_replace(text, std::regex("/tmp/reflex-demo/"), dir.file(""));
+    const std::string file = dir.write(name, text);
+    const bool is_hub = std::string(name) == "hub.yaml";
+    auto checked = run({is_hub ? hub_binary() : agent_binary(), "check-config", file});
+    INFO(checked.out << checked.err);
+    CHECK(checked.exit_code == 0);
+    if (!is_hub) {
+      // Each agent trusts the demo hub's key and is enrolled in its allowlist.
+      CHECK(YAML::Load(text)["hub"]["server_key"].as<std::string>() == hub_public_key);
+      const std::string id = YAML::Load(text)["id"].as<std::string>();
+      CHECK(std::filesystem::exists(dir.file("keys/agents/" + id + ".key")));
+    }
+  }
+}
