@@ -2,7 +2,7 @@
 // keys exist: a key added to the code but not documented, documented but missing from
 // the examples, or left in the docs after it was removed fails here.
 //
-// The key lists below are the contract. docs/CONFIGURATION.md must document exactly
+// The key lists below are the contract. docs/configuration.md must document exactly
 // these (one reference-table row each), README.md must name each one,
 // examples/*.yaml must set exactly these, and the binaries must accept exactly these
 // (read from the "known here" list of check-config's unknown-key error).
@@ -56,7 +56,7 @@ const std::set<std::string> kHubKeys = {
     "services",  // a mapping of service names: its keys are the operator's
     "dependency_inhibition.enabled",
     "dependency_inhibition.equal",
-    "inhibit_rules",  // a list: its keys are in docs/CONFIGURATION.md#hubyaml
+    "inhibit_rules",  // a list: its keys are in docs/configuration.md#hubyaml
     "maintenance",    // a list, likewise
     "silence_reminders.before",
     "silence_reminders.min_length",
@@ -65,7 +65,7 @@ const std::set<std::string> kHubKeys = {
     "outbox.max_attempts",
     "outbox.backoff_base",
     "outbox.backoff_cap",
-    "integrations.slack",       // a mapping: its keys are in docs/CONFIGURATION.md#hubyaml
+    "integrations.slack",       // a mapping: its keys are in docs/configuration.md#hubyaml
     "integrations.jira",        // likewise
     "integrations.statuspage",  // likewise
     "integrations.pagerduty",   // likewise
@@ -105,12 +105,12 @@ const std::set<std::string> kAgentKeys = {
     "spool.max_events",
     "spool.max_mib",
     "spool.max_age",
-    "checks",  // a list: each check type's keys are in docs/CONFIGURATION.md#checks
+    "checks",  // a list: each check type's keys are in docs/configuration.md#checks
     "windows.length",
     "windows.slices",
     "windows.max_series",
     "rules",
-    "actions",  // a list: its keys are in docs/CONFIGURATION.md#remediation
+    "actions",  // a list: its keys are in docs/configuration.md#remediation
     "remediation.budget.max_runs",
     "remediation.budget.window",
     "remediation.dry_run",
@@ -124,7 +124,7 @@ const std::set<std::string> kAgentKeys = {
 };
 
 constexpr const char* kHowToFix =
-    "a key added or removed goes in docs/CONFIGURATION.md (a table row), README.md, "
+    "a key added or removed goes in docs/configuration.md (a table row), README.md, "
     "examples/*.yaml and the lists in tests/e2e/examples_test.cc together";
 
 std::string source_file(const std::string& relative) {
@@ -173,9 +173,9 @@ std::set<std::string> keys_in_example(const std::string& relative,
 }
 
 // The key paths of the reference-table rows ("| `store.path` | ...") in the section of
-// docs/CONFIGURATION.md headed "## <heading>".
+// docs/configuration.md headed "## <heading>".
 std::set<std::string> keys_in_reference(const std::string& heading) {
-  std::istringstream doc(read_source_file("docs/CONFIGURATION.md"));
+  std::istringstream doc(read_source_file("docs/configuration.md"));
   static const std::regex row(R"(^\| `([A-Za-z0-9_.]+)` \|)");
   std::set<std::string> keys;
   bool in_section = false;
