@@ -108,6 +108,7 @@ Status Correlator::restore() {
   if (!changes) return changes.status();
   auto log = std::make_unique<incidents::ChangeLog>(kChangesPerService);
   log->restore(changes->recent, changes->next_seq);
+  for (const auto& change : changes->recent) note_canary(change);
   engine_ = std::move(engine);
   expiry_ = std::move(expiry);
   change_log_ = std::move(log);
@@ -134,6 +135,8 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
     }
   }
   REFLEX_RETURN_IF_ERROR(suppress_.prepare().with_context("applying the suppression config"));
+  batch_alert_labels_.clear();
+  if (!canary_recent(now_ms)) latest_metrics_.clear();
   incidents::Changes out = engine_->tick(now_ms);
   suppress_.observe(out);
   // A failure here (the store cannot be read) fails the batch, and failed() restores.
@@ -217,6 +220,10 @@ void Correlator::feed_state_change(const AgentStateChange& change, int64_t now_m
 }
 
 void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents::Changes& out) {
+  if (event.type == protocol::MessageType::kMetrics) {
+    if (canary_recent(now_ms)) latest_metrics_[event.agent_id] = event.frame;
+    return;
+  }
   if (event.type != protocol::MessageType::kAlert &&
       event.type != protocol::MessageType::kRemediation) {
     return;
@@ -228,6 +235,7 @@ void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents:
     auto signal = incidents::signal_from_agent(agent->id, agent->hostname, agent->labels, *alert,
                                                event.ts_ms);
     signal.fingerprint = agent_alert_fingerprint(agent->id, alert->fingerprint);
+    batch_alert_labels_[signal.fingerprint] = alert->labels;
     take(on_signal(signal, now_ms), "alert " + alert->rule + " of agent " + event.agent_id, out);
   } else if (const auto* rem = std::get_if<protocol::Remediation>(&env->body)) {
     incidents::RemediationReport report{agent->id, agent->hostname, agent->labels, *rem};

@@ -2,6 +2,10 @@
 // expiry, changes (deploys) and the suspects named for incidents that open after one.
 #include "hub/correlate.h"
 
+#include <algorithm>
+
+#include "protocol/codec.h"
+
 namespace reflex::hub {
 namespace {
 
@@ -67,6 +71,7 @@ InputReceipt Correlator::feed_input(ExternalInput& input, int64_t now_ms, WriteB
   if (input.change) {
     incidents::Change& change = *input.change;
     if (change_log_->add(change)) {
+      note_canary(change);
       batch.changes.push_back(change);
     } else {
       receipt.duplicate = true;
@@ -103,11 +108,14 @@ void Correlator::name_suspects(const incidents::Changes& out, int64_t now_ms, Wr
         q.affected_hosts.push_back(alert->host);
       }
     }
-    // The hub keeps no per-host error rates or latencies yet, so q.host_stats stays
-    // empty and a canary's evidence says so (compare_canary()).
-    auto suspect = incidents::find_suspect(
-        q, change_log_->recent(q.service, q.dependencies, kSuspectCandidates), suspect_policy_);
+    const auto candidates = change_log_->recent(q.service, q.dependencies, kSuspectCandidates);
+    auto suspect = incidents::find_suspect(q, candidates, suspect_policy_);
     if (!suspect) continue;
+    // A canary's evidence compares its hosts' error rate and latency with the others'.
+    if (suspect->change.strategy == incidents::DeployStrategy::kCanary) {
+      q.host_stats = canary_stats(*row, q.environment);
+      suspect = incidents::find_suspect(q, candidates, suspect_policy_);
+    }
     std::string text = "suspect: " + suspect->summary;
     if (!suspect->evidence.empty()) text += " (" + suspect->evidence + ")";
     timeline.timeline.push_back(incidents::TimelineEntry{.incident_id = row->id,
@@ -121,6 +129,49 @@ void Correlator::name_suspects(const incidents::Changes& out, int64_t now_ms, Wr
     batch.suspects.push_back(
         SuspectRecord{.incident_id = row->id, .suspect = std::move(*suspect), .at_ms = now_ms});
   }
+}
+
+bool Correlator::canary_recent(int64_t now_ms) const {
+  return newest_canary_ms_ >= 0 && now_ms - newest_canary_ms_ <= suspect_policy_.window_ms;
+}
+
+void Correlator::note_canary(const incidents::Change& change) {
+  if (change.strategy == incidents::DeployStrategy::kCanary) {
+    newest_canary_ms_ = std::max(newest_canary_ms_, change.at_ms);
+  }
+}
+
+std::map<std::string, incidents::HostStats> Correlator::canary_stats(
+    const incidents::IncidentRow& row, const std::string& environment) const {
+  // The series the incident is about: that of its first agent alert in this batch (the
+  // one that opened it).
+  const protocol::Labels* alert_labels = nullptr;
+  for (const auto& fp : engine_->members(row.id)) {
+    auto it = batch_alert_labels_.find(fp);
+    if (it != batch_alert_labels_.end() && it->second.contains("series")) {
+      alert_labels = &it->second;
+      break;
+    }
+  }
+  std::map<std::string, incidents::HostStats> stats;  // host name -> stats
+  if (!alert_labels) return stats;
+  auto label = [](const protocol::Labels& labels, const std::string& key) {
+    auto it = labels.find(key);
+    return it == labels.end() ? std::string() : it->second;
+  };
+  for (const auto& [agent_id, frame] : latest_metrics_) {
+    const AgentRecord* agent = registry_.find(agent_id);
+    if (!agent || label(agent->labels, policy_.service_label) != row.service) continue;
+    const std::string env = label(agent->labels, "env").empty()
+                                ? label(agent->labels, "environment")
+                                : label(agent->labels, "env");
+    if (!environment.empty() && !env.empty() && env != environment) continue;
+    auto envelope = protocol::decode(frame);
+    const auto* metrics = envelope ? std::get_if<protocol::Metrics>(&envelope->body) : nullptr;
+    if (!metrics) continue;
+    if (auto s = incidents::series_stats(*metrics, *alert_labels)) stats[agent->hostname] = *s;
+  }
+  return stats;
 }
 
 }  // namespace reflex::hub

@@ -71,6 +71,25 @@ std::string compare_canary(const std::vector<std::string>& changed_hosts,
          "; p99 " + fixed(in.p99_ms / n1, 0) + "ms vs " + fixed(out.p99_ms / n2, 0) + "ms";
 }
 
+std::optional<HostStats> series_stats(const protocol::Metrics& metrics,
+                                      const protocol::Labels& alert_labels) {
+  const auto series = alert_labels.find("series");
+  if (series == alert_labels.end()) return std::nullopt;
+  auto carried = [&](const protocol::Labels& labels) {
+    return std::all_of(labels.begin(), labels.end(), [&](const auto& label) {
+      const auto it = alert_labels.find(label.first);
+      return it != alert_labels.end() && it->second == label.second;
+    });
+  };
+  std::optional<double> error_rate, p99;
+  for (const auto& s : metrics.samples) {
+    if (s.name == series->second + ".error_rate" && carried(s.labels)) error_rate = s.value;
+    if (s.name == series->second + ".p99" && carried(s.labels)) p99 = s.value;
+  }
+  if (!error_rate && !p99) return std::nullopt;
+  return HostStats{.error_rate = error_rate.value_or(0), .p99_ms = p99.value_or(0)};
+}
+
 std::optional<Suspect> find_suspect(const SuspectQuery& q, const std::vector<Change>& changes,
                                     const SuspectPolicy& policy) {
   const std::set<std::string> deps(q.dependencies.begin(), q.dependencies.end());

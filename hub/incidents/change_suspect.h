@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "hub/incidents/changes.h"
+#include "protocol/messages.h"
 
 namespace reflex::hub::incidents {
 
@@ -59,6 +60,13 @@ struct Suspect {
 // `changes` in any order (ChangeLog::recent() gives newest first).
 std::optional<Suspect> find_suspect(const SuspectQuery& query, const std::vector<Change>& changes,
                                     const SuspectPolicy& policy = {});
+
+// A host's stats for the series an alert is about, from an agent's metrics summary: the
+// samples "<series>.error_rate" and "<series>.p99" whose labels the alert carries (an
+// agent's alert has the label `series` and its series' labels). nullopt when the summary
+// has neither.
+std::optional<HostStats> series_stats(const protocol::Metrics& metrics,
+                                      const protocol::Labels& alert_labels);
 
 // The canary comparison alone; says which side has no stats when one is missing.
 std::string compare_canary(const std::vector<std::string>& changed_hosts,

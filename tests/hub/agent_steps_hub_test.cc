@@ -179,7 +179,8 @@ TEST_CASE("a rollback is verified when the incident resolves within its window",
 
 TEST_CASE(
     "a rollback on {{suspect.hosts}} runs on the hosts of the suspect change, not on every "
-    "affected host",
+    "affected host, and the suspect compares the canary's error rate and latency with the "
+    "other hosts'",
     "[workflow][hub][agents]") {
   RunningHub hub{[](HubConfig& cfg) {
     cfg.policy = reflex::testing::policy_from(R"yaml(
@@ -204,12 +205,28 @@ workflows:
   REQUIRE(api.post("/api/v1/changes", R"({"service": "checkout", "environment": "prod",
                   "version": "2", "hosts": ["web-1"], "strategy": "canary"})")
               .status == 201);
-  // Both hosts report errors; only the canary runs the changed version.
-  canary.alert(1, "fp-web-1", protocol::AlertState::kFiring);
+  // The agents' window summaries of the series the alerts are about ("web", with no
+  // labels of its own): the canary fails a third of its requests, the other host few.
+  const auto summary = [](double error_rate, double p99) {
+    return std::vector<protocol::Sample>{{"web.error_rate", {}, error_rate, "ratio"},
+                                         {"web.p99", {}, p99, "ms"},
+                                         {"disk.value", {}, 71, "%"}};
+  };
+  canary.metrics(1, summary(0.3, 900));
   REQUIRE(canary.wait_ack(1));
-  const uint64_t incident = api.first_incident();
-  other.alert(1, "fp-web-2", protocol::AlertState::kFiring);
+  other.metrics(1, summary(0.01, 100));
   REQUIRE(other.wait_ack(1));
+  // Both hosts report errors; only the canary runs the changed version.
+  canary.alert(2, "fp-web-1", protocol::AlertState::kFiring);
+  REQUIRE(canary.wait_ack(2));
+  const uint64_t incident = api.first_incident();
+  other.alert(2, "fp-web-2", protocol::AlertState::kFiring);
+  REQUIRE(other.wait_ack(2));
+  const json suspect = api.incident(incident)["suspect"];
+  CHECK(suspect["change"]["strategy"] == "canary");
+  CHECK(suspect["evidence"] ==
+        "error rate 30.0% on the 1 changed host vs 1.0% on the 1 other; p99 900ms vs 100ms; 1 "
+        "of 1 affected host changed");
   auto command = canary.wait_command();
   REQUIRE(command);
   CHECK(command->action == "rollback");

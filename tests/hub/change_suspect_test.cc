@@ -178,3 +178,30 @@ TEST_CASE("Rolling evidence counts the affected hosts that were changed", "[hub]
   q.affected_hosts = {"web-9"};
   CHECK(find_suspect(q, {rolling})->evidence == "0 of 1 affected host changed");
 }
+
+TEST_CASE("A host's stats for an alert come from the samples of the alert's series",
+          "[hub][changes]") {
+  using reflex::protocol::Sample;
+  const reflex::protocol::Metrics m{{
+      Sample{"checkout-http.error_rate", {{"path", "/pay"}}, 0.25, "ratio"},
+      Sample{"checkout-http.p99", {{"path", "/pay"}}, 840, "ms"},
+      Sample{"checkout-http.error_rate", {{"path", "/cart"}}, 0.01, "ratio"},
+      Sample{"checkout-http.p99", {{"path", "/cart"}}, 90, "ms"},
+      Sample{"checkout-http-slow.error_rate", {{"path", "/pay"}}, 0.9, "ratio"},
+      Sample{"checkout-http.count", {{"path", "/pay"}}, 400, ""},
+  }};
+  // The alert carries its series, the series' labels and the rule's own.
+  const auto pay =
+      series_stats(m, {{"series", "checkout-http"}, {"path", "/pay"}, {"team", "payments"}});
+  REQUIRE(pay);
+  CHECK(pay->error_rate == 0.25);
+  CHECK(pay->p99_ms == 840);
+  const auto cart = series_stats(m, {{"series", "checkout-http"}, {"path", "/cart"}});
+  REQUIRE(cart);
+  CHECK(cart->error_rate == 0.01);
+  CHECK(cart->p99_ms == 90);
+  // Another series, no series label, a label set the summary lacks: nothing.
+  CHECK_FALSE(series_stats(m, {{"series", "checkout-db"}, {"path", "/pay"}}));
+  CHECK_FALSE(series_stats(m, {{"path", "/pay"}}));
+  CHECK_FALSE(series_stats(m, {{"series", "checkout-http"}, {"path", "/login"}}));
+}
