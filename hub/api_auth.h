@@ -6,6 +6,8 @@
 //   GET|HEAD /healthz, /metrics          open, always (load balancers, Prometheus)
 //   GET|HEAD /, /ui, /ui/...             open: the dashboard's static files (dashboard.h)
 //   POST /api/v1/integrations/slack/actions  open: Slack signs it (slack_actions.h)
+//   POST /api/v1/changes/github          open: GitHub signs it (external_api.h)
+//   POST /api/v1/changes/jenkins?token=  open: the route checks the token (external_api.h)
 //   any method under /api/vN/admin/...   admin
 //   other GET|HEAD                       viewer
 //   other methods under /api/            responder (incidents, silences, changes,
@@ -42,6 +44,14 @@ namespace reflex::hub {
 
 // Where Slack posts button clicks (slack_actions.h); signed by Slack, not by a token.
 inline constexpr std::string_view kSlackActionsPath = "/api/v1/integrations/slack/actions";
+
+// Deploy webhooks whose senders cannot send a bearer token: GitHub signs its deliveries
+// (X-Hub-Signature-256, always checked: the route refuses them without
+// changes.github_secret_file); the Jenkins Notification plugin's URL carries ?token=,
+// which the route checks against changes.jenkins_secret_file, refusing a token it has no
+// secret to check against. A Jenkins request without ?token= needs a bearer token.
+inline constexpr std::string_view kGitHubChangesPath = "/api/v1/changes/github";
+inline constexpr std::string_view kJenkinsChangesPath = "/api/v1/changes/jenkins";
 
 // The role `method` on `path` needs; nullopt: open to anyone.
 std::optional<ApiRole> required_role(std::string_view method, std::string_view path);

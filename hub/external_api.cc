@@ -248,6 +248,13 @@ void ExternalApi::list_changes(const httplib::Request& req, httplib::Response& r
 
 void ExternalApi::post_jenkins(const httplib::Request& req, httplib::Response& res) {
   const std::string secret = settings().jenkins_secret;
+  // A ?token= lets the request past the API's bearer tokens (api_auth.h): one that
+  // cannot be checked is refused.
+  if (secret.empty() && req.has_param("token")) {
+    return send_status(res, Status::error("unauthorized",
+                                          "token: changes.jenkins_secret_file is not set, so "
+                                          "the notification's ?token= cannot be checked"));
+  }
   if (!secret.empty() && !incidents::secret_equals(req.get_param_value("token"), secret)) {
     return send_status(res, Status::error("unauthorized",
                                           "token: missing or wrong (the Jenkins notification URL "

@@ -304,6 +304,57 @@ TEST_CASE("an Alertmanager webhook opens and resolves an incident", "[e2e][exter
   CHECK(bad.doc["error"]["message"].get<std::string>().find("labels") != std::string::npos);
 }
 
+TEST_CASE(
+    "with API tokens, GitHub's signed deliveries and Jenkins' ?token= need no bearer token, "
+    "and a Jenkins token the hub cannot check is refused",
+    "[e2e][external]") {
+  TempDir secrets;
+  const std::string github = secrets.write("github.secret", "e2e-github-secret\n");
+  const std::string bearer = secrets.write("alice", "alice-e2e-0123456789abcdef\n");
+  const std::string tokens =
+      "api: {tokens: [{name: alice, role: responder, token_file: " + bearer + "}]}\n";
+  const json jenkins = {{"name", "deploy-api"},
+                        {"build",
+                         {{"full_url", "https://ci.example.com/job/deploy-api/58/"},
+                          {"number", 58},
+                          {"phase", "FINALIZED"},
+                          {"status", "SUCCESS"},
+                          {"timestamp", now_ms() - 60'000},
+                          {"parameters", {{"SERVICE", "checkout"}, {"VERSION", "4.2.2"}}}}}};
+  {
+    // No Jenkins secret: a ?token= cannot be checked, so it is refused; a bearer works.
+    HubProcess hub("changes: {github_secret_file: " + github + "}\n" + tokens);
+    Reply unchecked = post(hub, "/api/v1/changes/jenkins?token=anything", jenkins.dump());
+    CHECK(unchecked.status == 401);
+    CHECK_THAT(unchecked.doc["error"]["message"].get<std::string>(),
+               Catch::Contains("changes.jenkins_secret_file is not set"));
+    CHECK(post(hub, "/api/v1/changes/jenkins", jenkins.dump()).status == 401);
+    CHECK(post(hub, "/api/v1/changes/jenkins", jenkins.dump(),
+               {{"Authorization", "Bearer alice-e2e-0123456789abcdef"}})
+              .status == 201);
+    // The same signed delivery as in the test below, without any bearer token.
+    const std::string body =
+        R"({"action":"created","deployment_status":{"id":1001,"state":"success","environment":"production","log_url":"https://github.com/acme/shop/actions/runs/9/job/1","created_at":"2026-01-01T09:57:00Z"},"deployment":{"id":777,"sha":"abc123def456","ref":"v4.2.1","environment":"production","payload":{"service":"shop","version":"4.2.1"},"creator":{"login":"alice"}},"repository":{"name":"shop","full_name":"acme/shop"},"sender":{"login":"alice"}})";
+    Reply g = post(hub, "/api/v1/changes/github", body,
+                   {{"X-GitHub-Event", "deployment_status"},
+                    {"X-Hub-Signature-256",
+                     "sha256=6aa85c9c429a8035008446317d81863285a9c8b3139b30d3c01dd4ddaae34a96"}});
+    CHECK(g.status == 201);
+    Reply forged = post(hub, "/api/v1/changes/github", body,
+                        {{"X-GitHub-Event", "deployment_status"},
+                         {"X-Hub-Signature-256", "sha256=" + std::string(64, '0')}});
+    CHECK(forged.status == 401);
+  }
+  {
+    const std::string jenkins_secret = secrets.write("jenkins.secret", "e2e-jenkins-secret\n");
+    HubProcess hub("changes: {jenkins_secret_file: " + jenkins_secret + "}\n" + tokens);
+    CHECK(post(hub, "/api/v1/changes/jenkins?token=wrong", jenkins.dump()).status == 401);
+    Reply j = post(hub, "/api/v1/changes/jenkins?token=e2e-jenkins-secret", jenkins.dump());
+    CHECK(j.status == 201);
+    CHECK(j.doc["change"]["source"] == "jenkins");
+  }
+}
+
 TEST_CASE("Jenkins and GitHub deploys are recorded and a bad GitHub signature is refused",
           "[e2e][external]") {
   TempDir secrets;

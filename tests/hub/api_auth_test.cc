@@ -38,6 +38,9 @@ TEST_CASE(
     "health and metrics are open",
     "[hub][api-auth]") {
   CHECK(role_or_open("GET", "/healthz") == "open");
+  // Signed by GitHub, checked by the route.
+  CHECK(role_or_open("POST", "/api/v1/changes/github") == "open");
+  CHECK(role_or_open("GET", "/api/v1/changes/github") == "viewer");
   CHECK(role_or_open("HEAD", "/healthz") == "open");
   CHECK(role_or_open("GET", "/metrics") == "open");
   CHECK(role_or_open("POST", "/metrics") == "admin");  // only reading them is open
@@ -51,7 +54,7 @@ TEST_CASE(
   // Routes other engineers add need no registration to be covered.
   for (const char* path :
        {"/api/v1/incidents/7/ack", "/api/v2/alerts", "/api/v1/events", "/api/v1/changes",
-        "/api/v1/changes/github", "/api/v1/silences", "/api/v1/silences/12"}) {
+        "/api/v1/changes/jenkins", "/api/v1/silences", "/api/v1/silences/12"}) {
     CHECK(role_or_open("POST", path) == "responder");
   }
   CHECK(role_or_open("DELETE", "/api/v1/silences/12") == "responder");
