@@ -444,7 +444,9 @@ CallPlan plan_call(const WorkflowCall& call, const IncidentFacts& facts,
   if (k == "webhook") {
     const std::string body = param(call, facts, "body");
     json doc = body.empty() ? json::object() : json::parse(body, nullptr, false);
-    if (doc.is_discarded()) doc = {{"text", body}};
+    // A body that is not a JSON object (text, or a number a label rendered to) is sent
+    // as {"text": body}, so the incident can go beside it.
+    if (!doc.is_object()) doc = {{"text", body}};
     doc["incident"] = incident_json(facts);
     return send("webhook.post", {{"url", param(call, facts, "url")}, {"body", doc}});
   }

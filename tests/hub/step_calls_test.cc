@@ -431,3 +431,24 @@ TEST_CASE(
   CHECK(chat_refusal("slack", "chat.update").empty());
   CHECK(chat_refusal("mattermost", "chat.post").empty());
 }
+
+TEST_CASE(
+    "a webhook body that renders to a JSON object is sent with the incident in it, and any "
+    "other body as text beside it",
+    "[workflow]") {
+  auto body_of = [](const std::string& body) {
+    auto plan = plan_call(call("webhook", {{"url", "https://hooks.example.com/x"}, {"body", body}}),
+                          facts(), {});
+    REQUIRE(plan.verdict == CallPlan::Verdict::kSend);
+    CHECK(plan.operation == "webhook.post");
+    CHECK(plan.payload["body"]["incident"]["id"] == 42);
+    return plan.payload["body"];
+  };
+  CHECK(body_of(R"({"team": "{{service}}"})")["team"] == "checkout");
+  CHECK(body_of("checkout is down")["text"] == "checkout is down");
+  // Valid JSON that is not an object: a label rendered to a number, an array, a boolean.
+  for (const char* body : {"42", "[1, 2]", "true", "\"quoted\""}) {
+    INFO(body);
+    CHECK(body_of(body)["text"] == body);
+  }
+}
