@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   heal->add_option("--target", heal_target, "one target (a unit, a service); default: the host");
   heal->add_option("--url", status_url,
                    "the agent's surface, e.g. http://127.0.0.1:7181 (default: from --config)");
+  // `reflex-agent status -c agent.yaml` reads as it is meant.
+  status->fallthrough();
+  heal->fallthrough();
   CLI11_PARSE(app, argc, argv);
 
   if (*check) return check_config(check_path);

@@ -322,8 +322,8 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("REFLEX_TOKEN")) token = t;
   app.add_option("--hub", hub_url, "hub HTTP API base URL (env REFLEX_HUB)")->capture_default_str();
   app.add_option("--token-file", token_file,
-                 "file holding the hub API's bearer token (env REFLEX_TOKEN_FILE; else the "
-                 "token itself in env REFLEX_TOKEN)")
+                 "file holding the hub API's bearer token (else the token itself in env "
+                 "REFLEX_TOKEN)")
       ->envname("REFLEX_TOKEN_FILE");
   app.fallthrough();  // --hub and --token-file may follow the subcommand too
   app.set_version_flag("--version", std::string("reflexctl ") + REFLEX_VERSION);

@@ -258,6 +258,13 @@ TEST_CASE("an agent's http check feeds windows, rules and the hub, and its surfa
   CHECK(contains(printed.out, "app "));
   CHECK(contains(printed.out, "web-errors"));
   CHECK(contains(printed.out, "firing"));
+  // ...also when it finds the surface in an agent config given after the command.
+  const std::string surface = hub.dir().write(
+      "surface.yaml", "status_http: {listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n");
+  const auto from_config = run({agent_binary(), "status", "-c", surface});
+  INFO(from_config.err);
+  CHECK(from_config.exit_code == 0);
+  CHECK(contains(from_config.out, "web-errors"));
 
   // (f) StatsD datagrams become series.
   send_udp(statsd_port, {"orders:1|c\norders:2|c", "checkout.latency:12|ms", "queue:7|g"});
