@@ -366,6 +366,7 @@ TEST_CASE("the demo's configs pass check-config where scripts/demo puts them", "
         dir.file(std::string("keys/") + key + ".key_secret"),
         std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
+  std::filesystem::create_directory(dir.file("secrets"));
   for (const char* name : {"slack-bot", "slack-signing", "jira", "statuspage", "dynatrace"}) {
     const std::string secret = dir.write(std::string("secrets/") + name, "secret-0000000000\n");
     std::filesystem::permissions(
