@@ -235,7 +235,7 @@ void Correlator::feed_event(const StoredEvent& event, int64_t now_ms, incidents:
     auto signal = incidents::signal_from_agent(agent->id, agent->hostname, agent->labels, *alert,
                                                event.ts_ms);
     signal.fingerprint = agent_alert_fingerprint(agent->id, alert->fingerprint);
-    batch_alert_labels_[signal.fingerprint] = alert->labels;
+    if (canary_recent(now_ms)) batch_alert_labels_[signal.fingerprint] = alert->labels;
     take(on_signal(signal, now_ms), "alert " + alert->rule + " of agent " + event.agent_id, out);
   } else if (const auto* rem = std::get_if<protocol::Remediation>(&env->body)) {
     incidents::RemediationReport report{agent->id, agent->hostname, agent->labels, *rem};
