@@ -203,12 +203,12 @@ class Correlator {
   std::vector<std::pair<std::shared_ptr<InputAnswer>, InputReceipt>> awaiting_inputs_;
   std::unique_ptr<InputAnswerer> answerer_;  // sets committed inputs' answers
   // Canary evidence (name_suspects): while a canary change may still be named a suspect,
-  // each agent's latest metrics summary, decoded only for an incident that names one;
-  // and the labels of the agent alerts in the batch being built, which say the series an
-  // incident is about.
+  // each agent's latest metrics summary (by agent id), decoded only for an incident that
+  // names one; and the labels of the agent alerts in the batch being built (by
+  // fingerprint), which say the series an incident is about.
   int64_t newest_canary_ms_ = -1;
-  std::unordered_map<std::string, std::string> latest_metrics_;           // agent id -> frame
-  std::unordered_map<std::string, protocol::Labels> batch_alert_labels_;  // fingerprint ->
+  std::unordered_map<std::string, std::string> latest_metrics_;
+  std::unordered_map<std::string, protocol::Labels> batch_alert_labels_;
   bool canary_recent(int64_t now_ms) const;
   void note_canary(const incidents::Change& change);
   std::map<std::string, incidents::HostStats> canary_stats(const incidents::IncidentRow& row,
