@@ -11,11 +11,11 @@ namespace {
 
 constexpr size_t kSuspectCandidates = 50;
 
-// The environment of an incident's group, as changes name it.
-std::string environment_of(const incidents::IncidentRow& row) {
+// The environment labels name (an incident's group, an agent), as changes name it.
+std::string environment_of(const protocol::Labels& labels) {
   for (const char* key : {"env", "environment"}) {
-    auto it = row.group_labels.find(key);
-    if (it != row.group_labels.end()) return it->second;
+    auto it = labels.find(key);
+    if (it != labels.end()) return it->second;
   }
   return "";
 }
@@ -99,7 +99,7 @@ void Correlator::name_suspects(const incidents::Changes& out, int64_t now_ms, Wr
     if (!row || row->service.empty()) continue;
     incidents::SuspectQuery q;
     q.service = row->service;
-    q.environment = environment_of(*row);
+    q.environment = environment_of(row->group_labels);
     if (dependencies_) q.dependencies = dependencies_(row->service);
     q.opened_at_ms = row->opened_ms;
     for (const auto& fp : engine_->members(row->id)) {
@@ -155,16 +155,12 @@ std::map<std::string, incidents::HostStats> Correlator::canary_stats(
   }
   std::map<std::string, incidents::HostStats> stats;  // host name -> stats
   if (!alert_labels) return stats;
-  auto label = [](const protocol::Labels& labels, const std::string& key) {
-    auto it = labels.find(key);
-    return it == labels.end() ? std::string() : it->second;
-  };
   for (const auto& [agent_id, frame] : latest_metrics_) {
     const AgentRecord* agent = registry_.find(agent_id);
-    if (!agent || label(agent->labels, policy_.service_label) != row.service) continue;
-    const std::string env = label(agent->labels, "env").empty()
-                                ? label(agent->labels, "environment")
-                                : label(agent->labels, "env");
+    if (!agent) continue;
+    const auto service = agent->labels.find(policy_.service_label);
+    if (service == agent->labels.end() || service->second != row.service) continue;
+    const std::string env = environment_of(agent->labels);
     if (!environment.empty() && !env.empty() && env != environment) continue;
     auto envelope = protocol::decode(frame);
     const auto* metrics = envelope ? std::get_if<protocol::Metrics>(&envelope->body) : nullptr;
