@@ -20,6 +20,13 @@ using nlohmann::json;
 
 namespace {
 
+// A GitHub deployment_status delivery exactly as signed: HMAC-SHA256 with the secret
+// "e2e-github-secret".
+const char* const kGitHubDelivery =
+    R"({"action":"created","deployment_status":{"id":1001,"state":"success","environment":"production","log_url":"https://github.com/acme/shop/actions/runs/9/job/1","created_at":"2026-01-01T09:57:00Z"},"deployment":{"id":777,"sha":"abc123def456","ref":"v4.2.1","environment":"production","payload":{"service":"shop","version":"4.2.1"},"creator":{"login":"alice"}},"repository":{"name":"shop","full_name":"acme/shop"},"sender":{"login":"alice"}})";
+const char* const kGitHubSignature =
+    "sha256=6aa85c9c429a8035008446317d81863285a9c8b3139b30d3c01dd4ddaae34a96";
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -332,13 +339,11 @@ TEST_CASE(
     CHECK(post(hub, "/api/v1/changes/jenkins", jenkins.dump(),
                {{"Authorization", "Bearer alice-e2e-0123456789abcdef"}})
               .status == 201);
-    // The same signed delivery as in the test below, without any bearer token.
-    const std::string body =
-        R"({"action":"created","deployment_status":{"id":1001,"state":"success","environment":"production","log_url":"https://github.com/acme/shop/actions/runs/9/job/1","created_at":"2026-01-01T09:57:00Z"},"deployment":{"id":777,"sha":"abc123def456","ref":"v4.2.1","environment":"production","payload":{"service":"shop","version":"4.2.1"},"creator":{"login":"alice"}},"repository":{"name":"shop","full_name":"acme/shop"},"sender":{"login":"alice"}})";
-    Reply g = post(hub, "/api/v1/changes/github", body,
-                   {{"X-GitHub-Event", "deployment_status"},
-                    {"X-Hub-Signature-256",
-                     "sha256=6aa85c9c429a8035008446317d81863285a9c8b3139b30d3c01dd4ddaae34a96"}});
+    // A signed delivery, without any bearer token.
+    const std::string body = kGitHubDelivery;
+    Reply g =
+        post(hub, "/api/v1/changes/github", body,
+             {{"X-GitHub-Event", "deployment_status"}, {"X-Hub-Signature-256", kGitHubSignature}});
     CHECK(g.status == 201);
     Reply forged = post(hub, "/api/v1/changes/github", body,
                         {{"X-GitHub-Event", "deployment_status"},
@@ -389,11 +394,8 @@ TEST_CASE("Jenkins and GitHub deploys are recorded and a bad GitHub signature is
   CHECK(ignored.status == 200);
   CHECK(ignored.doc.contains("ignored"));
 
-  // The body exactly as signed (HMAC-SHA256 with the secret above).
-  const std::string body =
-      R"({"action":"created","deployment_status":{"id":1001,"state":"success","environment":"production","log_url":"https://github.com/acme/shop/actions/runs/9/job/1","created_at":"2026-01-01T09:57:00Z"},"deployment":{"id":777,"sha":"abc123def456","ref":"v4.2.1","environment":"production","payload":{"service":"shop","version":"4.2.1"},"creator":{"login":"alice"}},"repository":{"name":"shop","full_name":"acme/shop"},"sender":{"login":"alice"}})";
-  const std::string signature =
-      "sha256=6aa85c9c429a8035008446317d81863285a9c8b3139b30d3c01dd4ddaae34a96";
+  const std::string body = kGitHubDelivery;
+  const std::string signature = kGitHubSignature;
   Reply forged = post(hub, "/api/v1/changes/github", body,
                       {{"X-GitHub-Event", "deployment_status"},
                        {"X-Hub-Signature-256", "sha256=" + std::string(64, '0')}});
