@@ -168,6 +168,7 @@ void Ingest::handle(const std::string& peer, const std::string& user_id, std::st
       }
       peer_agent_[peer] = env.agent_id;
       agent_peer_[env.agent_id] = peer;
+      marks(env.agent_id).rewound = false;  // it resumes from the mark this answer gives
       registry_.on_hello(env.agent_id, hello, now);
       metrics_.frames_accepted->inc();
       protocol::Envelope reply;
@@ -228,6 +229,12 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
     return;
   }
   Marks& m = marks(env.agent_id);
+  if (m.rewound) {
+    // Sent before the agent learnt of the failed commit: accepting it would step over the
+    // lost events as if the agent's spool had dropped them.
+    reject(peer, rewind_request(m), env.seq);
+    return;
+  }
   if (env.seq <= m.received) {
     // A redelivery: already here. Acknowledge (again) once it is durable; never store twice.
     metrics_.events_duplicate->inc();
@@ -235,8 +242,9 @@ void Ingest::handle_event(const std::string& peer, const protocol::Envelope& env
     return;
   }
   // Numbers the agent's spool dropped never arrive; its gap record says so. Within one
-  // connection frames arrive in order, and a new connection must say hello first, which
-  // rewinds the agent to the committed mark, so a jump here is never a loss in transit.
+  // connection frames arrive in order, and a new connection or a failed commit needs a
+  // hello first, which rewinds the agent to the committed mark, so a jump here is never
+  // a loss in transit.
   if (env.seq != m.received + 1) metrics_.events_skipped->inc(env.seq - m.received - 1);
   m.received = env.seq;
   backlog_bytes_ += frame.size();
@@ -272,9 +280,14 @@ void Ingest::committed(const Taken& taken) {
 
 void Ingest::commit_failed() {
   for (auto& [agent_id, m] : marks_) {
-    if (m.received != m.committed) {
-      m.received = m.committed;
-      registry_.reset_mark(agent_id, m.committed);
+    if (m.received == m.committed) continue;
+    m.received = m.committed;
+    m.rewound = true;
+    registry_.reset_mark(agent_id, m.committed);
+    // Said at once: an agent whose window is all in flight would otherwise wait for its
+    // ack timeout before it asks again.
+    if (auto peer = agent_peer_.find(agent_id); peer != agent_peer_.end()) {
+      send_error(peer->second, rewind_request(m), 0);
     }
   }
   // Events accepted after the failed batch follow a hole now: their agents resend them
@@ -282,6 +295,11 @@ void Ingest::commit_failed() {
   events_.clear();
   backlog_bytes_ = 0;
   ack_due_.clear();
+}
+
+Status Ingest::rewind_request(const Marks& m) {
+  return Status::error("hello_required", "a store commit failed; say hello to resend after seq " +
+                                             std::to_string(m.committed));
 }
 
 void Ingest::send_ack(const std::string& agent_id, uint64_t upto) {
@@ -324,6 +342,10 @@ void Ingest::reject(const std::string& peer, const Status& why, uint64_t seq) {
   metrics_.rejected(why.code()).inc();
   log_rejection(why.code(),
                 "dropped a frame from peer " + printable_peer(peer) + ": " + why.to_string());
+  send_error(peer, why, seq);
+}
+
+void Ingest::send_error(const std::string& peer, const Status& why, uint64_t seq) {
   protocol::Envelope reply;
   auto known = peer_agent_.find(peer);
   reply.agent_id = known != peer_agent_.end() ? known->second : "";

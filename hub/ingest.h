@@ -66,13 +66,15 @@ class Ingest {
   // confirmed: its command_result, a sequenced event, is.
   bool send_command(const std::string& agent_id, const protocol::Command& command);
   // The last group commit failed and its events are gone: forget them and every event
-  // accepted after them, unacknowledged, so each agent's resend is accepted again.
+  // accepted after them, unacknowledged, and have each agent concerned say hello again,
+  // so that it resends from its committed mark instead of going on after a hole.
   void commit_failed();
 
  private:
   struct Marks {
     uint64_t committed = 0;  // durable at the hub: what acks say
     uint64_t received = 0;   // accepted, maybe not yet committed
+    bool rewound = false;    // a commit failed: events wait for a hello that rewinds the agent
   };
   void on_readable();
   void on_monitor_event();
@@ -82,8 +84,11 @@ class Ingest {
   void handle_event(const std::string& peer, const protocol::Envelope& env, std::string_view frame,
                     int64_t now);
   Marks& marks(const std::string& agent_id);
+  static Status rewind_request(const Marks& m);
   void send_ack(const std::string& agent_id, uint64_t upto);
+  // Counts and logs the dropped frame `seq`, and tells the peer why.
   void reject(const std::string& peer, const Status& why, uint64_t seq);
+  void send_error(const std::string& peer, const Status& why, uint64_t seq);
   void reject_connection(const std::string& reason, const std::string& detail);
   void log_rejection(const std::string& reason, const std::string& text);
   void send(const std::string& peer, const protocol::Envelope& env);

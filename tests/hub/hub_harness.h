@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -86,8 +87,10 @@ class StandInAgent {
     socket_.connect(endpoint);
   }
 
-  // Says hello with labels service=checkout, env=prod; waits for the hub's answer.
-  void hello() {
+  // Says hello with labels service=checkout, env=prod; waits for the hub's answer and
+  // returns the mark it says to resume after.
+  uint64_t hello() {
+    hello_answered_ = false;
     protocol::Hello h;
     h.hostname = host_;
     h.agent_version = "test";
@@ -95,6 +98,7 @@ class StandInAgent {
     h.heartbeat_ms = 3'600'000;  // never lost during a test
     send(0, h);
     REQUIRE(wait_ack(0));
+    return resume_after_;
   }
   void alert(uint64_t seq, const std::string& fingerprint, protocol::AlertState state,
              protocol::Labels annotations = {}) {
@@ -121,24 +125,20 @@ class StandInAgent {
   // Waits (up to `timeout`) for an ack that covers `seq` (UINT64_MAX: for a command);
   // commands read meanwhile are kept for wait_command().
   bool wait_ack(uint64_t seq, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    return reflex::testing::wait_until(
+    return read_until(
         [&] {
-          zmq::message_t msg;
-          while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
-            auto env = protocol::decode(msg.to_string_view());
-            if (!env) continue;
-            if (const auto* ack = std::get_if<protocol::Ack>(&env->body)) {
-              acked_ = std::max(acked_, ack->upto);
-              if (ack->proto != 0) hello_answered_ = true;
-            }
-            if (const auto* c = std::get_if<protocol::Command>(&env->body)) commands_.push_back(*c);
-          }
           if (seq == UINT64_MAX) return !commands_.empty();
           return seq == 0 ? hello_answered_ : acked_ >= seq;
         },
         timeout);
   }
   uint64_t acked() const { return acked_; }
+  // The code the hub refused the frame `seq` with; empty when it did not (within `timeout`).
+  std::string refusal(uint64_t seq, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    read_until([&] { return refused_.contains(seq); }, timeout);
+    auto it = refused_.find(seq);
+    return it == refused_.end() ? "" : it->second;
+  }
   // The next command from the hub (frames read meanwhile are taken as wait_ack does);
   // nullopt when none comes within `timeout`.
   std::optional<protocol::Command> wait_command(
@@ -157,6 +157,30 @@ class StandInAgent {
   }
 
  private:
+  // Reads what the hub sends until `done` holds or `timeout` passes.
+  bool read_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    return reflex::testing::wait_until(
+        [&] {
+          zmq::message_t msg;
+          while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
+            auto env = protocol::decode(msg.to_string_view());
+            if (!env) continue;
+            if (const auto* ack = std::get_if<protocol::Ack>(&env->body)) {
+              acked_ = std::max(acked_, ack->upto);
+              if (ack->proto != 0) {
+                hello_answered_ = true;
+                resume_after_ = ack->upto;
+              }
+            }
+            if (const auto* e = std::get_if<protocol::Error>(&env->body))
+              refused_[e->seq] = e->code;
+            if (const auto* c = std::get_if<protocol::Command>(&env->body)) commands_.push_back(*c);
+          }
+          return done();
+        },
+        timeout);
+  }
+
   template <class Body>
   void send(uint64_t seq, Body body) {
     protocol::Envelope env;
@@ -174,7 +198,9 @@ class StandInAgent {
   zmq::socket_t socket_;
   uint64_t acked_ = 0;
   bool hello_answered_ = false;
-  std::deque<protocol::Command> commands_;  // received, not yet taken
+  uint64_t resume_after_ = 0;                // the mark of the last hello's answer
+  std::map<uint64_t, std::string> refused_;  // seq -> the code of the hub's refusal
+  std::deque<protocol::Command> commands_;   // received, not yet taken
 };
 
 // JSON over HTTP to the hub's API.

@@ -219,17 +219,26 @@ TEST_CASE("events whose commit failed are correlated once when resent and duplic
     t.agent.remediation(3, "fp-2", "restart");
     REQUIRE(reflex::testing::wait_until(
         [&] { return t.api.metric("reflex_hub_store_commit_failures_total") >= 1; }, 30s));
+    // An agent with room in its window goes on with the next number before it hears of
+    // the failure: taking that would step over events 2 and 3 for good.
+    t.agent.remediation(4, "fp-2", "flush-cache");
+    CHECK(t.agent.refusal(4) == "hello_required");
+    CHECK(t.agent.refusal(0) == "hello_required");  // said unasked, at the failure
     REQUIRE(db->exec("ROLLBACK"));
   }
-  // Not acknowledged, so the agent sends them again, as a real agent would.
+  // Not acknowledged: the agent says hello again and resends from the mark it is given,
+  // as a real agent does.
+  REQUIRE(t.agent.hello() == 1);
   t.agent.alert(2, "fp-2", AlertState::kFiring);
   t.agent.remediation(3, "fp-2", "restart");
-  REQUIRE(t.agent.wait_ack(3, 30s));
+  t.agent.remediation(4, "fp-2", "flush-cache");
+  REQUIRE(t.agent.wait_ack(4, 30s));
   // And once more after they were acknowledged: duplicates, dropped by sequence.
   t.agent.alert(2, "fp-2", AlertState::kFiring);
   t.agent.remediation(3, "fp-2", "restart");
   t.agent.remediation(4, "fp-2", "flush-cache");
-  REQUIRE(t.agent.wait_ack(4));
+  t.agent.remediation(5, "fp-2", "scale-out");
+  REQUIRE(t.agent.wait_ack(5));
 
   const json d = t.api.incident(1);
   CHECK(d["members"].size() == 2);
@@ -239,7 +248,8 @@ TEST_CASE("events whose commit failed are correlated once when resent and duplic
     if (e["kind"] == "remediation") reports.push_back(e["text"]);
   }
   CHECK(reports == std::vector<std::string>{"restart on host-1: succeeded (attempt 1)",
-                                            "flush-cache on host-1: succeeded (attempt 1)"});
+                                            "flush-cache on host-1: succeeded (attempt 1)",
+                                            "scale-out on host-1: succeeded (attempt 1)"});
   CHECK(d["incident"]["members"] == 2);
   CHECK(d["incident"]["firing"] == 2);
 }
