@@ -127,6 +127,11 @@ int main(int argc, char** argv) {
   // `reflex-agent status -c agent.yaml` reads as it is meant.
   status->fallthrough();
   heal->fallthrough();
+  const std::string from_config =
+      "Without --url, the agent's surface is status_http.listen of the agent.yaml given with\n"
+      "-c/--config, before or after the subcommand, e.g. reflex-agent ";
+  status->footer(from_config + "status -c /etc/reflex/agent.yaml");
+  heal->footer(from_config + "remediation pause -c /etc/reflex/agent.yaml");
   CLI11_PARSE(app, argc, argv);
 
   if (*check) return check_config(check_path);

@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
   migrate_cmd->add_flag("--check", check_only,
                         "only report; exit 3 when migrations are pending, 0 when none are");
   migrate_cmd->fallthrough();  // `reflex-hub migrate -c hub.yaml` reads as it is meant
+  migrate_cmd->footer(
+      "The store is the one hub.yaml names: give it with -c/--config, before or after "
+      "`migrate`,\ne.g. reflex-hub migrate -c /etc/reflex/hub.yaml --check");
   CLI11_PARSE(app, argc, argv);
 
   if (*check) return check_config(check_path);
