@@ -102,7 +102,7 @@ TEST_CASE("Only changes within the window before the opening are suspects", "[hu
 }
 
 TEST_CASE(
-    "Changes to unrelated services or other environments are not suspects; "
+    "Changes to unrelated services or other environments are not suspects, "
     "a dependency's change is, marked as such",
     "[hub][changes]") {
   Change search = deploy("search", kT0 + kMin, "9");

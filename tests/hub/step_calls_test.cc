@@ -105,7 +105,7 @@ TEST_CASE("a template naming another step's object waits for it, then sees its f
 }
 
 TEST_CASE(
-    "updates and replies go to the incident's first message; refreshes re-render its "
+    "updates and replies go to the incident's first message, refreshes re-render its "
     "template",
     "[workflow]") {
   std::map<std::string, WorkflowObject> objects = {

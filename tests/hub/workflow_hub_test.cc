@@ -304,7 +304,7 @@ TEST_CASE("a hub restarted while chat is down posts each message once and then u
         rig.workflow(id)["objects"]["message:post"]["data"]["ts"]);
 }
 
-TEST_CASE("a signed Slack button click responds as its user; an unsigned one changes nothing",
+TEST_CASE("a signed Slack button click responds as its user, an unsigned one changes nothing",
           "[workflow][hub][slack]") {
   Rig rig;
   rig.start();

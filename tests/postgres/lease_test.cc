@@ -64,7 +64,7 @@ Status notify(pg::Connection& conn, const Fence& fence, int64_t id, const std::s
 
 }  // namespace
 
-TEST_CASE("lease: the first hub to ask leads with token 1; another cannot while it is live") {
+TEST_CASE("lease: the first hub to ask leads with token 1, another cannot while it is live") {
   TwoHubs hubs;
   LeaseState a = acquire(hubs.a, kLong);
   CHECK(a.leader);
@@ -137,7 +137,7 @@ TEST_CASE("lease: an old leader's fenced write changes nothing and reports fence
   CHECK(rows[1].column_text(1) == "hub-b");
 }
 
-TEST_CASE("lease: a lapsed term is fenced before anyone takes over; re-taking it is a new term") {
+TEST_CASE("lease: a lapsed term is fenced before anyone takes over, re-taking it is a new term") {
   TwoHubs hubs;
   LeaseState a = acquire(hubs.a, kShort);
   wait_past(hubs.conn_a, a.expires_at_ms);

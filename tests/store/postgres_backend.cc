@@ -278,10 +278,11 @@ TEST_CASE("migration 11 creates the cluster's tables, on which a hub leads and i
 
 namespace {
 
+// Odd numbers are alerts, even ones metrics.
 StoredEvent event_of(const std::string& agent_id, uint64_t seq) {
   return {agent_id,
           seq,
-          protocol::MessageType::kMetrics,
+          seq % 2 ? protocol::MessageType::kAlert : protocol::MessageType::kMetrics,
           static_cast<int64_t>(seq),
           1000,
           "frame-" + std::to_string(seq)};
@@ -310,7 +311,7 @@ void require_ok_write(HubStore& store, const WriteBatch& batch) {
 
 TEST_CASE(
     "a standby stores its events once and queues all but metrics for the leader, which takes "
-    "each off the queue once; events another hub already stored are left out",
+    "each off the queue once, events another hub already stored are left out",
     "[store]") {
   auto db = testing::make_store_fixture();
   auto standby = db->open();
