@@ -97,6 +97,12 @@ void read_store(config::MapReader& top, StoreConfig& out) {
   auto store = top.child("store");
   config::Errors& errors = store.errors();
   store.get_enum("backend", out.backend, {"sqlite", "postgres"});
+  store.get("events_retention", out.events_retention);
+  if (out.events_retention < Millis(0) ||
+      (out.events_retention > Millis(0) && out.events_retention < Millis(1000))) {
+    errors.add(store.take("events_retention"), "store.events_retention",
+               "must be 0 (keep every event) or at least 1s");
+  }
   const std::vector<std::string> sqlite_keys = {"path"};
   const std::vector<std::string> postgres_keys = {"dsn", "pool", "password_file", "password_env"};
   for (const std::string& key : out.postgres() ? sqlite_keys : postgres_keys) {

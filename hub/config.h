@@ -27,6 +27,8 @@ struct StoreConfig {
   int pool = 4;                        // postgres: connections for the API's reads (1..64)
   std::string password_file;           // postgres: the password, from this file...
   std::string password_env;            // ...or from this environment variable
+  // Events received longer ago than this are deleted, oldest first; 0 keeps them all.
+  Millis events_retention = Millis(30LL * 24 * 3600 * 1000);
   bool postgres() const { return backend == "postgres"; }
   // The store as messages name it: the file, or the server with the dsn's password hidden.
   std::string where() const;

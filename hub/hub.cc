@@ -23,6 +23,12 @@ constexpr Millis kRelayPoll(100);
 constexpr Millis kRelayRetry(1000);
 constexpr int64_t kRelayAgentsEveryMs = 1000;
 constexpr int64_t kRelayAgentsSlackMs = 5000;
+// Retention (store.events_retention): every kPruneEvery (or half the retention, if
+// shorter) the next batch deletes up to kPruneLimit of the events past it, and each batch
+// after it does too while a full kPruneLimit went, so a hub behind catches up within a
+// few commits without one of them growing long.
+constexpr Millis kPruneEvery(60'000);
+constexpr int64_t kPruneLimit = 5000;
 
 // What the workflow runner needs of the config: the routes and workflows, and which
 // integrations the outbox has (a step for another is skipped, saying so).
@@ -173,6 +179,13 @@ Status Hub::start(const HubConfig& cfg) {
 
   liveness_timer_ = timers_.start(cfg.agents.check_interval, cfg.agents.check_interval,
                                   [this] { check_liveness(); });
+  if (cfg.store.events_retention > Millis(0)) {
+    const Millis every = std::min(kPruneEvery, cfg.store.events_retention / 2);
+    prune_timer_ = timers_.start(every, every, [this] {
+      prune_due_ = true;
+      commit();
+    });
+  }
   update_gauges();
   spdlog::info("hub listening for agents on {}, HTTP on port {}, store {}", ingest_->endpoint(),
                http_->port(), cfg.store.where());
@@ -363,6 +376,7 @@ void Hub::stop() {
   if (commit_retry_timer_) timers_.cancel(commit_retry_timer_);
   if (runner_timer_) timers_.cancel(runner_timer_);
   if (relay_timer_) timers_.cancel(relay_timer_);
+  if (prune_timer_) timers_.cancel(prune_timer_);
   // No new attempt starts; the results already received are written by the commit below.
   if (outbox_) outbox_->stop();
   // What was accepted is made durable and acknowledged before the socket closes.
@@ -397,6 +411,11 @@ void Hub::commit() {
   }
   if (runner_) runner_->stage(batch, clock_.now_ms());  // workflow steps into the outbox
   if (outbox_) outbox_->stage(batch);                   // records of outbound calls' attempts
+  if (prune_due_) {
+    batch.prune = WriteBatch::EventPrune{
+        .before_ms = clock_.now_ms() - cfg_.store.events_retention.count(), .limit = kPruneLimit};
+    prune_due_ = false;
+  }
   if (batch.empty()) {
     if (ingest_) ingest_->committed(taken);  // acks owed for redeliveries
     correlator_->committed();                // actions that changed nothing
@@ -421,6 +440,10 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
   }
   if (st) {
     metrics_.events_committed->inc(batch.events.size());
+    if (batch.prune) {
+      metrics_.events_pruned->inc(batch.prune->deleted);
+      prune_due_ = batch.prune->deleted >= batch.prune->limit;  // more are past it
+    }
     if (ingest_) ingest_->committed(taken);  // only now may the agents trim their spools
     correlator_->committed();
     if (events_) events_->publish_batch(batch);  // durable now: the dashboards may read it
@@ -437,6 +460,7 @@ void Hub::on_committed(WriteBatch batch, Ingest::Taken taken, Status st, double 
     return;
   }
   metrics_.commit_failures->inc();
+  if (batch.prune) prune_due_ = true;  // with the retry
   give_back(std::move(batch), st);
   if (st.code() == "fenced" && term_ && term_->on_fenced) {
     spdlog::error("store commit refused, this hub no longer leads: {}", st.to_string());

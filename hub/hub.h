@@ -145,6 +145,8 @@ class Hub {
   TimerId liveness_timer_ = 0;
   int64_t liveness_grace_until_ms_ = 0;  // no agent is judged lost before (after start)
   TimerId commit_retry_timer_ = 0;
+  TimerId prune_timer_ = 0;  // retention: makes the next batch delete old events
+  bool prune_due_ = false;
   TimerId runner_timer_ = 0;  // the runner's next due time (arm_runner_timer)
   // Leading a cluster (read_relay): the other hubs' events and agents.
   std::unique_ptr<RelayTail> relay_tail_;

@@ -18,6 +18,7 @@ struct HubMetrics {
   metrics::Counter* frames_accepted;
   metrics::Counter* events_duplicate;
   metrics::Counter* events_committed;
+  metrics::Counter* events_pruned;
   metrics::Counter* events_skipped;
   metrics::CounterFamily* rejected_family;
   metrics::Counter* connections_refused;
@@ -40,6 +41,9 @@ inline HubMetrics::HubMetrics(metrics::Registry& r)
                                   "Redelivered events dropped because they were already here.")),
       events_committed(&r.counter("reflex_hub_events_committed_total",
                                   "Sequenced events committed to the store.")),
+      events_pruned(
+          &r.counter("reflex_hub_events_pruned_total",
+                     "Stored events deleted for being older than store.events_retention.")),
       events_skipped(
           &r.counter("reflex_hub_events_skipped_total",
                      "Sequence numbers an agent's spool dropped (see its gap records).")),

@@ -80,6 +80,9 @@ CREATE INDEX alerts_retained_rows ON alerts(retained) WHERE retained = 1;
     {11, "-- nothing: hubs on SQLite do not form a cluster"},
     // PostgreSQL's 12 is the table other hubs' events wait in for the leader.
     {12, "-- nothing: hubs on SQLite do not form a cluster"},
+    // PostgreSQL's 13 indexes events by the time they arrived, for retention; here the
+    // rowid, which follows arrival, serves.
+    {13, "-- nothing: events are pruned by rowid"},
 };
 
 using rows::bind_values;
@@ -113,6 +116,13 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
         "VALUES (?, ?, ?, ?, ?, ?)");
     if (!event) return event.status();
     event_ = std::make_unique<sqlite::Statement>(std::move(event).value());
+    // Rows are appended in the order events arrive, so the oldest are the first by rowid:
+    // only the first `limit` are looked at, however large the table.
+    auto prune = db_.prepare(
+        "DELETE FROM events WHERE rowid IN (SELECT rowid FROM "
+        "(SELECT rowid, received_ms FROM events ORDER BY rowid LIMIT ?2) WHERE received_ms < ?1)");
+    if (!prune) return prune.status();
+    prune_ = std::make_unique<sqlite::Statement>(std::move(prune).value());
     auto tables = incidents::IncidentTables::prepare(db_);
     if (!tables) return tables.status();
     incidents_.emplace(std::move(tables).value());
@@ -171,6 +181,11 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
     for (const auto& r : batch.outbox) REFLEX_RETURN_IF_ERROR(outbox_->insert(r));
     for (const auto& u : batch.outbox_updates) REFLEX_RETURN_IF_ERROR(outbox_->update(u));
     for (const auto& w : batch.workflows) REFLEX_RETURN_IF_ERROR(workflows_->upsert(w));
+    if (batch.prune) {
+      REFLEX_RETURN_IF_ERROR(prune_->bind_all(batch.prune->before_ms, batch.prune->limit));
+      REFLEX_RETURN_IF_ERROR(prune_->run());
+      batch.prune->deleted = db_.changes();
+    }
     return tx->commit();
   }
 
@@ -252,6 +267,7 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
   std::unique_ptr<sqlite::Statement> upsert_;
   std::unique_ptr<sqlite::Statement> change_;
   std::unique_ptr<sqlite::Statement> event_;
+  std::unique_ptr<sqlite::Statement> prune_;            // retention: the oldest events
   std::optional<incidents::IncidentTables> incidents_;  // on db_, which must not move
   std::optional<incidents::SilenceTables> silences_;    // on db_, likewise
   std::optional<incidents::ChangeTables> changes_;      // on db_ too

@@ -102,10 +102,20 @@ struct WriteBatch {
   // `events`, there to be correlated.
   bool relay = false;
   std::vector<int64_t> relayed;
+  // Retention (store.events_retention): delete the oldest stored events received before
+  // `before_ms`, at most `limit` of them. write_batch() says in `deleted` how many it
+  // deleted, so that the hub knows whether more are due.
+  struct EventPrune {
+    int64_t before_ms = 0;
+    int64_t limit = 0;
+    mutable int64_t deleted = 0;
+  };
+  std::optional<EventPrune> prune;
   bool empty() const {
     return agents.empty() && state_changes.empty() && events.empty() && incidents.empty() &&
            silences.empty() && changes.empty() && expiry.empty() && suspects.empty() &&
-           outbox.empty() && outbox_updates.empty() && workflows.empty() && relayed.empty();
+           outbox.empty() && outbox_updates.empty() && workflows.empty() && relayed.empty() &&
+           !prune;
   }
 };
 

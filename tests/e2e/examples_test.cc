@@ -32,6 +32,7 @@ const std::set<std::string> kHubKeys = {
     "store.pool",
     "store.password_file",
     "store.password_env",
+    "store.events_retention",
     "cluster.hub_id",
     "cluster.lease",
     "cluster.url",

@@ -27,6 +27,27 @@ TEST_CASE("the embedded default hub listens on loopback with a local SQLite file
   CHECK(cfg->agents.lost_after_missed == 3);
 }
 
+TEST_CASE("store.events_retention keeps 30 days by default, 0 keeps all, less than 1s is refused",
+          "[hub-config]") {
+  auto defaults = parse("");
+  REQUIRE(defaults);
+  CHECK(defaults->store.events_retention == Millis(30LL * 24 * 3600 * 1000));
+  auto week = parse("store: {events_retention: 7d}\n");
+  REQUIRE(week);
+  CHECK(week->store.events_retention == Millis(7LL * 24 * 3600 * 1000));
+  auto all = parse("store: {events_retention: 0s}\n");
+  REQUIRE(all);
+  CHECK(all->store.events_retention == Millis(0));
+  auto short_one = parse("store: {events_retention: 500ms}\n");
+  REQUIRE_FALSE(short_one);
+  CHECK_THAT(
+      short_one.status().message(),
+      Catch::Contains("store.events_retention: must be 0 (keep every event) or at least 1s"));
+  auto negative = parse("store: {events_retention: -1s}\n");
+  REQUIRE_FALSE(negative);
+  CHECK_THAT(negative.status().message(), Catch::Contains("store.events_retention"));
+}
+
 TEST_CASE("a full hub config is read", "[hub-config]") {
   auto cfg = parse(
       "listen: tcp://0.0.0.0:9000\n"
@@ -89,7 +110,7 @@ TEST_CASE("host:port parsing takes bracketed IPv6 and refuses bad ports", "[hub-
   CHECK_FALSE(config::parse_host_port(":80", host, port));
 }
 
-TEST_CASE("the incidents section sets the engine's policy; its defaults are the engine's",
+TEST_CASE("the incidents section sets the engine's policy, its defaults are the engine's",
           "[hub-config]") {
   auto defaults = load_hub_config("");
   REQUIRE(defaults);

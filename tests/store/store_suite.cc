@@ -255,6 +255,56 @@ TEST_CASE("events are stored once each, verbatim, with the agent's acked sequenc
   CHECK(db->peek("SELECT ts_ms + received_ms FROM events WHERE seq = 3") == "3006");
 }
 
+TEST_CASE("retention deletes the oldest events received before its time, a limit at a time",
+          "[store]") {
+  auto db = make_store_fixture();
+  auto store = db->open();
+  auto event = [](const std::string& agent, uint64_t seq, int64_t received_ms) {
+    StoredEvent e;
+    e.agent_id = agent;
+    e.seq = seq;
+    e.type = protocol::MessageType::kMetrics;
+    e.ts_ms = received_ms;
+    e.received_ms = received_ms;
+    e.frame = "frame " + std::to_string(seq);
+    return e;
+  };
+  // Two agents' events as they arrive, interleaved: received at 1000, 1010, ... 1290.
+  WriteBatch batch;
+  for (uint64_t i = 0; i < 30; ++i) {
+    batch.events.push_back(event(i % 2 ? "web-2" : "web-1", i / 2 + 1, 1000 + 10 * int64_t(i)));
+  }
+  require_written(*store, batch);
+  auto left = [&] { return db->peek("SELECT COUNT(*) FROM events"); };
+  auto oldest = [&] { return db->peek("SELECT MIN(received_ms) FROM events"); };
+
+  // 20 are older than 1200; the first prune may take 8 of them, with new events beside.
+  WriteBatch first;
+  first.events.push_back(event("web-1", 16, 1300));
+  first.prune = WriteBatch::EventPrune{.before_ms = 1200, .limit = 8};
+  require_written(*store, first);
+  CHECK(first.prune->deleted == 8);
+  CHECK(left() == "23");
+  CHECK(oldest() == "1080");
+
+  // A prune alone is a batch to write; the next takes the rest, and no newer one.
+  WriteBatch second;
+  second.prune = WriteBatch::EventPrune{.before_ms = 1200, .limit = 100};
+  CHECK_FALSE(second.empty());
+  require_written(*store, second);
+  CHECK(second.prune->deleted == 12);
+  CHECK(left() == "11");
+  CHECK(oldest() == "1200");
+
+  WriteBatch none;
+  none.prune = WriteBatch::EventPrune{.before_ms = 1200, .limit = 100};
+  require_written(*store, none);
+  CHECK(none.prune->deleted == 0);
+  CHECK(left() == "11");
+  CHECK(db->peek("SELECT SUM(seq) FROM events WHERE agent_id = 'web-1'") ==
+        std::to_string(11 + 12 + 13 + 14 + 15 + 16));
+}
+
 TEST_CASE("incidents, alerts and their timeline load back as the engine left them", "[store]") {
   using protocol::AlertState;
   auto db = make_store_fixture();
