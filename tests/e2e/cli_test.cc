@@ -29,10 +29,10 @@ TEST_CASE("every binary answers --version and --help", "[e2e][cli]") {
     CHECK(contains(h.out, "check-config"));
   }
   // Subcommands that read a config say how to give it, since -c may follow them.
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {hub_binary(), "migrate", "--help"},
-           {agent_binary(), "status", "--help"},
-           {agent_binary(), "remediation", "--help"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{hub_binary(), "migrate", "--help"},
+                                             {agent_binary(), "status", "--help"},
+                                             {agent_binary(), "remediation", "--help"}}) {
     INFO(args[1]);
     auto h = run(args);
     CHECK(h.exit_code == 0);
