@@ -168,15 +168,16 @@ void Ingest::handle(const std::string& peer, const std::string& user_id, std::st
       }
       peer_agent_[peer] = env.agent_id;
       agent_peer_[env.agent_id] = peer;
-      marks(env.agent_id).rewound = false;  // it resumes from the mark this answer gives
       registry_.on_hello(env.agent_id, hello, now);
       metrics_.frames_accepted->inc();
       protocol::Envelope reply;
       reply.agent_id = env.agent_id;
       reply.ts_ms = static_cast<uint64_t>(now);
       // The answer tells the agent where to resume: everything up to the committed mark
-      // is safe here, everything after it must be (re)sent.
-      reply.body = protocol::Ack{marks(env.agent_id).committed, *version, window_};
+      // is safe here, everything after it must be (re)sent. That ends a rewind.
+      Marks& m = marks(env.agent_id);
+      m.rewound = false;
+      reply.body = protocol::Ack{m.committed, *version, window_};
       send(peer, reply);
       return;
     }
