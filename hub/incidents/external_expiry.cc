@@ -1,15 +1,13 @@
 #include "hub/incidents/external_expiry.h"
 
+#include "hub/incidents/labels_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 namespace reflex::hub::incidents {
 namespace {
-
-std::string to_json(const protocol::Labels& labels) {
-  return nlohmann::json(labels).dump();
-}
 
 std::optional<protocol::Labels> from_json(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -54,9 +52,15 @@ ExpiryWrite ExternalExpiry::observe(const ExternalAlert& alert) {
     forget(s.fingerprint);
     return {s.fingerprint, std::nullopt};
   }
-  ExpiryRow row{
-      s.fingerprint,          s.source,         s.rule,       s.severity, s.host, to_json(s.labels),
-      to_json(s.annotations), alert.ends_at_ms, alert.timeout};
+  ExpiryRow row{s.fingerprint,
+                s.source,
+                s.rule,
+                s.severity,
+                s.host,
+                labels_json(s.labels),
+                labels_json(s.annotations),
+                alert.ends_at_ms,
+                alert.timeout};
   if (auto it = by_fp_.find(std::string_view(s.fingerprint)); it != by_fp_.end()) {
     const Entry& old = it->second;
     if (!old.timeout && old.ends_at_ms > row.ends_at_ms) {

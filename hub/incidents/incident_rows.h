@@ -24,6 +24,7 @@
 #include "hub/incidents/changes.h"
 #include "hub/incidents/external_expiry.h"
 #include "hub/incidents/incident.h"
+#include "hub/incidents/labels_json.h"
 #include "hub/incidents/silences.h"
 
 namespace reflex::hub::incidents::rows {
@@ -48,9 +49,7 @@ bool flag(const Row& row, int column) {
   }
 }
 
-inline std::string labels_json(const protocol::Labels& labels) {
-  return nlohmann::json(labels).dump();
-}
+using incidents::labels_json;
 
 inline Result<protocol::Labels> parse_labels(std::string_view text, const std::string& where) {
   auto j = nlohmann::json::parse(text, nullptr, false);

@@ -291,3 +291,19 @@ TEST_CASE("the incident list filters by status, service, severity and since and 
     CHECK(res.body["error"]["message"].get<std::string>().rfind(message, 0) == 0);
   }
 }
+
+TEST_CASE("an agent alert whose annotations are not UTF-8 is stored and shown, not a crash",
+          "[hub][incident-api]") {
+  // A plugin printing Latin-1 ("café" as 63 61 66 e9) into the alert's summary.
+  RunningHub hub;
+  StandInAgent agent{hub.endpoint(), "web-1", "host-1"};
+  Api api(hub.http_port());
+  agent.hello();
+  agent.alert(1, "fp-1", AlertState::kFiring, {{"summary", std::string("caf\xe9 down")}});
+  REQUIRE(agent.wait_ack(1));
+  const json d = api.incident(1);
+  REQUIRE(d["alerts"].size() == 1);
+  CHECK(d["alerts"][0]["annotations"]["summary"] == "caf\xef\xbf\xbd down");
+  agent.alert(2, "fp-1", AlertState::kResolved);
+  CHECK(agent.wait_ack(2));
+}
