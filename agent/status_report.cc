@@ -152,7 +152,8 @@ std::string status_json(const AgentSnapshot& s) {
       {"checks", checks},
       {"rules", rules},
       {"series", {{"count", s.series.size()}, {"dropped_total", s.dropped_series}}}};
-  return doc.dump(2) + "\n";
+  // Replaced, not thrown: a plugin may print bytes that are not UTF-8.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string metrics_text(const AgentSnapshot& s) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/config.h"
+#include "common/json_text.h"
 #include "hub/api_tokens.h"
 #include "hub/http_api.h"
 #include "hub/pg_store.h"
@@ -93,7 +94,7 @@ void ClusteredHub::elected(const cluster::Term& term) {
   };
   lead.routes = [this](httplib::Server& server) {
     server.Get("/api/v1/cluster", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(cluster_json().dump(), "application/json");
+      res.set_content(json_text(cluster_json()), "application/json");
     });
   };
   hub_ = std::make_unique<Hub>(loop_, clock_, timers_);
@@ -167,7 +168,7 @@ Status ClusteredHub::serve_standby() {
     res.set_content("ok (standby)\n", "text/plain");
   });
   server->Get("/api/v1/cluster", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(cluster_json().dump(), "application/json");
+    res.set_content(json_text(cluster_json()), "application/json");
   });
   auto refuse = [this](const httplib::Request&, httplib::Response& res) {
     const json view = cluster_json();

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/json_text.h"
 #include "hub/http_api.h"
 
 namespace reflex::hub {
@@ -44,18 +45,19 @@ std::vector<StreamEvent> stream_events_of(const WriteBatch& batch) {
       data["service"] = row->service;
       data["title"] = row->title;
     }
-    out.push_back({.name = "incident", .data = data.dump()});
+    out.push_back({.name = "incident", .data = json_text(data)});
   }
   if (!batch.silences.empty()) {
-    out.push_back({.name = "silences", .data = json{{"count", batch.silences.size()}}.dump()});
+    out.push_back({.name = "silences", .data = json_text(json{{"count", batch.silences.size()}})});
   }
   if (!batch.changes.empty()) {
     std::set<std::string> services;
     for (const auto& ch : batch.changes) services.insert(ch.service);
-    out.push_back({.name = "changes", .data = json{{"services", services}}.dump()});
+    out.push_back({.name = "changes", .data = json_text(json{{"services", services}})});
   }
   if (!batch.state_changes.empty()) {
-    out.push_back({.name = "agents", .data = json{{"count", batch.state_changes.size()}}.dump()});
+    out.push_back(
+        {.name = "agents", .data = json_text(json{{"count", batch.state_changes.size()}})});
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include "hub/api_auth.h"
 #include "hub/incident_api.h"
 
+#include "common/json_text.h"
 #include "hub/http_api.h"
 #include "hub/incidents/alertmanager_in.h"
 #include "hub/incidents/change_webhooks.h"
@@ -155,7 +156,7 @@ void ExternalApi::add_routes(httplib::Server& server) {
                         {"buildUser", ""},
                         {"goVersion", ""},
                         {"revision", ""}}}};
-    res.set_content(doc.dump(), "application/json");
+    res.set_content(json_text(doc), "application/json");
   });
   for (const char* path : {"/-/healthy", "/-/ready"}) {
     server.Get(path, [](Req, Res res) { res.set_content("OK", "text/plain"); });
@@ -200,7 +201,7 @@ void ExternalApi::post_alerts(const httplib::Request& req, httplib::Response& re
       // Alertmanager's own storage errors are 500; a commit that failed is "try again".
       return send_reply(res, {.status = 503,
                               .content_type = "application/json",
-                              .body = json(receipt.status().message()).dump()});
+                              .body = json_text(json(receipt.status().message()))});
     }
   }
   send_reply(res, incidents::post_alerts_reply(*posted));
@@ -216,7 +217,7 @@ void ExternalApi::post_events(const httplib::Request& req, httplib::Response& re
   input.signals = std::move(signals).value();
   auto receipt = commit(std::move(input));
   if (!receipt) return send_status(res, receipt.status());
-  res.set_content(json{{"accepted", receipt->signals}}.dump(), "application/json");
+  res.set_content(json_text(json{{"accepted", receipt->signals}}), "application/json");
 }
 
 void ExternalApi::answer_change(incidents::Change change, httplib::Response& res) {
@@ -227,7 +228,7 @@ void ExternalApi::answer_change(incidents::Change change, httplib::Response& res
   json doc = {{"change", incidents::change_to_json(*receipt->change)}};
   if (receipt->duplicate) doc["duplicate"] = true;
   res.status = receipt->duplicate ? 200 : 201;
-  res.set_content(doc.dump(), "application/json");
+  res.set_content(json_text(doc), "application/json");
 }
 
 void ExternalApi::post_change(const httplib::Request& req, httplib::Response& res) {
@@ -243,7 +244,7 @@ void ExternalApi::list_changes(const httplib::Request& req, httplib::Response& r
   if (!changes) return send_status(res, changes.status());
   json list = json::array();
   for (const auto& c : *changes) list.push_back(incidents::change_to_json(c));
-  res.set_content(json{{"changes", list}}.dump(), "application/json");
+  res.set_content(json_text(json{{"changes", list}}), "application/json");
 }
 
 void ExternalApi::post_jenkins(const httplib::Request& req, httplib::Response& res) {
@@ -263,7 +264,7 @@ void ExternalApi::post_jenkins(const httplib::Request& req, httplib::Response& r
   auto outcome = incidents::parse_jenkins_notification(req.body, clock_.now_ms());
   if (!outcome) return send_status(res, outcome.status());
   if (!outcome->change) {
-    return res.set_content(json{{"ignored", outcome->ignored}}.dump(), "application/json");
+    return res.set_content(json_text(json{{"ignored", outcome->ignored}}), "application/json");
   }
   answer_change(std::move(*outcome->change), res);
 }
@@ -281,7 +282,7 @@ void ExternalApi::post_github(const httplib::Request& req, httplib::Response& re
       {.event = event, .signature = signature, .body = req.body}, secret, clock_.now_ms());
   if (!outcome) return send_status(res, outcome.status());
   if (!outcome->change) {
-    return res.set_content(json{{"ignored", outcome->ignored}}.dump(), "application/json");
+    return res.set_content(json_text(json{{"ignored", outcome->ignored}}), "application/json");
   }
   answer_change(std::move(*outcome->change), res);
 }

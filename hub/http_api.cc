@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "hub/config.h"
 
 namespace reflex::hub {
@@ -21,7 +22,7 @@ constexpr auto kLoopAnswerTimeout = std::chrono::seconds(2);
 void json_error(httplib::Response& res, int http_status, const std::string& code,
                 const std::string& message) {
   res.status = http_status;
-  res.set_content(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(),
+  res.set_content(json_text(nlohmann::json{{"error", {{"code", code}, {"message", message}}}}),
                   "application/json");
 }
 
@@ -43,7 +44,7 @@ nlohmann::json agent_json(const AgentRecord& a, int64_t now_ms) {
 std::string agents_json(const std::vector<AgentRecord>& agents, int64_t now_ms) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& a : agents) list.push_back(agent_json(a, now_ms));
-  return nlohmann::json{{"agents", list}, {"now_ms", now_ms}}.dump();
+  return json_text(nlohmann::json{{"agents", list}, {"now_ms", now_ms}});
 }
 
 std::optional<std::string> agent_detail_json(const AgentRegistry& registry, const std::string& id,
@@ -61,7 +62,7 @@ std::optional<std::string> agent_detail_json(const AgentRegistry& registry, cons
     }
     doc["metrics"] = {{"at_ms", m->at_ms}, {"samples", samples}};
   }
-  return doc.dump();
+  return json_text(doc);
 }
 
 HttpApi::HttpApi(LoopDoor& door, const Clock& clock, const AgentRegistry& registry,
@@ -115,7 +116,7 @@ void HttpApi::routes() {
     nlohmann::json doc = {{"name", who ? who->name : ""},
                           {"role", api_role_name(who ? who->role : ApiRole::kAdmin)},
                           {"open", !who.has_value()}};
-    res.set_content(doc.dump(), "application/json");
+    res.set_content(json_text(doc), "application/json");
   });
   incidents_.add_routes(*server_);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/duration.h"
+#include "common/json_text.h"
 #include "hub/api_auth.h"
 #include "hub/http_api.h"
 #include "hub/incident_report.h"
@@ -356,7 +357,7 @@ void IncidentApi::list(const httplib::Request& req, httplib::Response& res) {
   if (!rows) return send_status(res, rows.status());
   json list = json::array();
   for (const auto& r : *rows) list.push_back(incident_json(r, hosts_of(*known, r.service)));
-  res.set_content(json{{"incidents", list}, {"now_ms", now}}.dump(), "application/json");
+  res.set_content(json_text(json{{"incidents", list}, {"now_ms", now}}), "application/json");
 }
 
 void IncidentApi::show(const httplib::Request& req, httplib::Response& res) {
@@ -370,7 +371,7 @@ void IncidentApi::show(const httplib::Request& req, httplib::Response& res) {
     return json_error(res, 503, "unavailable", "the hub's event loop did not answer in time");
   json doc = incident_detail_json(**detail, hosts_of(*known, (*detail)->incident.service));
   doc["now_ms"] = clock_.now_ms();
-  res.set_content(doc.dump(), "application/json");
+  res.set_content(json_text(doc), "application/json");
 }
 
 void IncidentApi::act(IncidentAction::Kind kind, const httplib::Request& req,
@@ -414,7 +415,7 @@ void IncidentApi::act(IncidentAction::Kind kind, const httplib::Request& req,
   if (!*detail) return send_status(res, no_incident(*id));
   auto known = known_hosts();
   const uint32_t n = known ? hosts_of(*known, (*detail)->incident.service) : 0;
-  res.set_content(json{{"incident", incident_json((*detail)->incident, n)}}.dump(),
+  res.set_content(json_text(json{{"incident", incident_json((*detail)->incident, n)}}),
                   "application/json");
 }
 
@@ -432,7 +433,7 @@ void IncidentApi::alerts(const httplib::Request& req, httplib::Response& res) {
   if (!rows) return send_status(res, rows.status());
   json list = json::array();
   for (const auto& r : *rows) list.push_back(alert_json(r));
-  res.set_content(json{{"alerts", list}}.dump(), "application/json");
+  res.set_content(json_text(json{{"alerts", list}}), "application/json");
 }
 
 void IncidentApi::report(const httplib::Request& req, httplib::Response& res) {

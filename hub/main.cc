@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/json_text.h"
 #include "common/signals.h"
 #include "hub/clustered_hub.h"
 #include "hub/hub.h"
@@ -57,7 +58,7 @@ Status write_ready_file(const std::string& path, const nlohmann::json& state) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << state.dump() << "\n";
+    out << json_text(state) << "\n";
     if (!out) return Status::error("io", "cannot write " + tmp);
   }
   std::error_code ec;

@@ -1,4 +1,5 @@
 #include "hub/maintenance_api.h"
+#include "common/json_text.h"
 
 #include <httplib.h>
 
@@ -39,7 +40,7 @@ void MaintenanceApi::add_routes(httplib::Server& server) {
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-    res.set_content(maintenance_json(*windows(), now_ms).dump(), "application/json");
+    res.set_content(json_text(maintenance_json(*windows(), now_ms)), "application/json");
   });
 }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/duration.h"
+#include "common/json_text.h"
 #include "hub/http_api.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/policy/templates.h"
@@ -159,7 +160,7 @@ std::shared_ptr<const policy::PolicyConfig> RouteApi::policy() const {
 
 void RouteApi::add_routes(httplib::Server& server) {
   server.Get("/api/v1/routes", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(policy_json(*policy()).dump(), "application/json");
+    res.set_content(json_text(policy_json(*policy())), "application/json");
   });
   server.Get("/api/v1/routes/test", [this](const httplib::Request& req, httplib::Response& res) {
     auto q = parse_route_query(req.params);
@@ -167,7 +168,7 @@ void RouteApi::add_routes(httplib::Server& server) {
     q->now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
-    res.set_content(route_test_json(*policy(), *q).dump(), "application/json");
+    res.set_content(json_text(route_test_json(*policy(), *q)), "application/json");
   });
 }
 

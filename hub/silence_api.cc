@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/duration.h"
+#include "common/json_text.h"
 #include "hub/api_auth.h"
 #include "hub/http_api.h"
 #include "hub/incidents/rfc3339.h"
@@ -382,8 +383,9 @@ void SilenceApi::create(const httplib::Request& req, httplib::Response& res) {
   auto row = run(std::move(command).value());
   if (!row) return send_status(res, row.status());
   res.status = 201;
-  res.set_content(json{{"id", row->id}, {"silence", silence_json(*row, clock_.now_ms())}}.dump(),
-                  "application/json");
+  res.set_content(
+      json_text(json{{"id", row->id}, {"silence", silence_json(*row, clock_.now_ms())}}),
+      "application/json");
 }
 
 void SilenceApi::list(const httplib::Request& req, httplib::Response& res) {
@@ -397,7 +399,7 @@ void SilenceApi::list(const httplib::Request& req, httplib::Response& res) {
     if (*state && s.state(now) != **state) continue;
     list.push_back(silence_json(s, now));
   }
-  res.set_content(json{{"silences", list}, {"now_ms", now}}.dump(), "application/json");
+  res.set_content(json_text(json{{"silences", list}, {"now_ms", now}}), "application/json");
 }
 
 void SilenceApi::show(const httplib::Request& req, httplib::Response& res) {
@@ -406,7 +408,7 @@ void SilenceApi::show(const httplib::Request& req, httplib::Response& res) {
   auto row = reader_->silence(*id);
   if (!row) return send_status(res, row.status());
   if (!*row) return send_status(res, no_silence(std::to_string(*id)));
-  res.set_content(json{{"silence", silence_json(**row, clock_.now_ms())}}.dump(),
+  res.set_content(json_text(json{{"silence", silence_json(**row, clock_.now_ms())}}),
                   "application/json");
 }
 
@@ -430,7 +432,7 @@ void SilenceApi::expire(const httplib::Request& req, httplib::Response& res) {
     }
   }
   if (!row) return send_status(res, row.status());
-  res.set_content(json{{"silence", silence_json(*row, clock_.now_ms())}}.dump(),
+  res.set_content(json_text(json{{"silence", silence_json(*row, clock_.now_ms())}}),
                   "application/json");
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "hub/http_api.h"
 #include "hub/incidents/change_webhooks.h"
 #include "hub/policy/policy.h"
@@ -104,39 +105,39 @@ std::string SlackActions::secret() const {
 }
 
 void SlackActions::add_routes(httplib::Server& server) {
-  server.Post(
-      std::string(kSlackActionsPath), [this](const httplib::Request& req, httplib::Response& res) {
-        const std::string key = secret();
-        if (key.empty()) {
-          return json_error(res, 404, "not_found",
-                            "Slack buttons are off: set integrations.slack.signing_secret_file");
-        }
-        const Status signed_ok =
-            verify_slack_request(key, req.get_header_value("X-Slack-Request-Timestamp"), req.body,
-                                 req.get_header_value("X-Slack-Signature"), clock_.now_ms() / 1000);
-        if (!signed_ok) return json_error(res, 401, "unauthorized", signed_ok.message());
-        auto action = parse_slack_action(req.body);
-        if (!action) return json_error(res, 400, action.status().code(), action.status().message());
-        auto answer = std::make_shared<ActionAnswer>();
-        auto done = answer->get_future();
-        door_.post([submit = submit_, a = std::move(action).value(), answer]() mutable {
-          submit(std::move(a), std::move(answer));
-        });
-        if (done.wait_for(kAnswerWithin) != std::future_status::ready) {
-          // The response is queued and will be applied; say so rather than time out.
-          res.set_content(json{{"text", "Reflex is applying this; look at the incident."}}.dump(),
-                          "application/json");
-          return;
-        }
-        Status st;
-        try {
-          st = done.get();
-        } catch (const std::future_error&) {
-          st = Status::error("unavailable", "the hub is stopping");
-        }
-        res.set_content(st ? json::object().dump() : json{{"text", st.message()}}.dump(),
-                        "application/json");
-      });
+  server.Post(std::string(kSlackActionsPath), [this](const httplib::Request& req,
+                                                     httplib::Response& res) {
+    const std::string key = secret();
+    if (key.empty()) {
+      return json_error(res, 404, "not_found",
+                        "Slack buttons are off: set integrations.slack.signing_secret_file");
+    }
+    const Status signed_ok =
+        verify_slack_request(key, req.get_header_value("X-Slack-Request-Timestamp"), req.body,
+                             req.get_header_value("X-Slack-Signature"), clock_.now_ms() / 1000);
+    if (!signed_ok) return json_error(res, 401, "unauthorized", signed_ok.message());
+    auto action = parse_slack_action(req.body);
+    if (!action) return json_error(res, 400, action.status().code(), action.status().message());
+    auto answer = std::make_shared<ActionAnswer>();
+    auto done = answer->get_future();
+    door_.post([submit = submit_, a = std::move(action).value(), answer]() mutable {
+      submit(std::move(a), std::move(answer));
+    });
+    if (done.wait_for(kAnswerWithin) != std::future_status::ready) {
+      // The response is queued and will be applied; say so rather than time out.
+      res.set_content(json_text(json{{"text", "Reflex is applying this; look at the incident."}}),
+                      "application/json");
+      return;
+    }
+    Status st;
+    try {
+      st = done.get();
+    } catch (const std::future_error&) {
+      st = Status::error("unavailable", "the hub is stopping");
+    }
+    res.set_content(st ? json_text(json::object()) : json_text(json{{"text", st.message()}}),
+                    "application/json");
+  });
 }
 
 }  // namespace reflex::hub

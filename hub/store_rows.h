@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/json_text.h"
 #include "hub/incidents/incident_rows.h"
 #include "hub/outbox/outbox_row.h"
 #include "hub/policy/workflow_state.h"
@@ -184,16 +185,16 @@ inline auto outbox_values(const OutboxRow& r) {
   std::optional<int64_t> incident;
   if (r.incident_id) incident = static_cast<int64_t>(*r.incident_id);
   return std::make_tuple(static_cast<int64_t>(r.id), r.integration, r.operation, r.idempotency_key,
-                         incident, r.payload.dump(), std::string(outbox_state_name(r.state)),
+                         incident, json_text(r.payload), std::string(outbox_state_name(r.state)),
                          static_cast<int64_t>(r.attempts), r.next_attempt_ms, r.last_error,
-                         r.result.dump(), r.created_ms, r.updated_ms);
+                         json_text(r.result), r.created_ms, r.updated_ms);
 }
 
 // (id, state, attempts, next_attempt_ms, last_error, result, updated_ms)
 inline auto outbox_update_values(const OutboxUpdate& u) {
   return std::make_tuple(static_cast<int64_t>(u.id), std::string(outbox_state_name(u.state)),
                          static_cast<int64_t>(u.attempts), u.next_attempt_ms, u.last_error,
-                         u.result.dump(), u.updated_ms);
+                         json_text(u.result), u.updated_ms);
 }
 
 // Lenient: text that no longer parses as JSON reads as null.
@@ -231,7 +232,7 @@ inline Status missing_outbox_row(uint64_t id) {
 // (incident_id, active, doc, updated_ms)
 inline auto workflow_values(const policy::IncidentWorkflow& w) {
   return std::make_tuple(static_cast<int64_t>(w.incident_id), w.active(),
-                         policy::workflow_json(w).dump(), w.updated_ms);
+                         json_text(policy::workflow_json(w)), w.updated_ms);
 }
 
 // Columns: doc, incident_id, updated_ms.

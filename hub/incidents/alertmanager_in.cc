@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "common/json_text.h"
 #include "hub/incidents/external_labels.h"
 #include "hub/incidents/json_fields.h"
 #include "hub/incidents/rfc3339.h"
@@ -88,10 +89,10 @@ std::string admit(Postable& p, int64_t now_ms, const AlertmanagerInOptions& opti
   if (*p.ends_at < *p.starts_at) return "start time must be before end time";
   if (p.labels.empty()) return "at least one label pair required";
   if (auto bad = first_invalid_name(p.labels); !bad.empty()) {
-    return "invalid label set: invalid name " + Json(bad).dump();
+    return "invalid label set: invalid name " + json_text(Json(bad));
   }
   if (auto bad = first_invalid_name(p.annotations); !bad.empty()) {
-    return "invalid annotations: invalid name " + Json(bad).dump();
+    return "invalid annotations: invalid name " + json_text(Json(bad));
   }
   if (*p.starts_at < 0) return "start time before 1970 is not supported";
 
@@ -118,7 +119,7 @@ bool blank(std::string_view body) {
 }
 
 AlertmanagerReply json_reply(int status, const Json& body) {
-  return {status, "application/json", body.dump()};
+  return {status, "application/json", json_text(body)};
 }
 
 }  // namespace

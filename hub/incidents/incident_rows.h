@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/json_text.h"
 #include "common/status.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/changes.h"
@@ -107,10 +108,10 @@ inline auto incident_values(const IncidentRow& r) {
                          severity_text(r.severity), r.opened_ms, r.first_alert_ms, r.last_alert_ms,
                          r.acknowledged_ms, r.acknowledged_by, r.resolved_ms, r.resolved_by,
                          r.owner, static_cast<int64_t>(r.reopen_count), r.flapping,
-                         nlohmann::json(r.recent_reopens).dump(), static_cast<int64_t>(r.members),
-                         static_cast<int64_t>(r.firing), static_cast<int64_t>(r.affected_hosts),
-                         static_cast<int64_t>(r.peak_hosts), r.resolve_due_ms, r.reopen_until_ms,
-                         r.settle_due_ms, r.retained);
+                         json_text(nlohmann::json(r.recent_reopens)),
+                         static_cast<int64_t>(r.members), static_cast<int64_t>(r.firing),
+                         static_cast<int64_t>(r.affected_hosts), static_cast<int64_t>(r.peak_hosts),
+                         r.resolve_due_ms, r.reopen_until_ms, r.settle_due_ms, r.retained);
 }
 
 // Columns in kIncidentColumns order.
@@ -271,7 +272,7 @@ inline constexpr std::string_view kSilenceColumns =
 inline std::string matchers_json(const Matchers& matchers) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& m : matchers) j.push_back(m.to_string());
-  return j.dump();
+  return json_text(j);
 }
 
 // In kSilenceColumns order.
@@ -312,9 +313,9 @@ inline constexpr std::string_view kChangeColumns =
 
 // In kChangeColumns order.
 inline auto change_values(const Change& c) {
-  return std::make_tuple(c.id, c.service, c.environment, c.version, nlohmann::json(c.hosts).dump(),
-                         deploy_strategy_name(c.strategy), c.active_color, c.commit, c.author,
-                         c.link, c.source, c.at_ms);
+  return std::make_tuple(c.id, c.service, c.environment, c.version,
+                         json_text(nlohmann::json(c.hosts)), deploy_strategy_name(c.strategy),
+                         c.active_color, c.commit, c.author, c.link, c.source, c.at_ms);
 }
 
 template <class Row>

@@ -1,5 +1,6 @@
 #include "hub/integrations/dynatrace.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 namespace reflex::hub {
@@ -77,7 +78,7 @@ Result<HttpRequest> DynatraceIntegration::prepare(const OutboxRow& row) const {
   req.headers = {{"Authorization", "Api-Token " + settings_.token},
                  {"Content-Type", "application/json; charset=utf-8"},
                  {"Accept", "application/json"}};
-  req.body = body.dump();
+  req.body = json_text(body);
   req.timeout = settings_.timeout;
   return req;
 }

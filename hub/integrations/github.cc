@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 namespace reflex::hub {
@@ -160,7 +161,7 @@ Result<HttpRequest> GitHubIntegration::prepare(const OutboxRow& row) const {
                  {"X-GitHub-Api-Version", "2022-11-28"},
                  {"User-Agent", std::string("Reflex/") + REFLEX_VERSION},
                  {"Content-Type", "application/json"}};
-  req.body = body.dump();
+  req.body = json_text(body);
   req.timeout = settings_.timeout;
   return req;
 }

@@ -1,5 +1,6 @@
 #include "hub/integrations/jira.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 #include <algorithm>
@@ -126,7 +127,7 @@ LookupOutcome classify_jira_lookup(const HttpResponse& r) {
   const std::string key = issue.is_object() ? string_at(issue, "key") : "";
   if (key.empty()) return LookupOutcome::retry(where + "an issue without its key");
   json id = issue.contains("id") ? issue["id"] : json("");
-  if (!id.is_string()) id = id.dump();
+  if (!id.is_string()) id = json_text(id);
   return LookupOutcome::found({{"key", key}, {"id", id}});
 }
 
@@ -146,7 +147,7 @@ std::string jira_error_message(const std::string& body) {
   }
   if (auto it = doc.find("errors"); it != doc.end() && it->is_object()) {
     for (const auto& [field, m] : it->items()) {
-      add(field + ": " + (m.is_string() ? m.get<std::string>() : m.dump()));
+      add(field + ": " + (m.is_string() ? m.get<std::string>() : json_text(m)));
     }
   }
   return clip(out);
@@ -201,7 +202,7 @@ Result<HttpRequest> JiraIntegration::prepare(const OutboxRow& row) const {
   req.headers = {{"Authorization", authorization()},
                  {"Content-Type", "application/json"},
                  {"Accept", "application/json"}};
-  req.body = body_of(op, row.payload, row.idempotency_key).dump();
+  req.body = json_text(body_of(op, row.payload, row.idempotency_key));
   req.timeout = settings_.timeout;
   return req;
 }

@@ -1,5 +1,6 @@
 #include "hub/integrations/mattermost.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 namespace reflex::hub {
@@ -63,7 +64,7 @@ Result<HttpRequest> MattermostIntegration::prepare(const OutboxRow& row) const {
   req.method = "POST";
   req.url = settings_.url;
   req.headers = {{"Content-Type", "application/json"}};
-  req.body = body.dump();
+  req.body = json_text(body);
   req.timeout = settings_.timeout;
   return req;
 }

@@ -1,5 +1,6 @@
 #include "hub/integrations/pagerduty.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 namespace reflex::hub {
@@ -95,7 +96,7 @@ Result<HttpRequest> PagerDutyIntegration::prepare(const OutboxRow& row) const {
   req.method = "POST";
   req.url = settings_.base_url + "v2/enqueue";
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  req.body = body.dump();
+  req.body = json_text(body);
   req.timeout = settings_.timeout;
   return req;
 }

@@ -1,5 +1,6 @@
 #include "hub/integrations/slack.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 #include <algorithm>
@@ -168,9 +169,9 @@ Result<HttpRequest> SlackIntegration::prepare(const OutboxRow& row) const {
     json payload = row.payload;
     payload["metadata"] = {{"event_type", std::string(kSlackMetadataEventType)},
                            {"event_payload", {{"idempotency_key", row.idempotency_key}}}};
-    req.body = payload.dump();
+    req.body = json_text(payload);
   } else {
-    req.body = row.payload.dump();
+    req.body = json_text(row.payload);
   }
   req.timeout = settings_.timeout;
   return req;

@@ -1,5 +1,6 @@
 #include "hub/integrations/statuspage.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 namespace reflex::hub {
@@ -114,7 +115,7 @@ Result<HttpRequest> StatuspageIntegration::prepare(const OutboxRow& row) const {
   req.headers = {{"Authorization", "OAuth " + settings_.api_key},
                  {"Content-Type", "application/json"},
                  {"Accept", "application/json"}};
-  req.body = json{{"incident", row.payload["incident"]}}.dump();
+  req.body = json_text(json{{"incident", row.payload["incident"]}});
   req.timeout = settings_.timeout;
   return req;
 }

@@ -1,5 +1,6 @@
 #include "hub/integrations/teams.h"
 
+#include "common/json_text.h"
 #include "hub/integrations/vendor_http.h"
 
 namespace reflex::hub {
@@ -84,8 +85,8 @@ Result<HttpRequest> TeamsIntegration::prepare(const OutboxRow& row) const {
   req.method = "POST";
   req.url = settings_.url;
   req.headers = {{"Content-Type", "application/json"}};
-  req.body =
-      teams_body(cut_utf8(p["text"].get<std::string>(), kMaxText), settings_.adaptive_card).dump();
+  req.body = json_text(
+      teams_body(cut_utf8(p["text"].get<std::string>(), kMaxText), settings_.adaptive_card));
   req.timeout = settings_.timeout;
   return req;
 }

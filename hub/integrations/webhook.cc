@@ -1,5 +1,6 @@
 #include "hub/integrations/webhook.h"
 
+#include "common/json_text.h"
 #include "hub/incidents/change_webhooks.h"
 #include "hub/integrations/vendor_http.h"
 
@@ -53,7 +54,7 @@ Result<HttpRequest> WebhookIntegration::prepare(const OutboxRow& row) const {
   HttpRequest req;
   req.method = "POST";
   req.url = url;
-  req.body = p["body"].dump();
+  req.body = json_text(p["body"]);
   req.headers = {{"Content-Type", "application/json"},
                  {"X-Reflex-Timestamp", std::to_string(timestamp)},
                  {"X-Reflex-Signature", webhook_signature(settings_.secret, timestamp, req.body)}};

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/json_text.h"
 #include "hub/http_api.h"
 #include "hub/incidents/rfc3339.h"
 
@@ -104,7 +105,7 @@ void OncallApi::add_routes(httplib::Server& server) {
   server.Get("/api/v1/oncall", [this](const httplib::Request& req, httplib::Response& res) {
     auto q = parse_oncall_query(req.params, clock_.now_ms());
     if (!q) return json_error(res, 400, q.status().code(), q.status().message());
-    res.set_content(oncall_json(*config(), *q).dump(), "application/json");
+    res.set_content(json_text(oncall_json(*config(), *q)), "application/json");
   });
   server.Get(R"(/api/v1/oncall/([A-Za-z0-9._-]+))",
              [this](const httplib::Request& req, httplib::Response& res) {
@@ -118,7 +119,7 @@ void OncallApi::add_routes(httplib::Server& server) {
                if (!q) return json_error(res, 400, q.status().code(), q.status().message());
                json doc = schedule_oncall_json(*cfg, s->second, *q);
                doc["at"] = incidents::format_rfc3339_ms(q->at_ms);
-               res.set_content(doc.dump(), "application/json");
+               res.set_content(json_text(doc), "application/json");
              });
 }
 

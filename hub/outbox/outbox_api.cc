@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/json_text.h"
 #include "hub/api_auth.h"
 #include "hub/http_api.h"
 #include "hub/incidents/rfc3339.h"
@@ -126,7 +127,7 @@ void OutboxApi::list(const httplib::Request& req, httplib::Response& res) {
   if (!rows) return send_status(res, rows.status());
   json list = json::array();
   for (const auto& r : *rows) list.push_back(outbox_row_json(r));
-  res.set_content(json{{"rows", list}}.dump(), "application/json");
+  res.set_content(json_text(json{{"rows", list}}), "application/json");
 }
 
 void OutboxApi::show(const httplib::Request& req, httplib::Response& res) {
@@ -135,7 +136,7 @@ void OutboxApi::show(const httplib::Request& req, httplib::Response& res) {
   auto row = reader_->find(*id);
   if (!row) return send_status(res, row.status());
   if (!*row) return send_status(res, no_row(std::to_string(*id)));
-  res.set_content(json{{"row", outbox_row_json(**row)}}.dump(), "application/json");
+  res.set_content(json_text(json{{"row", outbox_row_json(**row)}}), "application/json");
 }
 
 void OutboxApi::retry(const httplib::Request& req, httplib::Response& res) {
@@ -159,7 +160,7 @@ void OutboxApi::retry(const httplib::Request& req, httplib::Response& res) {
   const std::string actor = request_actor(req);
   spdlog::info("outbox: {} #{} requeued by {}", row->operation, row->id,
                actor.empty() ? "an API client" : actor);
-  res.set_content(json{{"row", outbox_row_json(*row)}}.dump(), "application/json");
+  res.set_content(json_text(json{{"row", outbox_row_json(*row)}}), "application/json");
 }
 
 }  // namespace reflex::hub

@@ -384,6 +384,14 @@ TEST_CASE("status_json round-trips through a JSON parser with the documented fie
   CHECK(doc["rules"][1]["value"].is_null());
 }
 
+TEST_CASE("status_json replaces a plugin's bytes that are not UTF-8 instead of failing",
+          "[agent][status-report]") {
+  Fixture f;
+  f.snapshot.checks[0].last_message = std::string("caf\xe9 down");  // Latin-1
+  const json doc = json::parse(status_json(f.snapshot));
+  CHECK(doc["checks"][0]["message"] == "caf\xef\xbf\xbd down");
+}
+
 TEST_CASE("status_table prints the agent, its checks and its rules", "[agent][status-report]") {
   Fixture f;
   const std::string table = status_table(status_json(f.snapshot));
