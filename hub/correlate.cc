@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/grouping.h"
@@ -19,6 +20,19 @@ constexpr size_t kChangesPerService = 50;  // held in memory for suspects; all a
 Status commit_failed(const Status& why) {
   return Status::error("unavailable", "the hub could not commit this change (" + why.to_string() +
                                           "); nothing changed, try again");
+}
+
+// An incident changed by several signals of one batch has a row for each; the last one
+// holds them all, so the store, the workflows and the dashboards get only that (in the
+// order of their last change).
+void keep_last_rows(std::vector<incidents::IncidentRow>& rows) {
+  std::unordered_set<uint64_t> later;
+  size_t kept = rows.size();
+  for (size_t i = rows.size(); i-- > 0;) {
+    if (!later.insert(rows[i].id).second) continue;
+    if (--kept != i) rows[kept] = std::move(rows[i]);
+  }
+  rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(kept));
 }
 
 }  // namespace
@@ -164,6 +178,7 @@ Status Correlator::correlate(WriteBatch& batch, int64_t now_ms) {
   out.merge(std::move(named));
   notify_.insert(notify_.end(), out.notify.begin(), out.notify.end());
   batch.incidents.merge(std::move(out));
+  keep_last_rows(batch.incidents.incidents);
   rearm();
   return Status::ok();
 }
