@@ -100,6 +100,28 @@ TEST_CASE("the same rule firing on three agents is three alerts of one incident 
   CHECK(s.correlator->engine().incident_count() == 1);
 }
 
+TEST_CASE("an incident several events of a batch change goes into it once, as it is at the end",
+          "[hub][correlate]") {
+  Stage s(3);
+  WriteBatch b;
+  for (int i = 1; i <= 3; ++i) {
+    auto one = s.alert_batch("web-" + std::to_string(i), 1, "f00d", AlertState::kFiring);
+    b.events.push_back(one.events.front());
+  }
+  REQUIRE(s.correlator->correlate(b, s.time.now_ms()));
+  REQUIRE(b.incidents.incidents.size() == 1);  // not one row per joining alert
+  CHECK(b.incidents.incidents[0].id == 1);
+  CHECK(b.incidents.incidents[0].affected_hosts == 3);
+  CHECK(b.incidents.incidents[0].members == 3);
+  CHECK(b.incidents.alerts.size() == 3);
+  CHECK(b.incidents.members.size() == 3);
+  REQUIRE(s.store->write_batch(b));
+  s.correlator->committed();
+  auto snap = s.store->load_incidents();
+  REQUIRE(snap);
+  CHECK(*snap == s.correlator->engine().snapshot());
+}
+
 TEST_CASE("a batch carries the incident changes of its events into the same commit",
           "[hub][correlate]") {
   Stage s;
