@@ -294,7 +294,7 @@ TEST_CASE("the incident list filters by status, service, severity and since and 
 
 TEST_CASE("an agent alert whose annotations are not UTF-8 is stored and shown, not a crash",
           "[hub][incident-api]") {
-  // A plugin printing Latin-1 ("café" as 63 61 66 e9) into the alert's summary.
+  // A rule summary from an agent.yaml saved in Latin-1 ("café" as 63 61 66 e9).
   RunningHub hub;
   StandInAgent agent{hub.endpoint(), "web-1", "host-1"};
   Api api(hub.http_port());

@@ -29,7 +29,7 @@ TEST_CASE("labels_json writes what nlohmann's dump writes, escapes included", "[
 TEST_CASE("labels_json keeps UTF-8 as it is and replaces bytes that are not UTF-8", "[incidents]") {
   CHECK(labels_json({{"city", "Zürich"}, {"team", "ops"}}) ==
         "{\"city\":\"Zürich\",\"team\":\"ops\"}");
-  // A plugin printing Latin-1 into an annotation: stored, not a crash of the store writer.
+  // An annotation from an agent.yaml saved in Latin-1: stored, not a crash of the writer.
   const std::string text = labels_json({{"summary", std::string("caf\xe9 down")}, {"x\xff", "1"}});
   CHECK(text == "{\"summary\":\"caf\xef\xbf\xbd down\",\"x\xef\xbf\xbd\":\"1\"}");
   CHECK(nlohmann::json::parse(text)["summary"] == "caf\xef\xbf\xbd down");
