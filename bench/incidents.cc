@@ -234,13 +234,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 10'000'000));
   app.add_option("--connections", opt.connections, "load client connections")
       ->check(CLI::Range(1, 512));
-  app.add_option("--repeat", opt.repeat, "runs per measurement")->check(CLI::Range(1, 50));
+  app.add_option("--repeat", opt.repeat, "runs per measurement (correlation: at least 5)")
+      ->check(CLI::Range(1, 50));
   app.add_option("--per-request", opt.per_request, "alerts per request in the ingest runs")
       ->check(CLI::Range(1, 10'000));
   app.add_option("--receiver", opt.receiver, "both, or only reflex-hub or alertmanager")
       ->check(CLI::IsMember({"both", "reflex-hub", "alertmanager"}));
   CLI11_PARSE(app, argc, argv);
-  opt.correlation.repeat = std::max(opt.repeat, 3);
+  // Single correlation runs vary by up to 30% on a shared VM; the median of five
+  // interleaved runs per size is what the 20% target is judged on.
+  opt.correlation.repeat = std::max(opt.repeat, 5);
 
   if (opt.mode != "correlation" && opt.alertmanager_binary.empty()) {
     std::cerr << "incidents: prometheus-alertmanager not found (scripts/install-deps --bench "
