@@ -1,5 +1,6 @@
 #include "bench/incidents_correlation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -92,41 +93,49 @@ struct Stage {
   }
 };
 
-Result<double> one_run(const CorrelationOptions& options, size_t open, CorrelationRun& run,
-                       bool first) {
+// One size's engine with its open set loaded, and the measured stream it is fed in chunks.
+struct Sized {
+  Stage stage;
+  size_t open = 0;
+  std::mt19937_64 random{42};
+  std::vector<bool> firing;
+  size_t fed = 0;      // measured signals so far
+  double seconds = 0;  // spent on them
+};
+
+Status load(const CorrelationOptions& options, size_t open, Sized& sized) {
   auto config = suppression_config();
   if (!config) return config.status();
-  Stage stage;
+  Stage& stage = sized.stage;
   stage.suppressor = std::make_unique<Suppressor>(std::move(config).value());
   stage.engine.set_verdict_hook(stage.suppressor->verdict_hook());
   REFLEX_RETURN_IF_ERROR(add_silences(*stage.suppressor, stage.now));
-
-  const auto preload_start = SteadyClock::now();
   for (size_t i = 0; i < open; ++i) {
     REFLEX_RETURN_IF_ERROR(
         stage.feed(signal_for(i, options.services, protocol::AlertState::kFiring, stage.now)));
   }
-  if (first) {
-    run.preload_seconds = std::chrono::duration<double>(SteadyClock::now() - preload_start).count();
-    run.incidents = stage.engine.incident_count();
-  }
+  sized.open = open;
+  sized.firing.assign(open, true);
+  return Status::ok();
+}
 
-  // The measured stream: alerts of the open set resolve and fire again (transitions, the
-  // work correlation exists for), picked at random so no cache favours a small set.
-  // A resolved alert is re-fired before its incident's auto-resolve could fall due.
-  std::mt19937_64 random(42);
-  std::vector<bool> firing(open, true);
+// The measured stream: alerts of the open set resolve and fire again (transitions, the
+// work correlation exists for), picked at random so no cache favours a small set.
+// A resolved alert is re-fired before its incident's auto-resolve could fall due.
+Status feed_chunk(const CorrelationOptions& options, size_t signals, Sized& sized) {
+  Stage& stage = sized.stage;
   const auto start = SteadyClock::now();
-  for (size_t e = 0; e < options.events; ++e) {
-    const size_t alert = random() % open;
-    firing[alert] = !firing[alert];
+  for (size_t e = 0; e < signals; ++e) {
+    const size_t alert = sized.random() % sized.open;
+    sized.firing[alert] = !sized.firing[alert];
     const auto state =
-        firing[alert] ? protocol::AlertState::kFiring : protocol::AlertState::kResolved;
+        sized.firing[alert] ? protocol::AlertState::kFiring : protocol::AlertState::kResolved;
     stage.now += 1;  // 1 ms apart: 200,000 events span 200 s, below resolve_after
     REFLEX_RETURN_IF_ERROR(stage.feed(signal_for(alert, options.services, state, stage.now)));
   }
-  const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  return static_cast<double>(options.events) / seconds;
+  sized.seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
+  sized.fed += signals;
+  return Status::ok();
 }
 
 }  // namespace
@@ -138,14 +147,28 @@ Result<std::vector<CorrelationRun>> measure_correlation(const CorrelationOptions
     run.open_alerts = open;
     runs.push_back(std::move(run));
   }
-  // Interleaved, so a slow moment of the machine spreads over every size.
+  // Every size's engine is loaded first; the measured signals then go to them in turns of
+  // kChunk, so a slow moment of the machine (runs of one size vary by up to 30% on a
+  // shared VM) falls on every size alike.
+  constexpr size_t kChunk = 10'000;
   for (int r = 0; r < options.repeat; ++r) {
+    std::cerr << "correlation: run " << (r + 1) << "/" << options.repeat << "\n";
+    std::vector<std::unique_ptr<Sized>> sized;
     for (CorrelationRun& run : runs) {
-      std::cerr << "correlation: " << run.open_alerts << " open alerts, run " << (r + 1) << "/"
-                << options.repeat << "\n";
-      auto rate = one_run(options, run.open_alerts, run, r == 0);
-      if (!rate) return rate.status();
-      run.per_second.push_back(*rate);
+      const auto start = SteadyClock::now();
+      sized.push_back(std::make_unique<Sized>());
+      REFLEX_RETURN_IF_ERROR(load(options, run.open_alerts, *sized.back()));
+      if (r == 0) {
+        run.preload_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+        run.incidents = sized.back()->stage.engine.incident_count();
+      }
+    }
+    for (size_t done = 0; done < options.events; done += kChunk) {
+      const size_t n = std::min(kChunk, options.events - done);
+      for (auto& s : sized) REFLEX_RETURN_IF_ERROR(feed_chunk(options, n, *s));
+    }
+    for (size_t i = 0; i < runs.size(); ++i) {
+      runs[i].per_second.push_back(static_cast<double>(sized[i]->fed) / sized[i]->seconds);
     }
   }
   return runs;
