@@ -87,7 +87,10 @@ const std::vector<std::string>& ServiceTopology::dependencies(const std::string&
 void OpenIncidentIndex::apply_row(const IncidentRow& row) {
   if (row.service.empty()) return;
   if (row.open()) {
-    by_service_[row.service][row.id] = row.group_labels;
+    // Every signal of an open incident brings its row again; its group labels seldom
+    // change, so they are copied only when they do.
+    auto [it, added] = by_service_[row.service].try_emplace(row.id, row.group_labels);
+    if (!added && it->second != row.group_labels) it->second = row.group_labels;
     return;
   }
   auto it = by_service_.find(row.service);
