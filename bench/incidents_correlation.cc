@@ -148,9 +148,8 @@ Result<std::vector<CorrelationRun>> measure_correlation(const CorrelationOptions
     runs.push_back(std::move(run));
   }
   // Every size's engine is loaded first; the measured signals then go to them in turns of
-  // kChunk, so a slow moment of the machine (runs of one size vary by up to 30% on a
-  // shared VM) falls on every size alike.
-  constexpr size_t kChunk = 10'000;
+  // options.chunk, so a slow moment of the machine (runs of one size vary by up to 30% on
+  // a shared VM) falls on every size alike.
   for (int r = 0; r < options.repeat; ++r) {
     std::cerr << "correlation: run " << (r + 1) << "/" << options.repeat << "\n";
     std::vector<std::unique_ptr<Sized>> sized;
@@ -163,8 +162,8 @@ Result<std::vector<CorrelationRun>> measure_correlation(const CorrelationOptions
         run.incidents = sized.back()->stage.engine.incident_count();
       }
     }
-    for (size_t done = 0; done < options.events; done += kChunk) {
-      const size_t n = std::min(kChunk, options.events - done);
+    for (size_t done = 0; done < options.events; done += options.chunk) {
+      const size_t n = std::min(options.chunk, options.events - done);
       for (auto& s : sized) REFLEX_RETURN_IF_ERROR(feed_chunk(options, n, *s));
     }
     for (size_t i = 0; i < runs.size(); ++i) {

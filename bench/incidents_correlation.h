@@ -15,7 +15,8 @@ namespace reflex::bench {
 
 struct CorrelationOptions {
   std::vector<size_t> open_alerts{10, 1'000, 100'000};
-  size_t events = 200'000;  // signals measured per run
+  size_t events = 200'000;  // signals measured per size and run
+  size_t chunk = 10'000;    // the sizes are fed in turns of this many signals
   int repeat = 5;
   size_t services = 1'000;  // incidents group by service (and env)
 };
