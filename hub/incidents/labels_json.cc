@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace reflex::hub::incidents {
 namespace {
 
@@ -59,7 +61,7 @@ std::string labels_json(const protocol::Labels& labels) {
   for (const auto& [name, value] : labels) {
     // Anything beyond ASCII goes through nlohmann, which checks that it is UTF-8.
     if (!ascii(name) || !ascii(value)) {
-      return nlohmann::json(labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return json_text(nlohmann::json(labels));
     }
     size += name.size() + value.size() + 6;
   }
