@@ -57,6 +57,17 @@ struct Stage {
     return b;
   }
 
+  // One batch in which agents web-1..web-`agents` each fire `fingerprint` (agents
+  // fingerprint by rule and labels only, so all of them send the same one).
+  WriteBatch firing_on_all(int agents, const std::string& fingerprint) {
+    WriteBatch b;
+    for (int i = 1; i <= agents; ++i) {
+      auto one = alert_batch("web-" + std::to_string(i), 1, fingerprint, AlertState::kFiring);
+      b.events.push_back(one.events.front());
+    }
+    return b;
+  }
+
   // Correlates and commits `b`, as the hub does on a commit that succeeds.
   void commit(WriteBatch b) {
     REQUIRE(correlator->correlate(b, time.now_ms()));
@@ -84,13 +95,7 @@ bool opened_incident(const WriteBatch& b, uint64_t id) {
 TEST_CASE("the same rule firing on three agents is three alerts of one incident of three hosts",
           "[hub][correlate]") {
   Stage s(3);
-  WriteBatch b;
-  for (int i = 1; i <= 3; ++i) {
-    // Agents fingerprint by rule and labels only: all three send the same one.
-    auto one = s.alert_batch("web-" + std::to_string(i), 1, "f00d", AlertState::kFiring);
-    b.events.push_back(one.events.front());
-  }
-  s.commit(std::move(b));
+  s.commit(s.firing_on_all(3, "f00d"));
   const auto* inc = s.correlator->engine().incident(1);
   REQUIRE(inc);
   CHECK(inc->affected_hosts == 3);
@@ -103,11 +108,7 @@ TEST_CASE("the same rule firing on three agents is three alerts of one incident 
 TEST_CASE("an incident several events of a batch change goes into it once, as it is at the end",
           "[hub][correlate]") {
   Stage s(3);
-  WriteBatch b;
-  for (int i = 1; i <= 3; ++i) {
-    auto one = s.alert_batch("web-" + std::to_string(i), 1, "f00d", AlertState::kFiring);
-    b.events.push_back(one.events.front());
-  }
+  WriteBatch b = s.firing_on_all(3, "f00d");
   REQUIRE(s.correlator->correlate(b, s.time.now_ms()));
   REQUIRE(b.incidents.incidents.size() == 1);  // not one row per joining alert
   CHECK(b.incidents.incidents[0].id == 1);
