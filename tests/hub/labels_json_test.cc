@@ -7,7 +7,7 @@
 using reflex::hub::incidents::labels_json;
 using reflex::protocol::Labels;
 
-TEST_CASE("labels_json writes what nlohmann's dump writes, escapes included", "[incidents]") {
+TEST_CASE("labels_json writes what nlohmann's dump writes, escapes included", "[hub][incidents]") {
   // Every ASCII byte, control characters and JSON's specials among them.
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> byte(0, 127), length(0, 12), count(0, 6);
@@ -26,7 +26,8 @@ TEST_CASE("labels_json writes what nlohmann's dump writes, escapes included", "[
   CHECK(labels_json({{"a\"b", "c\\d\n\x01\x1f/"}}) == R"({"a\"b":"c\\d\n\u0001\u001f/"})");
 }
 
-TEST_CASE("labels_json keeps UTF-8 as it is and replaces bytes that are not UTF-8", "[incidents]") {
+TEST_CASE("labels_json keeps UTF-8 as it is and replaces bytes that are not UTF-8",
+          "[hub][incidents]") {
   CHECK(labels_json({{"city", "Zürich"}, {"team", "ops"}}) ==
         "{\"city\":\"Zürich\",\"team\":\"ops\"}");
   // An annotation from an agent.yaml saved in Latin-1: stored, not a crash of the writer.
