@@ -1,9 +1,10 @@
 #include "hub/maintenance_api.h"
-#include "common/json_text.h"
 
 #include <httplib.h>
 
 #include <chrono>
+
+#include "common/json_text.h"
 
 namespace reflex::hub {
 
