@@ -96,11 +96,10 @@ struct Stage {
 // One size's engine with its open set loaded, and the measured stream it is fed in chunks.
 struct Sized {
   Stage stage;
-  size_t open = 0;
   std::mt19937_64 random{42};
-  std::vector<bool> firing;
-  size_t fed = 0;      // measured signals so far
-  double seconds = 0;  // spent on them
+  std::vector<bool> firing;  // one per open alert
+  size_t fed = 0;            // measured signals so far
+  double seconds = 0;        // spent on them
 };
 
 Status load(const CorrelationOptions& options, size_t open, Sized& sized) {
@@ -114,7 +113,6 @@ Status load(const CorrelationOptions& options, size_t open, Sized& sized) {
     REFLEX_RETURN_IF_ERROR(
         stage.feed(signal_for(i, options.services, protocol::AlertState::kFiring, stage.now)));
   }
-  sized.open = open;
   sized.firing.assign(open, true);
   return Status::ok();
 }
@@ -126,7 +124,7 @@ Status feed_chunk(const CorrelationOptions& options, size_t signals, Sized& size
   Stage& stage = sized.stage;
   const auto start = SteadyClock::now();
   for (size_t e = 0; e < signals; ++e) {
-    const size_t alert = sized.random() % sized.open;
+    const size_t alert = sized.random() % sized.firing.size();
     sized.firing[alert] = !sized.firing[alert];
     const auto state =
         sized.firing[alert] ? protocol::AlertState::kFiring : protocol::AlertState::kResolved;
