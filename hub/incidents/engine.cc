@@ -58,8 +58,8 @@ Result<Changes> IncidentEngine::on_signal(const AlertSignal& s, int64_t now_ms) 
 
   // The alert leaves its incident's counters and re-enters them (maybe elsewhere) below,
   // so every path keeps them exact.
-  if (const AlertRecord* prev = book_.find(s.fingerprint)) count(*prev, -1);
   AlertBook::Applied applied = book_.apply(s, now_ms, call.ch.history);
+  if (!applied.is_new) count(applied.before, -1);  // apply() leaves incident_id alone
   AlertRecord& a = *applied.alert;
   const bool was_firing = !applied.is_new && applied.before.state == AlertState::kFiring;
   Incident* before = find(a.incident_id);
@@ -214,8 +214,10 @@ void IncidentEngine::count(const AlertRecord& a, int delta) {
   if (a.host.empty()) return;
   auto it = inc->firing_hosts.find(std::string_view(a.host));
   if (it == inc->firing_hosts.end()) it = inc->firing_hosts.emplace(CompactKey(a.host), 0).first;
+  const bool was_affected = it->second > 0;
   it->second += delta;
-  if (it->second == 0) inc->firing_hosts.erase(it);
+  if (!was_affected && it->second > 0) ++inc->hosts_firing;
+  if (was_affected && it->second == 0) --inc->hosts_firing;
 }
 
 void IncidentEngine::reconcile(Incident& inc, Call& call) {
@@ -227,7 +229,7 @@ void IncidentEngine::reconcile(Incident& inc, Call& call) {
     if (inc.firing_by_severity[i] > 0) top = static_cast<Severity>(i);
   }
   r.firing = firing;
-  r.affected_hosts = static_cast<uint32_t>(inc.firing_hosts.size());
+  r.affected_hosts = inc.hosts_firing;
   r.members = static_cast<uint32_t>(inc.members.size());
   mark(call, r.id);
   if (!r.open()) return;

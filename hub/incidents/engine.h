@@ -183,8 +183,11 @@ class IncidentEngine {
     IncidentRow row;
     std::vector<CompactKey> members;  // fingerprints, inline: one per member, no heap block
     std::array<uint32_t, 4> firing_by_severity{};
-    // host -> firing members
+    // host -> firing members. An entry that falls to zero stays until the incident is
+    // let go (its hosts are its members' hosts, so they are bounded): an alert that
+    // resolves and fires again then costs one lookup, not a node freed and allocated.
     std::unordered_map<CompactKey, uint32_t, CompactKeyHash, CompactKeyEq> firing_hosts;
+    uint32_t hosts_firing = 0;  // entries of firing_hosts above zero: the affected hosts
   };
   // What the current call is doing: where its changes go and what caused them.
   struct Call {

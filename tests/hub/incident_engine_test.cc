@@ -142,6 +142,32 @@ TEST_CASE("severity rises with a critical member and falls back when it resolves
   CHECK(engine.incident(id)->peak_hosts == 2);
 }
 
+TEST_CASE("affected hosts count the hosts with a firing alert, as alerts resolve and fire again",
+          "[hub][incidents]") {
+  IncidentEngine engine;
+  const uint64_t id = feed(engine, firing("a", "web-1", "checkout"), kT0).events.at(0).incident_id;
+  feed(engine, firing("b", "web-1", "checkout"), kT0 + kSec);  // a second alert on web-1
+  feed(engine, firing("c", "web-2", "checkout"), kT0 + kSec);
+  auto hosts = [&] { return engine.incident(id)->affected_hosts; };
+  CHECK(hosts() == 2);
+
+  feed(engine, resolved("a", "web-1", "checkout"), kT0 + 2 * kSec);
+  CHECK(hosts() == 2);  // b still fires on web-1
+  feed(engine, resolved("b", "web-1", "checkout"), kT0 + 3 * kSec);
+  CHECK(hosts() == 1);
+  feed(engine, firing("b", "web-1", "checkout"), kT0 + 4 * kSec);
+  CHECK(hosts() == 2);
+  feed(engine, firing("b", "web-1", "checkout"), kT0 + 5 * kSec);  // a resend changes nothing
+  CHECK(hosts() == 2);
+  feed(engine, resolved("c", "web-2", "checkout"), kT0 + 6 * kSec);
+  feed(engine, resolved("b", "web-1", "checkout"), kT0 + 6 * kSec);
+  CHECK(hosts() == 0);
+  CHECK(engine.incident(id)->peak_hosts == 2);
+  feed(engine, firing("c", "web-2", "checkout"), kT0 + 7 * kSec);
+  CHECK(hosts() == 1);
+  CHECK(engine.incident(id)->firing == 1);
+}
+
 TEST_CASE("acknowledging, assigning and noting record the actor and the time", "[hub][incidents]") {
   IncidentEngine engine;
   const uint64_t id = feed(engine, firing("a", "web-1", "checkout"), kT0).events.at(0).incident_id;
