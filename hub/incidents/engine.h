@@ -48,6 +48,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "common/status.h"
 #include "hub/incidents/alert_book.h"
 #include "hub/incidents/alert_signal.h"
@@ -186,7 +188,7 @@ class IncidentEngine {
     // host -> firing members. An entry that falls to zero stays until the incident is
     // let go (its hosts are its members' hosts, so they are bounded): an alert that
     // resolves and fires again then costs one lookup, not a node freed and allocated.
-    std::unordered_map<CompactKey, uint32_t, CompactKeyHash, CompactKeyEq> firing_hosts;
+    absl::flat_hash_map<CompactKey, uint32_t, CompactKeyHash, CompactKeyEq> firing_hosts;
     uint32_t hosts_firing = 0;  // entries of firing_hosts above zero: the affected hosts
   };
   // What the current call is doing: where its changes go and what caused them.
