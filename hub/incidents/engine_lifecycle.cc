@@ -1,8 +1,8 @@
 // IncidentEngine, part 2: timers, resolving, letting go of incidents and alerts, and the
 // bookkeeping every call shares (rows of what it touched, pending changes).
-#include <unordered_set>
 
 #include "common/duration.h"
+#include "hub/incidents/distinct.h"
 #include "hub/incidents/engine.h"
 
 namespace reflex::hub::incidents {
@@ -168,17 +168,14 @@ AlertRow IncidentEngine::alert_row(const std::string& fingerprint, const AlertRe
 }
 
 Changes IncidentEngine::finish(Call& call) {
-  std::unordered_set<uint64_t> seen_ids;
-  for (uint64_t id : call.dirty_incidents) {
-    if (!seen_ids.insert(id).second) continue;
+  for_each_distinct<uint64_t>(call.dirty_incidents, [&](uint64_t id) {
     if (const Incident* inc = find(id)) call.ch.incidents.push_back(inc->row);
-  }
-  std::unordered_set<std::string_view> seen_fps;
-  for (const auto& fp : call.dirty_alerts) {
-    if (!seen_fps.insert(fp).second) continue;
-    if (const AlertRecord* a = book_.find(fp))
+  });
+  for_each_distinct<std::string_view>(call.dirty_alerts, [&](const std::string& fp) {
+    if (const AlertRecord* a = book_.find(fp)) {
       call.ch.alerts.push_back(alert_row(fp, *a, true, call));
-  }
+    }
+  });
   Changes out = std::exchange(pending_, Changes{});
   out.merge(std::move(call.ch));
   return out;

@@ -142,6 +142,56 @@ bool matches(const RouteMatch& match, const IncidentFacts& facts) {
   return match.labels.empty() || all_match(match.labels, condition_labels(facts));
 }
 
+void set_facts(IncidentFacts& f, const incidents::IncidentRow& r) {
+  f.id = r.id;
+  f.title = r.title;
+  f.status = incidents::incident_status_name(r.status);
+  f.severity = r.severity;
+  auto kept = [&](const char* name) {
+    auto it = f.labels.find(name);
+    return it == f.labels.end() ? std::string() : it->second;
+  };
+  const std::string strategy = kept("deploy_strategy");
+  const std::string problem = kept(kProblemLabel);
+  f.labels = f.alert_labels;
+  for (const auto& [name, value] : r.group_labels) f.labels[name] = value;
+  if (!strategy.empty()) f.labels.emplace("deploy_strategy", strategy);
+  if (!problem.empty()) f.labels.emplace(kProblemLabel, problem);
+  f.affected_hosts = r.open() ? r.affected_hosts : r.peak_hosts;
+}
+
+bool facts_current(const IncidentFacts& f, const incidents::IncidentRow& r) {
+  if (f.id != r.id || f.title != r.title || f.status != incidents::incident_status_name(r.status) ||
+      f.severity != r.severity ||
+      f.affected_hosts != (r.open() ? r.affected_hosts : r.peak_hosts)) {
+    return false;
+  }
+  // The labels set_facts would make: the group labels, the alert's that they leave, and
+  // the two it keeps (unless one of those sets it, or it is empty: then it goes).
+  size_t expected = 0;
+  auto has = [&](const std::string& name, const std::string& value) {
+    auto it = f.labels.find(name);
+    return it != f.labels.end() && it->second == value;
+  };
+  for (const auto& [name, value] : r.group_labels) {
+    if (!has(name, value)) return false;
+    ++expected;
+  }
+  for (const auto& [name, value] : f.alert_labels) {
+    if (r.group_labels.contains(name)) continue;
+    if (!has(name, value)) return false;
+    ++expected;
+  }
+  for (const char* name : {"deploy_strategy", kProblemLabel}) {
+    if (r.group_labels.contains(name) || f.alert_labels.contains(name)) continue;
+    auto it = f.labels.find(name);
+    if (it == f.labels.end()) continue;
+    if (it->second.empty()) return false;
+    ++expected;
+  }
+  return f.labels.size() == expected;
+}
+
 std::vector<const Route*> select_routes(const PolicyConfig& config, const IncidentFacts& facts) {
   std::vector<const Route*> out;
   for (const auto& route : config.routes) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "hub/incidents/incident.h"
 #include "hub/incidents/maintenance.h"
 #include "hub/incidents/matchers.h"
 #include "protocol/messages.h"
@@ -138,6 +139,19 @@ struct IncidentFacts {
 
   bool operator==(const IncidentFacts&) const = default;
 };
+
+// The label that carries the source monitoring problem an alert names (Dynatrace's
+// problem id), for monitoring.comment: kept on the facts beside the group labels.
+inline constexpr const char* kProblemLabel = "problem_id";
+
+// Sets what the incident's row says: id, title, status, severity, affected hosts (the
+// peak once resolved), and the labels: the opening alert's under the group labels,
+// keeping deploy_strategy and problem_id when they are set.
+void set_facts(IncidentFacts& facts, const incidents::IncidentRow& row);
+// Whether set_facts(facts, row) would change nothing. The runner asks it for every
+// incident row of every batch, most of which change nothing a workflow sees, so it
+// copies nothing.
+bool facts_current(const IncidentFacts& facts, const incidents::IncidentRow& row);
 
 // The labels routes and conditions match against: the incident's labels, plus
 // `severity` (its name) and `has_suspect` ("true"/"false"), which replace labels of the

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "common/duration.h"
@@ -19,32 +20,9 @@ using incidents::IncidentEventKind;
 using incidents::IncidentRow;
 using incidents::NotifyKind;
 
-// The source monitoring problem an alert names (Dynatrace's problem id), for
-// monitoring.comment: kept on the incident's facts beside its group labels.
-const char* const kProblemLabel = "problem_id";
-
-void set_facts(IncidentFacts& f, const IncidentRow& r) {
-  f.id = r.id;
-  f.title = r.title;
-  f.status = incidents::incident_status_name(r.status);
-  f.severity = r.severity;
-  auto kept = [&](const char* name) {
-    auto it = f.labels.find(name);
-    return it == f.labels.end() ? std::string() : it->second;
-  };
-  const std::string strategy = kept("deploy_strategy");
-  const std::string problem = kept(kProblemLabel);
-  f.labels = f.alert_labels;
-  for (const auto& [name, value] : r.group_labels) f.labels[name] = value;
-  if (!strategy.empty()) f.labels.emplace("deploy_strategy", strategy);
-  if (!problem.empty()) f.labels.emplace(kProblemLabel, problem);
-  f.affected_hosts = r.open() ? r.affected_hosts : r.peak_hosts;
-}
-
-// What a chat message shows changed: it is refreshed.
-bool shown_changed(const IncidentFacts& a, const IncidentFacts& b) {
-  return a.title != b.title || a.status != b.status || a.severity != b.severity ||
-         a.affected_hosts != b.affected_hosts;
+// What a chat message shows of an incident: when it changes, the message is refreshed.
+std::tuple<std::string, std::string, protocol::Severity, uint32_t> shown(const IncidentFacts& f) {
+  return {f.title, f.status, f.severity, f.affected_hosts};
 }
 
 std::optional<std::string> workflow_event(NotifyKind k) {
@@ -476,14 +454,11 @@ void WorkflowRunner::update_facts(WriteBatch& batch, int64_t now_ms) {
   }
   for (const auto& r : batch.incidents.incidents) {
     auto it = docs_.find(r.id);
-    if (it == docs_.end()) continue;
-    IncidentFacts next = it->second.facts;
-    set_facts(next, r);
-    if (next == it->second.facts) continue;
+    if (it == docs_.end() || facts_current(it->second.facts, r)) continue;
     IncidentWorkflow& w = touch(r.id, now_ms, batch);
-    const bool refresh = shown_changed(w.facts, next);
-    w.facts = std::move(next);
-    if (!refresh) continue;
+    const auto was_shown = shown(w.facts);
+    set_facts(w.facts, r);
+    if (shown(w.facts) == was_shown) continue;
     for (const auto& [name, o] : w.objects) {
       if (!name.starts_with("message:") || o.state == ObjectState::kFailed) continue;
       bool waiting = false;
@@ -632,16 +607,26 @@ void WorkflowRunner::track_healing(WriteBatch& batch, int64_t now_ms) {
   // The alerts of each incident the batch concerns, and whether they fire now: rows
   // naming it, and members joining it (which fire). An incident's alerts are tracked
   // from the first one an agent heals, so one opening with a healed and an unhealed alert
-  // holds nothing.
+  // holds nothing. While no alert is healed, only those already tracked can change, which
+  // spares a batch of alerts nobody heals building the map.
+  const bool any_healed =
+      !healing_alerts_.empty() ||
+      std::any_of(heals.begin(), heals.end(), [](const auto& h) { return !h.second.empty(); });
+  auto concerns = [&](uint64_t id) {
+    if (id == 0) return false;
+    if (any_healed) return true;
+    auto doc = docs_.find(id);
+    return doc != docs_.end() && doc->second.objects.contains(kHealing);
+  };
   std::map<uint64_t, std::map<std::string, bool>> concerned;
   for (const auto& a : batch.incidents.alerts) {
-    if (a.record.incident_id) {
+    if (concerns(a.record.incident_id)) {
       concerned[a.record.incident_id][a.fingerprint] =
           a.record.state == protocol::AlertState::kFiring;
     }
   }
   for (const auto& m : batch.incidents.members) {
-    concerned[m.incident_id].try_emplace(m.fingerprint, true);
+    if (concerns(m.incident_id)) concerned[m.incident_id].try_emplace(m.fingerprint, true);
   }
   auto healed = [&](const std::string& fp) {
     auto it = heals.find(fp);

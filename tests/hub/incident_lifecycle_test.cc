@@ -1,6 +1,9 @@
 // Timers under a simulated clock: auto-resolve, reopen windows, flapping, manual resolve.
 #include <catch2/catch.hpp>
 
+#include <set>
+
+#include "hub/incidents/distinct.h"
 #include "hub/incidents/engine.h"
 #include "tests/hub/incident_fixtures.h"
 
@@ -236,4 +239,46 @@ TEST_CASE("a failed call still delivers the changes of the timers it ran, with t
   Changes next = engine.tick(kT0 + 10 * kMin);
   CHECK(has_event(next, IncidentEventKind::kResolved));
   CHECK(next.events.size() == 1);
+}
+
+TEST_CASE("a timer run that resolves many incidents at once reports each of them once",
+          "[hub][incidents]") {
+  // More marks than are scanned for repeats (kDistinctScan): the hash set's path.
+  IncidentEngine engine(quick_policy());
+  std::set<uint64_t> opened;
+  for (int i = 0; i < 12; ++i) {
+    const std::string n = std::to_string(i);
+    opened.insert(
+        feed(engine, firing("a" + n, "web-" + n, "svc-" + n), kT0).events.at(0).incident_id);
+    feed(engine, resolved("a" + n, "web-" + n, "svc-" + n), kT0 + kMin);
+  }
+  REQUIRE(opened.size() == 12);
+  Changes done = engine.tick(kT0 + 6 * kMin);
+  std::multiset<uint64_t> rows;
+  for (const auto& r : done.incidents) {
+    rows.insert(r.id);
+    CHECK(r.status == IncidentStatus::kResolved);
+  }
+  CHECK(rows == std::multiset<uint64_t>(opened.begin(), opened.end()));
+  CHECK(done.events.size() == 12);
+}
+
+TEST_CASE("for_each_distinct visits each item once, in first-seen order, short lists or long",
+          "[hub][incidents]") {
+  auto visit = [](const std::vector<std::string>& items) {
+    std::vector<std::string> out;
+    for_each_distinct<std::string_view>(items, [&](const std::string& s) { out.push_back(s); });
+    return out;
+  };
+  CHECK(visit({}).empty());
+  CHECK(visit({"b", "a", "b", "c", "a"}) == std::vector<std::string>{"b", "a", "c"});
+  // Longer than the scan: repeats far apart, each kept where it first came.
+  std::vector<std::string> items;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 9; i >= 0; --i) items.push_back("fp-" + std::to_string(i));
+  }
+  REQUIRE(items.size() > kDistinctScan);
+  std::vector<std::string> once;
+  for (int i = 9; i >= 0; --i) once.push_back("fp-" + std::to_string(i));
+  CHECK(visit(items) == once);
 }

@@ -3,13 +3,17 @@
 // Mustache templates over the incident.
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "tests/hub/config_section.h"
 
+#include "hub/policy/policy.h"
 #include "hub/policy/policy_config.h"
 #include "hub/policy/templates.h"
 
 using namespace reflex;
 using namespace reflex::hub::policy;
+namespace incidents = reflex::hub::incidents;
 using reflex::protocol::Severity;
 
 namespace {
@@ -328,4 +332,54 @@ workflows:
       - {on: [opened], kind: rollback, with: {action: rollback, parameters: "unit=checkout, why=errors, then more"}}
 )");
   CHECK(c.workflows.at("w").steps.size() == 4);
+}
+
+TEST_CASE("facts_current says exactly when set_facts would change an incident's facts",
+          "[hub][policy]") {
+  // Small label vocabularies, so group labels, the alert's labels and the kept ones
+  // (deploy_strategy, problem_id) often name the same label, with equal or other values.
+  const std::vector<std::string> names = {"service", "env", "deploy_strategy", "problem_id",
+                                          "team"};
+  const std::vector<std::string> values = {"", "a", "b"};
+  std::mt19937 random(7);
+  auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
+  auto some_labels = [&] {
+    protocol::Labels out;
+    for (size_t n = random() % 4; n > 0; --n) out[pick(names)] = pick(values);
+    return out;
+  };
+  size_t current = 0, changed = 0;
+  for (int round = 0; round < 20'000; ++round) {
+    IncidentFacts facts;
+    facts.alert_labels = some_labels();
+    incidents::IncidentRow row;
+    row.id = 1 + random() % 2;
+    row.title = pick(values);
+    row.status =
+        random() % 2 ? incidents::IncidentStatus::kTriggered : incidents::IncidentStatus::kResolved;
+    row.severity = random() % 2 ? Severity::kWarning : Severity::kCritical;
+    row.affected_hosts = random() % 2;
+    row.peak_hosts = random() % 2;
+    row.group_labels = some_labels();
+    // Facts as set_facts left them for this row or another, then maybe changed by hand
+    // as the runner does (deploy_strategy, problem_id).
+    incidents::IncidentRow earlier = row;
+    if (random() % 2) {
+      earlier.group_labels = some_labels();
+      earlier.affected_hosts = random() % 2;
+      earlier.title = pick(values);
+    }
+    set_facts(facts, earlier);
+    if (random() % 2) facts.labels[pick(names)] = pick(values);
+    if (random() % 4 == 0) facts.alert_labels = some_labels();
+
+    IncidentFacts next = facts;
+    set_facts(next, row);
+    INFO("round " << round);
+    REQUIRE(facts_current(facts, row) == (next == facts));
+    (next == facts ? current : changed) += 1;
+  }
+  // Both answers were asked often enough to mean something.
+  CHECK(current > 1'000);
+  CHECK(changed > 1'000);
 }
