@@ -142,21 +142,24 @@ bool matches(const RouteMatch& match, const IncidentFacts& facts) {
   return match.labels.empty() || all_match(match.labels, condition_labels(facts));
 }
 
+// The labels set_facts keeps from the facts when they are set (not empty) and neither the
+// opening alert nor the group labels set them: written by the runner, not by the row.
+constexpr const char* kKeptLabels[] = {"deploy_strategy", kProblemLabel};
+
 void set_facts(IncidentFacts& f, const incidents::IncidentRow& r) {
   f.id = r.id;
   f.title = r.title;
   f.status = incidents::incident_status_name(r.status);
   f.severity = r.severity;
-  auto kept = [&](const char* name) {
-    auto it = f.labels.find(name);
-    return it == f.labels.end() ? std::string() : it->second;
-  };
-  const std::string strategy = kept("deploy_strategy");
-  const std::string problem = kept(kProblemLabel);
+  std::array<std::string, std::size(kKeptLabels)> kept;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (auto it = f.labels.find(kKeptLabels[i]); it != f.labels.end()) kept[i] = it->second;
+  }
   f.labels = f.alert_labels;
   for (const auto& [name, value] : r.group_labels) f.labels[name] = value;
-  if (!strategy.empty()) f.labels.emplace("deploy_strategy", strategy);
-  if (!problem.empty()) f.labels.emplace(kProblemLabel, problem);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (!kept[i].empty()) f.labels.emplace(kKeptLabels[i], std::move(kept[i]));
+  }
   f.affected_hosts = r.open() ? r.affected_hosts : r.peak_hosts;
 }
 
@@ -167,7 +170,7 @@ bool facts_current(const IncidentFacts& f, const incidents::IncidentRow& r) {
     return false;
   }
   // The labels set_facts would make: the group labels, the alert's that they leave, and
-  // the two it keeps (unless one of those sets it, or it is empty: then it goes).
+  // the kept ones (unless one of those sets it, or it is empty: then it goes).
   size_t expected = 0;
   auto has = [&](const std::string& name, const std::string& value) {
     auto it = f.labels.find(name);
@@ -182,7 +185,7 @@ bool facts_current(const IncidentFacts& f, const incidents::IncidentRow& r) {
     if (!has(name, value)) return false;
     ++expected;
   }
-  for (const char* name : {"deploy_strategy", kProblemLabel}) {
+  for (const char* name : kKeptLabels) {
     if (r.group_labels.contains(name) || f.alert_labels.contains(name)) continue;
     auto it = f.labels.find(name);
     if (it == f.labels.end()) continue;
