@@ -114,10 +114,10 @@ Status Correlator::restore() {
   });
   // External input is restored with the engine, so that they agree: an alert tracked for
   // expiry is one the engine holds, and a change is in the log only if it is stored.
-  auto rows = store_.load_external_expiry();
-  if (!rows) return rows.status();
+  auto ends = store_.load_external_expiry();
+  if (!ends) return ends.status();
   auto expiry = std::make_unique<incidents::ExternalExpiry>();
-  REFLEX_RETURN_IF_ERROR(expiry->restore(*rows));
+  REFLEX_RETURN_IF_ERROR(expiry->restore(*ends));
   auto changes = store_.load_changes(kChangesPerService);
   if (!changes) return changes.status();
   auto log = std::make_unique<incidents::ChangeLog>(kChangesPerService);

@@ -241,6 +241,16 @@ CREATE INDEX agents_last_seen ON agents(last_seen_ms);
     {13, R"sql(
 CREATE INDEX events_received_brin ON events USING brin (received_ms);
 )sql"},
+    // An open external alert's end moves into its row in alerts: the table of its own
+    // repeated the alert's labels and annotations and took every new alert's write in
+    // one more B-tree.
+    {14, R"sql(
+ALTER TABLE alerts ADD COLUMN ends_at_ms BIGINT;  -- an open external alert's end; else NULL
+ALTER TABLE alerts ADD COLUMN ends_by_timeout BOOLEAN NOT NULL DEFAULT false;
+UPDATE alerts SET ends_at_ms = e.ends_at_ms, ends_by_timeout = e.timeout
+  FROM external_expiry AS e WHERE e.fingerprint = alerts.fingerprint;
+DROP TABLE external_expiry;
+)sql"},
 };
 
 }  // namespace

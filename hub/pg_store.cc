@@ -238,7 +238,7 @@ class PgHubStore final : public HubStore {
   Result<std::vector<incidents::AlertRow>> load_firing_alerts() override {
     return reconnecting([&] { return incidents_.firing_alerts(); });
   }
-  Result<std::vector<incidents::ExpiryRow>> load_external_expiry() override {
+  Result<std::vector<incidents::ExpiryEnd>> load_external_expiry() override {
     return reconnecting([&] { return expiry_.load(); });
   }
   Result<incidents::ChangeSnapshot> load_changes(size_t per_service) override {

@@ -230,30 +230,34 @@ Result<incidents::ChangeSnapshot> PgChangeTables::load(size_t per_service) {
   return snap;
 }
 
-// ---- external_expiry ----
+// ---- the ends of open external alerts, in alerts ----
 
 Status PgExpiryTables::apply(const incidents::ExpiryWrite& write) {
-  static const std::string upsert =
-      upsert_sql("external_expiry", irows::kExpiryColumns, "fingerprint");
-  if (!write.row) {
-    auto n = conn_->run("DELETE FROM external_expiry WHERE fingerprint = $1", write.fingerprint);
-    return n ? Status::ok() : n.status();
+  auto n =
+      conn_->run("UPDATE alerts SET ends_at_ms = $2, ends_by_timeout = $3 WHERE fingerprint = $1",
+                 write.fingerprint, write.ends_at_ms, write.timeout);
+  if (!n) return n.status();
+  if (write.ends_at_ms && *n == 0) {
+    return Status::error(
+        "not_found", "the end of external alert " + write.fingerprint + ": the alert has no row");
   }
-  return exec_tuple(*conn_, upsert, irows::expiry_values(*write.row));
+  return Status::ok();
 }
 
-Result<std::vector<incidents::ExpiryRow>> PgExpiryTables::load() {
-  auto rows = conn_->query(
-      select_sql(irows::kExpiryColumns,
-                 "FROM external_expiry ORDER BY ends_at_ms, fingerprint COLLATE \"C\""));
+Result<std::vector<incidents::ExpiryEnd>> PgExpiryTables::load() {
+  auto rows = conn_->query(select_sql(irows::kExpiryEndColumns,
+                                      "FROM alerts WHERE ends_at_ms IS NOT NULL "
+                                      "ORDER BY ends_at_ms, fingerprint COLLATE \"C\""));
   if (!rows) return rows.status();
-  return read_all<incidents::ExpiryRow>(*rows,
-                                        [](const pg::Row& r) { return irows::read_expiry(r); });
+  return read_all<incidents::ExpiryEnd>(*rows, [](const pg::Row& r) {
+    return Result<incidents::ExpiryEnd>(irows::read_expiry_end(r));
+  });
 }
 
 Result<std::optional<incidents::ExpiryRow>> PgExpiryTables::row(const std::string& fingerprint) {
   auto rows =
-      conn_->query(select_sql(irows::kExpiryColumns, "FROM external_expiry WHERE fingerprint = $1"),
+      conn_->query(select_sql(irows::kExpiryColumns,
+                              "FROM alerts WHERE fingerprint = $1 AND ends_at_ms IS NOT NULL"),
                    fingerprint);
   if (!rows) return rows.status();
   if (rows->empty()) return std::optional<incidents::ExpiryRow>();

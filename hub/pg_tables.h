@@ -59,7 +59,7 @@ class PgExpiryTables {
  public:
   explicit PgExpiryTables(pg::Connection& conn) : conn_(&conn) {}
   Status apply(const incidents::ExpiryWrite& write);
-  Result<std::vector<incidents::ExpiryRow>> load();
+  Result<std::vector<incidents::ExpiryEnd>> load();
   Result<std::optional<incidents::ExpiryRow>> row(const std::string& fingerprint);
 
  private:

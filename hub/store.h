@@ -147,13 +147,14 @@ class HubStore {
   virtual Result<std::vector<incidents::AlertRow>> load_firing_alerts() = 0;
   // What a (re)started correlator restores of external input: the open external alerts'
   // end times, and the latest `per_service` changes of every service.
-  virtual Result<std::vector<incidents::ExpiryRow>> load_external_expiry() = 0;
+  virtual Result<std::vector<incidents::ExpiryEnd>> load_external_expiry() = 0;
   virtual Result<incidents::ChangeSnapshot> load_changes(size_t per_service) = 0;
   // What a (re)started workflow runner resumes: the active incidents' documents.
   virtual Result<std::vector<policy::IncidentWorkflow>> load_workflows() = 0;
-  // One open external alert's row (the latest one written for it), read when it expires
-  // so its resolved signal carries its labels and annotations without the correlator
-  // keeping them in memory; none when no row has this fingerprint.
+  // One open external alert's end with what its row holds of its latest send, read when
+  // it expires so its resolved signal carries its labels and annotations without the
+  // correlator keeping them in memory; none when no alert with this fingerprint has an
+  // end.
   virtual Result<std::optional<incidents::ExpiryRow>> load_external_expiry_row(
       const std::string& fingerprint) = 0;
   // For a store several hubs share (hub/cluster/lease.h): from now on every write_batch()

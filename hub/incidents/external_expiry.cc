@@ -1,7 +1,5 @@
 #include "hub/incidents/external_expiry.h"
 
-#include "hub/incidents/labels_json.h"
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -52,24 +50,16 @@ ExpiryWrite ExternalExpiry::observe(const ExternalAlert& alert) {
     forget(s.fingerprint);
     return {s.fingerprint, std::nullopt};
   }
-  ExpiryRow row{s.fingerprint,
-                s.source,
-                s.rule,
-                s.severity,
-                s.host,
-                labels_json(s.labels),
-                labels_json(s.annotations),
-                alert.ends_at_ms,
-                alert.timeout};
+  ExpiryWrite write{s.fingerprint, alert.ends_at_ms, alert.timeout};
   if (auto it = by_fp_.find(std::string_view(s.fingerprint)); it != by_fp_.end()) {
     const Entry& old = it->second;
-    if (!old.timeout && old.ends_at_ms > row.ends_at_ms) {
-      row.ends_at_ms = old.ends_at_ms;  // a later explicit end rules
-      row.timeout = false;
+    if (!old.timeout && old.ends_at_ms > *write.ends_at_ms) {
+      write.ends_at_ms = old.ends_at_ms;  // a later explicit end rules
+      write.timeout = false;
     }
   }
-  put(row.fingerprint, row.ends_at_ms, row.timeout);
-  return {s.fingerprint, std::move(row)};
+  put(write.fingerprint, *write.ends_at_ms, write.timeout);
+  return write;
 }
 
 bool ExternalExpiry::earlier(const Node* a, const Node* b) {
@@ -173,25 +163,21 @@ std::vector<ExpiryEnd> ExternalExpiry::snapshot() const {
   return out;
 }
 
-Status ExternalExpiry::restore(const std::vector<ExpiryRow>& rows) {
+Status ExternalExpiry::restore(const std::vector<ExpiryEnd>& ends) {
   if (!by_fp_.empty()) {
     return Status::error("invalid_argument", "restore needs an empty ExternalExpiry");
   }
-  for (const auto& row : rows) {
+  for (const auto& end : ends) {
     auto corrupt = [&](const std::string& what) {
       by_fp_.clear();
       due_.clear();
-      return Status::error("corrupt", "external expiry row '" + row.fingerprint + "': " + what);
+      return Status::error("corrupt", "external alert end '" + end.fingerprint + "': " + what);
     };
-    if (row.fingerprint.empty()) return corrupt("no fingerprint");
-    if (by_fp_.contains(std::string_view(row.fingerprint))) {
+    if (end.fingerprint.empty()) return corrupt("no fingerprint");
+    if (by_fp_.contains(std::string_view(end.fingerprint))) {
       return corrupt("duplicate fingerprint");
     }
-    if (!from_json(row.labels_json)) return corrupt("labels are not a JSON object of strings");
-    if (!from_json(row.annotations_json)) {
-      return corrupt("annotations are not a JSON object of strings");
-    }
-    put(row.fingerprint, row.ends_at_ms, row.timeout);
+    put(end.fingerprint, end.ends_at_ms, end.timeout);
   }
   return Status::ok();
 }

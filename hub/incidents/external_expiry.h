@@ -16,15 +16,16 @@
 // Costs: O(log n) per observe and per expired alert; no scans, fine for 100,000 open
 // alerts. Memory per open alert is one hash node holding its fingerprint (inline), end
 // and timeout flag, and a pointer in a heap: about 90 bytes. The labels and annotations
-// are not kept here: the row observe() returns for the store carries them, and when the
-// alert expires the hub reads that row back (expired_signal()), so the resolved signal
-// carries the source, rule, host, labels and annotations of the alert's latest send:
-// silences match on them, and the engine writes them into the alert's row.
+// are not kept here, nor stored twice: the engine writes each send's source, rule, host,
+// labels and annotations into the alert's row in `alerts`, and the end sits beside them
+// in that row. When the alert expires the hub reads that row back (expired_signal()), so
+// the resolved signal carries what the alert's latest send carried: silences match on
+// it, and the engine writes it into the alert's row.
 //
-// Durable: every observe() returns the write the store must make (upsert the row, or
-// delete it); each alert expire() returns means "delete its row" (after reading it for
-// the resolved signal). restore() rebuilds an equal structure from the stored rows after
-// a restart; snapshot() is what it holds. Loop thread only.
+// Durable: every observe() returns the write the store must make (set the alert's end,
+// or clear it); each alert expire() returns means "clear its end" (after reading its row
+// for the resolved signal). restore() rebuilds an equal structure from the stored ends
+// after a restart; snapshot() is what it holds. Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +42,8 @@
 
 namespace reflex::hub::incidents {
 
-// One open external alert, as stored (and as snapshot() and row() give it).
+// One open external alert as the store reads it back when it expires: its end beside
+// what the alert's row holds of its latest send.
 struct ExpiryRow {
   std::string fingerprint;
   std::string source;
@@ -56,7 +58,8 @@ struct ExpiryRow {
   bool operator==(const ExpiryRow&) const = default;
 };
 
-// What the structure holds of one open external alert.
+// What the structure holds of one open external alert (and what the store keeps of it
+// beside the alert's row).
 struct ExpiryEnd {
   std::string fingerprint;
   int64_t ends_at_ms = 0;
@@ -70,11 +73,12 @@ struct ExpiryEnd {
 // Refuses ("corrupt") labels or annotations that are not JSON objects of strings.
 Result<AlertSignal> expired_signal(const ExpiryRow& row);
 
-// The store write an observe() calls for: upsert `row`, or (no row) delete the
-// fingerprint's row.
+// The store write an observe() calls for: set the end of the alert's row, or (no end)
+// clear it. The alert's row is the engine's, written in the same batch or an earlier one.
 struct ExpiryWrite {
   std::string fingerprint;
-  std::optional<ExpiryRow> row;
+  std::optional<int64_t> ends_at_ms;
+  bool timeout = false;  // the end came from resolve_timeout
 
   bool operator==(const ExpiryWrite&) const = default;
 };
@@ -98,9 +102,9 @@ class ExternalExpiry {
 
   // Ordered by (end, fingerprint).
   std::vector<ExpiryEnd> snapshot() const;
-  // Into an empty structure. Refuses ("corrupt") a row without a fingerprint, a
-  // duplicate fingerprint, or labels/annotations that are not JSON objects of strings.
-  Status restore(const std::vector<ExpiryRow>& rows);
+  // Into an empty structure. Refuses ("corrupt") an end without a fingerprint or a
+  // duplicate fingerprint.
+  Status restore(const std::vector<ExpiryEnd>& ends);
 
  private:
   struct Entry {

@@ -38,10 +38,19 @@ CREATE TABLE external_expiry (
 ) STRICT;
 )sql";
 
+const std::string_view kExpiryInAlertsSql = R"sql(
+ALTER TABLE alerts ADD COLUMN ends_at_ms INTEGER;  -- an open external alert's end; else NULL
+ALTER TABLE alerts ADD COLUMN ends_by_timeout INTEGER NOT NULL DEFAULT 0;  -- 1: resolve_timeout
+UPDATE alerts SET ends_at_ms = e.ends_at_ms, ends_by_timeout = e.timeout
+  FROM external_expiry AS e WHERE e.fingerprint = alerts.fingerprint;
+DROP TABLE external_expiry;
+)sql";
+
 namespace {
 
 using rows::kChangeColumns;
 using rows::kExpiryColumns;
+using rows::kExpiryEndColumns;
 
 using rows::bind_values;
 
@@ -126,41 +135,36 @@ Result<std::vector<Change>> ChangeTables::list(const std::string& service, int64
 
 Result<ExpiryTables> ExpiryTables::prepare(sqlite::Database& db) {
   ExpiryTables t(db);
-  auto upsert =
-      prepared(db, "INSERT OR REPLACE INTO external_expiry (" + std::string(kExpiryColumns) +
-                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!upsert) return upsert.status();
-  t.upsert_ = std::move(upsert).value();
-  auto del = prepared(db, "DELETE FROM external_expiry WHERE fingerprint = ?");
-  if (!del) return del.status();
-  t.delete_ = std::move(del).value();
-  auto select = prepared(
-      db, "SELECT " + std::string(kExpiryColumns) + " FROM external_expiry WHERE fingerprint = ?");
+  auto set = prepared(db,
+                      "UPDATE alerts SET ends_at_ms = ?2, ends_by_timeout = ?3 "
+                      "WHERE fingerprint = ?1");
+  if (!set) return set.status();
+  t.set_ = std::move(set).value();
+  auto select = prepared(db, "SELECT " + std::string(kExpiryColumns) +
+                                 " FROM alerts WHERE fingerprint = ? AND ends_at_ms IS NOT NULL");
   if (!select) return select.status();
   t.select_ = std::move(select).value();
   return t;
 }
 
 Status ExpiryTables::apply(const ExpiryWrite& write) {
-  if (!write.row) return remove(write.fingerprint);
-  REFLEX_RETURN_IF_ERROR(bind_values(*upsert_, rows::expiry_values(*write.row)));
-  return upsert_->run();
+  REFLEX_RETURN_IF_ERROR(set_->bind_all(write.fingerprint, write.ends_at_ms, write.timeout));
+  REFLEX_RETURN_IF_ERROR(set_->run());
+  if (write.ends_at_ms && db_->changes() == 0) {
+    return Status::error(
+        "not_found", "the end of external alert " + write.fingerprint + ": the alert has no row");
+  }
+  return Status::ok();
 }
 
-Status ExpiryTables::remove(const std::string& fingerprint) {
-  REFLEX_RETURN_IF_ERROR(delete_->bind_all(fingerprint));
-  return delete_->run();
-}
-
-Result<std::vector<ExpiryRow>> ExpiryTables::load() {
-  auto st = db_->prepare("SELECT " + std::string(kExpiryColumns) +
-                         " FROM external_expiry ORDER BY ends_at_ms, fingerprint");
+Result<std::vector<ExpiryEnd>> ExpiryTables::load() {
+  auto st =
+      db_->prepare("SELECT " + std::string(kExpiryEndColumns) +
+                   " FROM alerts WHERE ends_at_ms IS NOT NULL ORDER BY ends_at_ms, fingerprint");
   if (!st) return st.status();
-  std::vector<ExpiryRow> out;
+  std::vector<ExpiryEnd> out;
   REFLEX_RETURN_IF_ERROR(each_row(*st, [&]() -> Status {
-    auto r = rows::read_expiry(*st);
-    if (!r) return r.status();
-    out.push_back(std::move(r).value());
+    out.push_back(rows::read_expiry_end(*st));
     return Status::ok();
   }));
   return out;

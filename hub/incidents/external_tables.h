@@ -4,8 +4,13 @@
 //   changes          one row per change, append-only; `id` unique, so a redelivered
 //                    webhook is stored once. hosts is a JSON array; strategy is
 //                    deploy_strategy_name() ('' when not said).
-//   external_expiry  one row per open external alert (ExpiryRow): upserted on every
-//                    observe(), deleted when it resolves or expires.
+//   alerts           the end of each open external alert, in two columns of its row
+//                    (ends_at_ms, ends_by_timeout; NULL and 0 otherwise): set on every
+//                    observe(), cleared when it resolves or expires. They were a table
+//                    of their own (external_expiry, kExternalExpirySchemaSql) that
+//                    repeated each alert's labels and annotations and cost every new
+//                    alert a write at a random place in one more B-tree;
+//                    kExpiryInAlertsSql moves them.
 //
 // Like IncidentTables: works inside a database and transaction someone else owns, one
 // thread at a time. The hub's store appends each schema to its migration list as a new
@@ -27,7 +32,10 @@
 namespace reflex::hub::incidents {
 
 extern const std::string_view kChangesSchemaSql;
-extern const std::string_view kExternalExpirySchemaSql;
+extern const std::string_view kExternalExpirySchemaSql;  // released; replaced by the next
+// Needs the alerts table (kIncidentSchemaSql) and external_expiry; moves the ends into
+// alerts and drops external_expiry.
+extern const std::string_view kExpiryInAlertsSql;
 
 // What a restarted hub loads into its ChangeLog.
 struct ChangeSnapshot {
@@ -59,23 +67,22 @@ class ChangeTables {
 
 class ExpiryTables {
  public:
-  // `db` must hold the external_expiry table and outlive this object.
+  // `db` must hold the alerts table with its end columns and outlive this object.
   static Result<ExpiryTables> prepare(sqlite::Database& db);
 
-  // Upserts or deletes, inside the caller's transaction.
+  // Sets or clears an alert's end, inside the caller's transaction. Setting the end of
+  // an alert without a row is refused ("not_found"): its expiry could not be read back.
   Status apply(const ExpiryWrite& write);
-  Status remove(const std::string& fingerprint);
-  // Every row, for ExternalExpiry::restore().
-  Result<std::vector<ExpiryRow>> load();
-  // One alert's row (the one its latest observe() wrote), for expired_signal(); none
-  // when no row has this fingerprint.
+  // Every end, for ExternalExpiry::restore() (a scan of `alerts`, once per start).
+  Result<std::vector<ExpiryEnd>> load();
+  // One open alert's end with its latest send, for expired_signal(); none when no alert
+  // with this fingerprint has an end.
   Result<std::optional<ExpiryRow>> row(const std::string& fingerprint);
 
  private:
   explicit ExpiryTables(sqlite::Database& db) : db_(&db) {}
   sqlite::Database* db_;
-  std::unique_ptr<sqlite::Statement> upsert_;
-  std::unique_ptr<sqlite::Statement> delete_;
+  std::unique_ptr<sqlite::Statement> set_;
   std::unique_ptr<sqlite::Statement> select_;
 };
 

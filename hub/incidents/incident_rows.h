@@ -346,15 +346,17 @@ Result<Change> read_change(const Row& st) {
   return c;
 }
 
-// ---- external_expiry ----
+// ---- the ends of open external alerts, in `alerts` ----
 
+// An open external alert's end, as restore() takes it. From `alerts`.
+inline constexpr std::string_view kExpiryEndColumns = "fingerprint, ends_at_ms, ends_by_timeout";
+// What an expiring alert resolves with: its end and its latest send. From `alerts`.
 inline constexpr std::string_view kExpiryColumns =
-    "fingerprint, source, rule, severity, host, labels, annotations, ends_at_ms, timeout";
+    "fingerprint, source, rule, severity, host, labels, annotations, ends_at_ms, ends_by_timeout";
 
-// In kExpiryColumns order.
-inline auto expiry_values(const ExpiryRow& r) {
-  return std::make_tuple(r.fingerprint, r.source, r.rule, severity_text(r.severity), r.host,
-                         r.labels_json, r.annotations_json, r.ends_at_ms, r.timeout);
+template <class Row>
+ExpiryEnd read_expiry_end(const Row& st) {
+  return {st.column_text(0), st.column_int64(1), flag(st, 2)};
 }
 
 template <class Row>
@@ -364,7 +366,7 @@ Result<ExpiryRow> read_expiry(const Row& st) {
   r.source = st.column_text(1);
   r.rule = st.column_text(2);
   auto sev = parse_severity(st.column_text_view(3));
-  if (!sev) return corrupt("external_expiry row " + r.fingerprint, sev.status().message());
+  if (!sev) return corrupt("alerts row " + r.fingerprint, sev.status().message());
   r.severity = *sev;
   r.host = st.column_text(4);
   r.labels_json = st.column_text(5);

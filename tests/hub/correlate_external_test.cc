@@ -125,7 +125,7 @@ TEST_CASE("an external alert opens an incident in the batch and is answered once
   REQUIRE(b.incidents.incidents.size() >= 1);
   REQUIRE(b.expiry.size() == 1);
   CHECK(b.expiry[0].fingerprint == a.signal.fingerprint);
-  CHECK(b.expiry[0].row->ends_at_ms == a.ends_at_ms);
+  CHECK(b.expiry[0].ends_at_ms == a.ends_at_ms);
   CHECK_FALSE(ready(done));  // not before its commit
   REQUIRE(s.store->write_batch(b));
   s.correlator->committed();
@@ -152,7 +152,7 @@ TEST_CASE("an external alert not sent again resolves at its end on the stage's t
   CHECK(s.wakes == wakes + 1);  // the end time is on the timer
   WriteBatch b = s.commit();
   REQUIRE(b.expiry.size() == 1);
-  CHECK_FALSE(b.expiry[0].row);  // its row is deleted
+  CHECK_FALSE(b.expiry[0].ends_at_ms);  // its end is cleared
   CHECK(s.correlator->engine().alert(a.signal.fingerprint)->state == AlertState::kResolved);
   CHECK(s.correlator->expiry().size() == 0);
   CHECK(s.store->load_external_expiry()->empty());
@@ -333,7 +333,7 @@ TEST_CASE("a resolution by webhook stops the expiry of the same alert",
   WriteBatch b = s.commit();
   CHECK(done.get()->signals == 1);
   REQUIRE(b.expiry.size() == 1);
-  CHECK_FALSE(b.expiry[0].row);
+  CHECK_FALSE(b.expiry[0].ends_at_ms);
   CHECK(s.correlator->expiry().size() == 0);
 }
 
@@ -360,7 +360,7 @@ TEST_CASE(
     s.time.advance(Millis(2 * kMin));
     WriteBatch b = s.commit();
     REQUIRE(b.expiry.size() == 1);
-    CHECK_FALSE(b.expiry[0].row);
+    CHECK_FALSE(b.expiry[0].ends_at_ms);
     const incidents::AlertRow* row = nullptr;
     for (const auto& r : b.incidents.alerts) {
       if (r.fingerprint == a.signal.fingerprint && r.detail) row = &r;
@@ -377,7 +377,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "an expiring alert whose stored row is gone fails the batch, and the stage restores "
+    "an expiring alert whose stored end is gone fails the batch, and the stage restores "
     "from the store",
     "[hub][correlate][external]") {
   Stage s;
@@ -387,7 +387,7 @@ TEST_CASE(
   {
     auto db = sqlite::Database::open(s.dir.file("hub.db"));
     REQUIRE(db);
-    REQUIRE(db->exec("DELETE FROM external_expiry"));
+    REQUIRE(db->exec("UPDATE alerts SET ends_at_ms = NULL"));
   }
   s.time.advance(Millis(2 * kMin));
   WriteBatch b;

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "hub/incidents/engine.h"
+#include "hub/incidents/incident_store.h"
 #include "tests/support/process.h"
 
 using namespace reflex;
@@ -14,12 +16,16 @@ namespace {
 constexpr int64_t kT0 = 1'767'261'600'000;
 constexpr int64_t kMin = 60'000;
 
-// A database file with both tables, as the hub's store would hold them.
+// A database file with the changes and the alerts with their ends, as the hub's store
+// would hold them.
 sqlite::Database open_db(const std::string& path) {
   auto db = sqlite::Database::open(path);
   INFO(db.status().to_string());
   REQUIRE(db);
-  const sqlite::Migration migrations[] = {{1, kChangesSchemaSql}, {2, kExternalExpirySchemaSql}};
+  const sqlite::Migration migrations[] = {{1, kChangesSchemaSql},
+                                          {2, kIncidentSchemaSql},
+                                          {3, kExternalExpirySchemaSql},
+                                          {4, kExpiryInAlertsSql}};
   REQUIRE(sqlite::migrate(*db, migrations));
   return std::move(db).value();
 }
@@ -144,7 +150,8 @@ TEST_CASE("Listing changes filters by service and time, newest first", "[hub][ch
   CHECK(latest->at(0) == log.recent("payments", {}, 1).at(0));
 }
 
-TEST_CASE("Expiry rows survive a restart and restore an equal expiry", "[hub][external]") {
+TEST_CASE("Ends stored beside the alerts' rows survive a restart and restore an equal expiry",
+          "[hub][external]") {
   testing::TempDir dir;
   const std::string path = dir.file("hub.db");
   ExternalExpiry live;
@@ -152,36 +159,48 @@ TEST_CASE("Expiry rows survive a restart and restore an equal expiry", "[hub][ex
     sqlite::Database db = open_db(path);
     auto tables = ExpiryTables::prepare(db);
     REQUIRE(tables);
+    auto alerts = IncidentTables::prepare(db);
+    REQUIRE(alerts);
+    IncidentEngine engine(IncidentPolicy{});
+    // As the hub does: the engine takes the signal and writes the alert's row, then the
+    // end goes beside it.
+    auto send = [&](const ExternalAlert& a) {
+      auto changes = engine.on_signal(a.signal, kT0);
+      REQUIRE(changes);
+      REQUIRE(alerts->append(*changes));
+      REQUIRE(tables->apply(live.observe(a)));
+    };
     for (int i = 0; i < 20; ++i) {
-      REQUIRE(tables->apply(
-          live.observe(firing("fp" + std::to_string(i), kT0 + (i % 5 + 1) * kMin, i % 2 == 0))));
+      send(firing("fp" + std::to_string(i), kT0 + (i % 5 + 1) * kMin, i % 2 == 0));
     }
-    REQUIRE(tables->apply(live.observe(firing("fp3", kT0 + 30 * kMin, false))));  // re-sent
+    ExternalAlert resent = firing("fp3", kT0 + 30 * kMin, false);
+    resent.signal.annotations["summary"] = "disk \"/\" 97% full";
+    send(resent);
     ExternalAlert gone = firing("fp7", kT0, false);
     gone.signal.state = AlertState::kResolved;
-    REQUIRE(tables->apply(live.observe(gone)));
+    send(gone);
     for (const ExpiryEnd& e : live.expire(kT0 + kMin)) {
       auto row = tables->row(e.fingerprint);
       REQUIRE(row);
       REQUIRE(*row);
       CHECK((*row)->ends_at_ms == e.ends_at_ms);
-      REQUIRE(tables->remove(e.fingerprint));
+      REQUIRE(tables->apply({e.fingerprint, std::nullopt}));
     }
-    auto deleted = tables->row("fp7");  // resolved: its row was deleted
-    REQUIRE(deleted);
-    CHECK_FALSE(*deleted);
+    auto cleared = tables->row("fp7");  // resolved: its end was cleared
+    REQUIRE(cleared);
+    CHECK_FALSE(*cleared);
   }
   sqlite::Database db = open_db(path);
   auto tables = ExpiryTables::prepare(db);
   REQUIRE(tables);
-  auto rows = tables->load();
-  REQUIRE(rows);
+  auto ends = tables->load();
+  REQUIRE(ends);
   ExternalExpiry restored;
-  REQUIRE(restored.restore(*rows));
+  REQUIRE(restored.restore(*ends));
   CHECK(restored.snapshot() == live.snapshot());
   CHECK(restored.size() == 15);  // 20 - the 4 that expired at +1m - the resolved fp7
   CHECK(restored.tracked("fp3")->ends_at_ms == kT0 + 30 * kMin);
-  // The re-send's row is the one stored, with what the alert was sent with.
+  // What is read back is what the re-send carried.
   auto fp3 = tables->row("fp3");
   REQUIRE(fp3);
   REQUIRE(*fp3);
@@ -189,8 +208,22 @@ TEST_CASE("Expiry rows survive a restart and restore an equal expiry", "[hub][ex
   auto signal = expired_signal(**fp3);
   REQUIRE(signal);
   CHECK(signal->labels == firing("fp3", 0, false).signal.labels);
-  CHECK(signal->annotations.at("summary") == "disk \"/\" 95% full");
+  CHECK(signal->annotations.at("summary") == "disk \"/\" 97% full");
   CHECK(signal->severity == Severity::kCritical);
+  CHECK(signal->host == "db-1");
   CHECK(signal->at_ms == kT0 + 30 * kMin);
   CHECK(restored.expire(kT0 + 60 * kMin) == live.expire(kT0 + 60 * kMin));
+}
+
+TEST_CASE("The end of an alert without a row is refused, a clear of one is not",
+          "[hub][external]") {
+  testing::TempDir dir;
+  sqlite::Database db = open_db(dir.file("hub.db"));
+  auto tables = ExpiryTables::prepare(db);
+  REQUIRE(tables);
+  const Status st = tables->apply({"nobody", kT0, false});
+  CHECK(st.code() == "not_found");
+  CHECK_THAT(st.message(), Catch::Contains("nobody"));
+  CHECK(tables->apply({"nobody", std::nullopt}));
+  CHECK(tables->load()->empty());
 }

@@ -8,6 +8,7 @@
 #include "common/pg.h"
 #include "hub/cluster/leadership.h"
 #include "hub/config.h"
+#include "hub/pg_schema.h"
 #include "hub/pg_store.h"
 #include "hub/store_migrate.h"
 #include "tests/postgres/pg_fixture.h"
@@ -49,6 +50,22 @@ class PgStoreFixture final : public StoreFixture {
     pg::Connection conn = connect_ok(dsn_);
     auto n = conn.run("INSERT INTO schema_migrations (version) VALUES ($1)",
                       static_cast<int64_t>(version));
+    INFO(n.status().to_string());
+    REQUIRE(n);
+  }
+
+  void migrate_to(int version) override {
+    pg::Connection conn = connect_ok(dsn_);
+    auto all = hub::pg_migrations();
+    REQUIRE(static_cast<size_t>(version) <= all.size());
+    auto st = pg::migrate(conn, all.first(static_cast<size_t>(version)));
+    INFO(st.to_string());
+    REQUIRE(st);
+  }
+
+  void exec(const std::string& sql) override {
+    pg::Connection conn = connect_ok(dsn_);
+    auto n = conn.run(sql);
     INFO(n.status().to_string());
     REQUIRE(n);
   }

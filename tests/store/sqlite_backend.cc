@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/sqlite.h"
+#include "hub/sqlite_schema.h"
 #include "tests/store/store_suite.h"
 #include "tests/support/process.h"
 
@@ -34,6 +35,24 @@ class SqliteStoreFixture final : public StoreFixture {
     auto db = sqlite::Database::open(config().path);
     REQUIRE(db);
     REQUIRE(db->exec("PRAGMA user_version = " + std::to_string(version)));
+  }
+
+  void migrate_to(int version) override {
+    auto db = sqlite::Database::open(config().path);
+    REQUIRE(db);
+    auto all = hub::sqlite_migrations();
+    REQUIRE(static_cast<size_t>(version) <= all.size());
+    auto st = sqlite::migrate(*db, all.first(static_cast<size_t>(version)));
+    INFO(st.to_string());
+    REQUIRE(st);
+  }
+
+  void exec(const std::string& sql) override {
+    auto db = sqlite::Database::open(config().path);
+    REQUIRE(db);
+    auto st = db->exec(sql);
+    INFO(st.to_string());
+    REQUIRE(st);
   }
 
  private:

@@ -116,17 +116,23 @@ incidents::Change change(const std::string& id, const std::string& service, int6
   return c;
 }
 
-incidents::ExpiryRow expiry(const std::string& fp, int64_t ends_at_ms) {
+// The end of the open external alert `fp`; its row is alert(fp, ...).
+incidents::ExpiryWrite expiry(const std::string& fp, int64_t ends_at_ms, bool timeout = true) {
+  return {fp, ends_at_ms, timeout};
+}
+
+// What the store reads back for that end: the end beside the alert's row.
+incidents::ExpiryRow expiry_row(const std::string& fp, int64_t ends_at_ms, bool timeout = true) {
   incidents::ExpiryRow r;
   r.fingerprint = fp;
-  r.source = "alertmanager";
-  r.rule = "DiskFull";
-  r.severity = protocol::Severity::kInfo;
-  r.host = "db-1";
-  r.labels_json = R"({"alertname":"DiskFull","fp":")" + fp + R"("})";
-  r.annotations_json = R"({"summary":"disk"})";
+  r.source = "agent:web-1";
+  r.rule = "HighErrorRate";
+  r.severity = protocol::Severity::kHigh;
+  r.host = "web-1";
+  r.labels_json = R"({"alertname":"HighErrorRate","fp":")" + fp + R"("})";
+  r.annotations_json = R"({"summary":"errors 'high' on \"web-1\""})";
   r.ends_at_ms = ends_at_ms;
-  r.timeout = true;
+  r.timeout = timeout;
   return r;
 }
 
@@ -421,20 +427,40 @@ TEST_CASE("changes and the end times of open external alerts load back", "[store
                      change("chg-12", "checkout", 200), change("chg-3", "search", 50)};
     batch.changes.back().strategy = incidents::DeployStrategy::kUnspecified;
     batch.changes.back().hosts = {};
-    batch.expiry.push_back({"fp-1", expiry("fp-1", 9000)});
-    batch.expiry.push_back({"fp-2", expiry("fp-2", 8000)});
-    batch.expiry.push_back({"fp-3", expiry("fp-3", 8000)});
+    for (const char* fp : {"fp-1", "fp-2", "fp-3", "fp-4"}) {
+      batch.incidents.alerts.push_back(alert(fp, protocol::AlertState::kFiring, 1));
+    }
+    batch.expiry = {expiry("fp-1", 9000), expiry("fp-2", 8000), expiry("fp-3", 8000)};
     require_written(*store, batch);
 
     batch = {};
     // A redelivered change is stored once: the first row stays.
     incidents::Change again = change("chg-9", "other", 999);
     batch.changes.push_back(again);
-    incidents::ExpiryRow renewed = expiry("fp-1", 9500);
-    renewed.timeout = false;
-    batch.expiry.push_back({"fp-1", renewed});
+    // A re-send: the engine rewrites the alert's row, which keeps its end; then the end
+    // moves.
+    incidents::AlertRow resent = alert("fp-1", protocol::AlertState::kFiring, 1);
+    resent.record.last_ms = 2500;
+    batch.incidents.alerts.push_back(resent);
+    batch.expiry.push_back(expiry("fp-1", 9500, false));
     batch.expiry.push_back({"fp-2", std::nullopt});  // resolved
     require_written(*store, batch);
+
+    // A row the engine rewrites later, with no new end, keeps its end.
+    batch = {};
+    batch.incidents.alerts.push_back(alert("fp-3", protocol::AlertState::kFiring, 2));
+    resent.detail.reset();  // a record-only update
+    batch.incidents.alerts.push_back(resent);
+    require_written(*store, batch);
+
+    // The end of an alert with no row could not be read back when it expires: refused,
+    // and the batch writes nothing.
+    batch = {};
+    batch.changes.push_back(change("chg-20", "checkout", 400));
+    batch.expiry.push_back(expiry("fp-ghost", 9000));
+    const Status ghost = store->write_batch(batch);
+    CHECK(ghost.code() == "not_found");
+    CHECK_THAT(ghost.message(), Catch::Contains("fp-ghost"));
   }
   auto store = db->open();
   auto snap = require_value(store->load_changes(2));
@@ -448,16 +474,50 @@ TEST_CASE("changes and the end times of open external alerts load back", "[store
   CHECK(snap.recent[2] == change("jenkins:build/1", "checkout", 300));
   CHECK(db->peek("SELECT service FROM changes WHERE id = 'chg-9'") == "checkout");
 
-  auto rows = require_value(store->load_external_expiry());
-  REQUIRE(rows.size() == 2);
-  CHECK(rows[0] == expiry("fp-3", 8000));  // by end time
-  incidents::ExpiryRow renewed = expiry("fp-1", 9500);
-  renewed.timeout = false;
-  CHECK(rows[1] == renewed);
+  // By end time; fp-2 resolved and fp-4 never had an end.
+  CHECK(require_value(store->load_external_expiry()) ==
+        std::vector<incidents::ExpiryEnd>{{"fp-3", 8000, true}, {"fp-1", 9500, false}});
   auto one = require_value(store->load_external_expiry_row("fp-1"));
   REQUIRE(one);
-  CHECK(*one == renewed);
+  CHECK(*one == expiry_row("fp-1", 9500, false));
+  CHECK(require_value(store->load_external_expiry_row("fp-3")) == expiry_row("fp-3", 8000));
   CHECK_FALSE(require_value(store->load_external_expiry_row("fp-2")));
+  CHECK_FALSE(require_value(store->load_external_expiry_row("fp-4")));
+  CHECK_FALSE(require_value(store->load_external_expiry_row("fp-ghost")));
+}
+
+TEST_CASE("migration 14 moves the ends of open external alerts into their rows", "[store]") {
+  auto db = make_store_fixture();
+  db->migrate_to(13);
+  const std::string columns =
+      "(fingerprint, source, rule, labels, annotations, host, state, severity, since_ms, "
+      "last_ms, incident_id, retained) VALUES ";
+  db->exec("INSERT INTO alerts " + columns +
+           "('fp-1', 'external:am', 'DiskFull', '{\"a\":\"1\"}', '{\"summary\":\"disk\"}', "
+           "'db-1', 'firing', 'critical', 100, 200, 1, '1'), "
+           "('fp-2', 'external:am', 'Load', '{}', '{}', 'db-2', 'firing', 'info', 100, 200, 1, "
+           "'1'), "
+           "('fp-3', 'agent:web-1', 'Slow', '{}', '{}', 'web-1', 'firing', 'high', 100, 200, 1, "
+           "'1')");
+  // The old table repeated the alert's send; an end without an alert row had nothing to
+  // resolve and goes.
+  db->exec(
+      "INSERT INTO external_expiry (fingerprint, source, rule, severity, host, labels, "
+      "annotations, ends_at_ms, timeout) VALUES "
+      "('fp-1', 'external:am', 'DiskFull', 'critical', 'db-1', '{}', '{}', 9000, '1'), "
+      "('fp-2', 'external:am', 'Load', 'info', 'db-2', '{}', '{}', 8000, '0'), "
+      "('fp-gone', 'external:am', 'X', 'info', '', '{}', '{}', 7000, '0')");
+
+  auto store = db->open();
+  CHECK(require_value(store->load_external_expiry()) ==
+        std::vector<incidents::ExpiryEnd>{{"fp-2", 8000, false}, {"fp-1", 9000, true}});
+  auto fp1 = require_value(store->load_external_expiry_row("fp-1"));
+  REQUIRE(fp1);
+  CHECK(*fp1 == incidents::ExpiryRow{"fp-1", "external:am", "DiskFull",
+                                     protocol::Severity::kCritical, "db-1", R"({"a":"1"})",
+                                     R"({"summary":"disk"})", 9000, true});
+  CHECK_FALSE(require_value(store->load_external_expiry_row("fp-3")));
+  CHECK(db->peek("SELECT count(*) FROM alerts") == "3");
 }
 
 TEST_CASE("a second suspect for an incident replaces the first", "[store]") {
@@ -617,7 +677,8 @@ TEST_CASE("a batch that fails part-way writes nothing at all", "[store]") {
   batch.incidents.incidents.push_back(incident(1));
   batch.silences.push_back({});
   batch.changes.push_back(change("chg-1", "checkout", 100));
-  batch.expiry.push_back({"fp-1", expiry("fp-1", 9000)});
+  batch.incidents.alerts.push_back(alert("fp-1", protocol::AlertState::kFiring, 1));
+  batch.expiry.push_back(expiry("fp-1", 9000));
   batch.workflows.push_back(workflow(1, true));
   batch.outbox = {outbox_row(2, "wf:1:1")};  // the idempotency key is taken: the batch fails
   const Status st = store->write_batch(batch);

@@ -24,6 +24,10 @@ class StoreFixture {
   virtual std::string peek(const std::string& sql) = 0;
   // Records `version` as applied, as a newer build's migration would.
   virtual void record_schema_version(int version) = 0;
+  // Creates the schema as a build that knew migrations up to `version` left it, for a
+  // test of the next one; then `exec` writes what such a build would have written.
+  virtual void migrate_to(int version) = 0;
+  virtual void exec(const std::string& sql) = 0;
 
   // Opens (again) the store on this database; the test fails when it cannot.
   std::unique_ptr<hub::HubStore> open();
