@@ -86,7 +86,8 @@ std::string select_sql(std::string_view columns, std::string_view rest) {
 
 // ---- incidents ----
 
-Status PgIncidentTables::append(const incidents::Changes& ch) {
+Status PgIncidentTables::append(const incidents::Changes& ch,
+                                const std::vector<const incidents::ExpiryWrite*>* ends) {
   static const std::string history = insert_sql(
       "alert_history", "fingerprint, source, from_state, to_state, severity, at_ms, recorded_ms");
   static const std::string incident = upsert_sql("incidents", irows::kIncidentColumns, "id");
@@ -94,7 +95,9 @@ Status PgIncidentTables::append(const incidents::Changes& ch) {
       insert_sql("incident_members", "incident_id, fingerprint, host, joined_ms");
   static const std::string timeline = insert_sql(
       "incident_timeline", "incident_id, at_ms, kind, actor, fingerprint, host, text, suppressed");
-  for (const auto& row : ch.alerts) REFLEX_RETURN_IF_ERROR(write_alert(row));
+  for (size_t i = 0; i < ch.alerts.size(); ++i) {
+    REFLEX_RETURN_IF_ERROR(write_alert(ch.alerts[i], ends ? (*ends)[i] : nullptr));
+  }
   for (const auto& h : ch.history) {
     REFLEX_RETURN_IF_ERROR(exec_tuple(*conn_, history, irows::history_values(h)));
   }
@@ -110,17 +113,35 @@ Status PgIncidentTables::append(const incidents::Changes& ch) {
   return Status::ok();
 }
 
-Status PgIncidentTables::write_alert(const incidents::AlertRow& row) {
-  static const std::string upsert =
-      upsert_sql("alerts",
-                 "fingerprint, source, rule, labels, annotations, host, state, severity, since_ms, "
-                 "last_ms, incident_id, retained",
-                 "fingerprint");
-  if (row.detail) return exec_tuple(*conn_, upsert, irows::alert_values(row, *row.detail));
-  return exec_tuple(*conn_,
-                    "UPDATE alerts SET host = $2, state = $3, severity = $4, since_ms = $5, "
-                    "last_ms = $6, incident_id = $7, retained = $8 WHERE fingerprint = $1",
-                    irows::alert_record_values(row));
+Status PgIncidentTables::write_alert(const incidents::AlertRow& row,
+                                     const incidents::ExpiryWrite* end) {
+  static constexpr std::string_view kColumns =
+      "fingerprint, source, rule, labels, annotations, host, state, severity, since_ms, "
+      "last_ms, incident_id, retained";
+  static constexpr std::string_view kRecord =
+      "UPDATE alerts SET host = $2, state = $3, severity = $4, since_ms = $5, last_ms = $6, "
+      "incident_id = $7, retained = $8";
+  if (!end) {
+    static const std::string upsert = upsert_sql("alerts", kColumns, "fingerprint");
+    static const std::string update = std::string(kRecord) + " WHERE fingerprint = $1";
+    if (row.detail) return exec_tuple(*conn_, upsert, irows::alert_values(row, *row.detail));
+    return exec_tuple(*conn_, update, irows::alert_record_values(row));
+  }
+  static const std::string upsert_end =
+      upsert_sql("alerts", std::string(kColumns) + ", ends_at_ms, ends_by_timeout", "fingerprint");
+  static const std::string update_end = std::string(kRecord) +
+                                        ", ends_at_ms = $9, ends_by_timeout = $10 "
+                                        "WHERE fingerprint = $1";
+  const auto end_values = std::make_tuple(end->ends_at_ms, end->timeout);
+  if (row.detail) {
+    return exec_tuple(*conn_, upsert_end,
+                      std::tuple_cat(irows::alert_values(row, *row.detail), end_values));
+  }
+  auto n =
+      run_tuple(*conn_, update_end, std::tuple_cat(irows::alert_record_values(row), end_values));
+  if (!n) return n.status();
+  if (end->ends_at_ms && *n == 0) return incidents::no_alert_row(end->fingerprint);
+  return Status::ok();
 }
 
 Result<incidents::EngineSnapshot> PgIncidentTables::load() {
@@ -237,10 +258,7 @@ Status PgExpiryTables::apply(const incidents::ExpiryWrite& write) {
       conn_->run("UPDATE alerts SET ends_at_ms = $2, ends_by_timeout = $3 WHERE fingerprint = $1",
                  write.fingerprint, write.ends_at_ms, write.timeout);
   if (!n) return n.status();
-  if (write.ends_at_ms && *n == 0) {
-    return Status::error(
-        "not_found", "the end of external alert " + write.fingerprint + ": the alert has no row");
-  }
+  if (write.ends_at_ms && *n == 0) return incidents::no_alert_row(write.fingerprint);
   return Status::ok();
 }
 

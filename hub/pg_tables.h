@@ -22,15 +22,17 @@ namespace reflex::hub {
 class PgIncidentTables {
  public:
   explicit PgIncidentTables(pg::Connection& conn) : conn_(&conn) {}
-  // Rows in order, so the last row of an alert or incident wins.
-  Status append(const incidents::Changes& changes);
+  // Rows in order, so the last row of an alert or incident wins; `ends` as in
+  // incidents::IncidentTables::append.
+  Status append(const incidents::Changes& changes,
+                const std::vector<const incidents::ExpiryWrite*>* ends = nullptr);
   // The retained incidents, their members, the retained alerts, the next incident id.
   Result<incidents::EngineSnapshot> load();
   // Retained firing alerts with detail, by fingerprint.
   Result<std::vector<incidents::AlertRow>> firing_alerts();
 
  private:
-  Status write_alert(const incidents::AlertRow& row);
+  Status write_alert(const incidents::AlertRow& row, const incidents::ExpiryWrite* end);
   pg::Connection* conn_;
 };
 

@@ -174,13 +174,16 @@ ON CONFLICT(id) DO UPDATE SET hostname = ?2, version = ?3, labels = ?4, last_see
       REFLEX_RETURN_IF_ERROR(bind_values(*change_, rows::state_change_values(c)));
       REFLEX_RETURN_IF_ERROR(change_->run());
     }
-    REFLEX_RETURN_IF_ERROR(incidents_->append(batch.incidents));
+    // An external alert's end goes with its row when the batch writes one (plan_ends).
+    const incidents::EndPlan ends = incidents::plan_ends(batch.incidents.alerts, batch.expiry);
+    REFLEX_RETURN_IF_ERROR(
+        incidents_->append(batch.incidents, ends.with_row.empty() ? nullptr : &ends.with_row));
     REFLEX_RETURN_IF_ERROR(silences_->append(batch.silences));
     for (const auto& c : batch.changes) {
       auto stored = changes_->append(c);
       if (!stored) return stored.status();
     }
-    for (const auto& w : batch.expiry) REFLEX_RETURN_IF_ERROR(expiry_->apply(w));
+    for (const auto* w : ends.alone) REFLEX_RETURN_IF_ERROR(expiry_->apply(*w));
     for (const auto& s : batch.suspects) REFLEX_RETURN_IF_ERROR(suspects_->append(s));
     for (const auto& r : batch.outbox) REFLEX_RETURN_IF_ERROR(outbox_->insert(r));
     for (const auto& u : batch.outbox_updates) REFLEX_RETURN_IF_ERROR(outbox_->update(u));

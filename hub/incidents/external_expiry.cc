@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <string_view>
 
 namespace reflex::hub::incidents {
 namespace {
@@ -42,6 +43,30 @@ Result<AlertSignal> expired_signal(const ExpiryRow& row) {
   s.host = row.host;
   s.at_ms = row.ends_at_ms;
   return s;
+}
+
+Status no_alert_row(const std::string& fingerprint) {
+  return Status::error("not_found",
+                       "the end of external alert " + fingerprint + ": the alert has no row");
+}
+
+EndPlan plan_ends(const std::vector<AlertRow>& rows, const std::vector<ExpiryWrite>& writes) {
+  EndPlan plan;
+  if (writes.empty()) return plan;
+  std::unordered_map<std::string_view, const ExpiryWrite*> last;
+  last.reserve(writes.size());
+  for (const auto& w : writes) last[w.fingerprint] = &w;
+  plan.with_row.assign(rows.size(), nullptr);
+  for (size_t i = rows.size(); i-- > 0;) {
+    auto it = last.find(rows[i].fingerprint);
+    if (it == last.end() || it->second == nullptr) continue;
+    plan.with_row[i] = it->second;
+    it->second = nullptr;  // taken: the alert's earlier rows leave the end alone
+  }
+  for (const auto& w : writes) {
+    if (last.at(w.fingerprint) == &w) plan.alone.push_back(&w);
+  }
+  return plan;
 }
 
 ExpiryWrite ExternalExpiry::observe(const ExternalAlert& alert) {

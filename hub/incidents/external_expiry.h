@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "hub/incidents/alert_book.h"
 #include "hub/incidents/alert_signal.h"
 #include "hub/incidents/alertmanager_in.h"
 #include "hub/incidents/compact_key.h"
@@ -82,6 +83,22 @@ struct ExpiryWrite {
 
   bool operator==(const ExpiryWrite&) const = default;
 };
+
+// The refusal of an end set for an alert the store has no row of ("not_found"): its
+// expiry could not be read back.
+Status no_alert_row(const std::string& fingerprint);
+
+// How a store writes a batch's ends with as few statements as it can. Of an alert's
+// writes only the last one counts, and it goes with the alert's last row of the batch
+// (`with_row`, index-aligned with the rows; null: the row leaves the end as stored). The
+// ends of alerts without a row in the batch are left in `alone`, each alert's last one,
+// to be applied after the rows. The result is that of the rows, then every write in
+// order.
+struct EndPlan {
+  std::vector<const ExpiryWrite*> with_row;
+  std::vector<const ExpiryWrite*> alone;
+};
+EndPlan plan_ends(const std::vector<AlertRow>& rows, const std::vector<ExpiryWrite>& writes);
 
 class ExternalExpiry {
  public:

@@ -150,10 +150,7 @@ Result<ExpiryTables> ExpiryTables::prepare(sqlite::Database& db) {
 Status ExpiryTables::apply(const ExpiryWrite& write) {
   REFLEX_RETURN_IF_ERROR(set_->bind_all(write.fingerprint, write.ends_at_ms, write.timeout));
   REFLEX_RETURN_IF_ERROR(set_->run());
-  if (write.ends_at_ms && db_->changes() == 0) {
-    return Status::error(
-        "not_found", "the end of external alert " + write.fingerprint + ": the alert has no row");
-  }
+  if (write.ends_at_ms && db_->changes() == 0) return no_alert_row(write.fingerprint);
   return Status::ok();
 }
 

@@ -150,8 +150,10 @@ ON CONFLICT(fingerprint) DO UPDATE SET source = ?2, rule = ?3, labels = ?4, anno
   return Status::ok();
 }
 
-Status IncidentTables::append(const Changes& ch) {
-  for (const auto& row : ch.alerts) REFLEX_RETURN_IF_ERROR(write_alert(row));
+Status IncidentTables::append(const Changes& ch, const std::vector<const ExpiryWrite*>* ends) {
+  for (size_t i = 0; i < ch.alerts.size(); ++i) {
+    REFLEX_RETURN_IF_ERROR(write_alert(ch.alerts[i], ends ? (*ends)[i] : nullptr));
+  }
   for (const auto& h : ch.history) {
     REFLEX_RETURN_IF_ERROR(bind_values(*insert_history_, rows::history_values(h)));
     REFLEX_RETURN_IF_ERROR(insert_history_->run());
@@ -168,13 +170,45 @@ Status IncidentTables::append(const Changes& ch) {
   return Status::ok();
 }
 
-Status IncidentTables::write_alert(const AlertRow& row) {
-  if (row.detail) {
-    REFLEX_RETURN_IF_ERROR(bind_values(*upsert_alert_, rows::alert_values(row, *row.detail)));
-    return upsert_alert_->run();
+Status IncidentTables::write_alert(const AlertRow& row, const ExpiryWrite* end) {
+  if (!end) {
+    if (row.detail) {
+      REFLEX_RETURN_IF_ERROR(bind_values(*upsert_alert_, rows::alert_values(row, *row.detail)));
+      return upsert_alert_->run();
+    }
+    REFLEX_RETURN_IF_ERROR(bind_values(*update_alert_, rows::alert_record_values(row)));
+    return update_alert_->run();
   }
-  REFLEX_RETURN_IF_ERROR(bind_values(*update_alert_, rows::alert_record_values(row)));
-  return update_alert_->run();
+  const auto end_values = std::make_tuple(end->ends_at_ms, end->timeout);
+  if (row.detail) {
+    if (!upsert_alert_end_) {
+      auto st = prepared(*db_, R"sql(
+INSERT INTO alerts (fingerprint, source, rule, labels, annotations, host, state, severity,
+                    since_ms, last_ms, incident_id, retained, ends_at_ms, ends_by_timeout)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+ON CONFLICT(fingerprint) DO UPDATE SET source = ?2, rule = ?3, labels = ?4, annotations = ?5,
+  host = ?6, state = ?7, severity = ?8, since_ms = ?9, last_ms = ?10, incident_id = ?11,
+  retained = ?12, ends_at_ms = ?13, ends_by_timeout = ?14)sql");
+      if (!st) return st.status();
+      upsert_alert_end_ = std::move(st).value();
+    }
+    REFLEX_RETURN_IF_ERROR(bind_values(
+        *upsert_alert_end_, std::tuple_cat(rows::alert_values(row, *row.detail), end_values)));
+    return upsert_alert_end_->run();
+  }
+  if (!update_alert_end_) {
+    auto st = prepared(*db_,
+                       "UPDATE alerts SET host = ?2, state = ?3, severity = ?4, since_ms = ?5, "
+                       "last_ms = ?6, incident_id = ?7, retained = ?8, ends_at_ms = ?9, "
+                       "ends_by_timeout = ?10 WHERE fingerprint = ?1");
+    if (!st) return st.status();
+    update_alert_end_ = std::move(st).value();
+  }
+  REFLEX_RETURN_IF_ERROR(
+      bind_values(*update_alert_end_, std::tuple_cat(rows::alert_record_values(row), end_values)));
+  REFLEX_RETURN_IF_ERROR(update_alert_end_->run());
+  if (end->ends_at_ms && db_->changes() == 0) return no_alert_row(end->fingerprint);
+  return Status::ok();
 }
 
 Status IncidentTables::write_incident(const IncidentRow& r) {

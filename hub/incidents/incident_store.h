@@ -23,6 +23,7 @@
 
 #include "common/sqlite.h"
 #include "common/status.h"
+#include "hub/incidents/external_expiry.h"
 #include "hub/incidents/incident.h"
 
 namespace reflex::hub::incidents {
@@ -39,8 +40,11 @@ class IncidentTables {
   static Result<IncidentTables> prepare(sqlite::Database& db);
 
   // Writes `changes` inside the caller's transaction (no BEGIN or COMMIT here). Rows are
-  // applied in order, so the last row of an alert or incident wins.
-  Status append(const Changes& changes);
+  // applied in order, so the last row of an alert or incident wins. `ends`, when given,
+  // is index-aligned with changes.alerts (EndPlan::with_row): the end of an open external
+  // alert that a row also sets or clears, in a schema that has those columns (the hub's).
+  // Setting an end with a row that updates no stored alert is refused ("not_found").
+  Status append(const Changes& changes, const std::vector<const ExpiryWrite*>* ends = nullptr);
 
   // What a restarted engine restores: the retained incidents, their members, the
   // retained alerts, and the next incident id.
@@ -56,12 +60,15 @@ class IncidentTables {
  private:
   explicit IncidentTables(sqlite::Database& db) : db_(&db) {}
   Status prepare_all();
-  Status write_alert(const AlertRow& row);
+  Status write_alert(const AlertRow& row, const ExpiryWrite* end);
   Status write_incident(const IncidentRow& row);
 
   sqlite::Database* db_;
   std::unique_ptr<sqlite::Statement> upsert_alert_;
   std::unique_ptr<sqlite::Statement> update_alert_;
+  // The same two, setting the end too; prepared at their first use.
+  std::unique_ptr<sqlite::Statement> upsert_alert_end_;
+  std::unique_ptr<sqlite::Statement> update_alert_end_;
   std::unique_ptr<sqlite::Statement> insert_history_;
   std::unique_ptr<sqlite::Statement> upsert_incident_;
   std::unique_ptr<sqlite::Statement> insert_member_;

@@ -354,3 +354,51 @@ TEST_CASE("Random sends, re-sends, resolutions and expiries agree with a sorted 
   });
   CHECK(x.snapshot() == expected);
 }
+
+TEST_CASE("plan_ends gives each alert's last end to its last row, or leaves it alone",
+          "[hub][external]") {
+  const uint32_t seed = Catch::rngSeed();
+  CAPTURE(seed);
+  std::mt19937 rng(seed);
+  size_t carried = 0, alone = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<AlertRow> rows(rng() % 8);
+    for (auto& r : rows) r.fingerprint = "fp" + std::to_string(rng() % 6);
+    std::vector<ExpiryWrite> writes(rng() % 8);
+    for (auto& w : writes) {
+      w.fingerprint = "fp" + std::to_string(rng() % 6);
+      if (rng() % 3 != 0) w.ends_at_ms = kT0 + static_cast<int64_t>(rng() % 100);
+      w.timeout = rng() % 2 == 0;
+    }
+    // What the store holds after the rows, then every write in order.
+    std::map<std::string, ExpiryWrite> expected;
+    for (const auto& w : writes) expected[w.fingerprint] = w;
+
+    const EndPlan plan = plan_ends(rows, writes);
+    std::map<std::string, ExpiryWrite> got;
+    if (writes.empty()) {
+      CHECK(plan.with_row.empty());
+    } else {
+      REQUIRE(plan.with_row.size() == rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const ExpiryWrite* w = plan.with_row[i];
+        if (!w) continue;
+        ++carried;
+        CHECK(w->fingerprint == rows[i].fingerprint);
+        for (size_t j = i + 1; j < rows.size(); ++j) {
+          CHECK(rows[j].fingerprint != rows[i].fingerprint);  // the alert's last row
+        }
+        CHECK(got.emplace(w->fingerprint, *w).second);
+      }
+    }
+    for (const ExpiryWrite* w : plan.alone) {
+      ++alone;
+      CHECK(std::none_of(rows.begin(), rows.end(),
+                         [&](const AlertRow& r) { return r.fingerprint == w->fingerprint; }));
+      CHECK(got.emplace(w->fingerprint, *w).second);  // one write per alert
+    }
+    REQUIRE(got == expected);
+  }
+  CHECK(carried > 1000);
+  CHECK(alone > 1000);
+}

@@ -453,6 +453,23 @@ TEST_CASE("changes and the end times of open external alerts load back", "[store
     batch.incidents.alerts.push_back(resent);
     require_written(*store, batch);
 
+    // In one batch an alert's ends count in order, whether its row is written with them
+    // (fp-5, fp-6) or not (fp-1): the last one stays.
+    batch = {};
+    batch.incidents.alerts.push_back(alert("fp-5", protocol::AlertState::kFiring, 1));
+    batch.incidents.alerts.push_back(alert("fp-6", protocol::AlertState::kFiring, 1));
+    batch.incidents.alerts.push_back(alert("fp-5", protocol::AlertState::kFiring, 1));
+    batch.expiry = {{"fp-5", std::nullopt}, expiry("fp-5", 7000), expiry("fp-6", 7100),
+                    {"fp-6", std::nullopt}, expiry("fp-1", 9400), expiry("fp-1", 9500, false)};
+    require_written(*store, batch);
+    // A record-only row can carry the end too.
+    batch = {};
+    incidents::AlertRow record = alert("fp-6", protocol::AlertState::kFiring, 1);
+    record.detail.reset();
+    batch.incidents.alerts.push_back(record);
+    batch.expiry = {expiry("fp-6", 7200, false)};
+    require_written(*store, batch);
+
     // The end of an alert with no row could not be read back when it expires: refused,
     // and the batch writes nothing.
     batch = {};
@@ -461,6 +478,15 @@ TEST_CASE("changes and the end times of open external alerts load back", "[store
     const Status ghost = store->write_batch(batch);
     CHECK(ghost.code() == "not_found");
     CHECK_THAT(ghost.message(), Catch::Contains("fp-ghost"));
+    // Nor with a row that only updates an alert the store does not have.
+    batch = {};
+    incidents::AlertRow phantom = alert("fp-phantom", protocol::AlertState::kFiring, 1);
+    phantom.detail.reset();
+    batch.incidents.alerts.push_back(phantom);
+    batch.expiry.push_back(expiry("fp-phantom", 9000));
+    const Status unknown = store->write_batch(batch);
+    CHECK(unknown.code() == "not_found");
+    CHECK_THAT(unknown.message(), Catch::Contains("fp-phantom"));
   }
   auto store = db->open();
   auto snap = require_value(store->load_changes(2));
@@ -476,7 +502,10 @@ TEST_CASE("changes and the end times of open external alerts load back", "[store
 
   // By end time; fp-2 resolved and fp-4 never had an end.
   CHECK(require_value(store->load_external_expiry()) ==
-        std::vector<incidents::ExpiryEnd>{{"fp-3", 8000, true}, {"fp-1", 9500, false}});
+        std::vector<incidents::ExpiryEnd>{{"fp-5", 7000, true},
+                                          {"fp-6", 7200, false},
+                                          {"fp-3", 8000, true},
+                                          {"fp-1", 9500, false}});
   auto one = require_value(store->load_external_expiry_row("fp-1"));
   REQUIRE(one);
   CHECK(*one == expiry_row("fp-1", 9500, false));
